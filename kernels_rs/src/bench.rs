@@ -1,0 +1,111 @@
+//! "Rust" timings of the paper: data generated and kernels timed entirely inside Rust.
+//!
+//! As in the paper, every trial draws fresh data (`rand` + `rand_distr::Uniform` on
+//! [0, 1), seeded) and only the kernel call sits between the two `Instant` readings.
+//! The first returned time is the first call; the rest are the `n_trials` later calls.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use ndarray::Array2;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rand_distr::{Distribution, Uniform};
+
+use crate::dense;
+
+/// Which form of a dense kernel to time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// The paper's plain loop.
+    Loop,
+    /// The tuned, vectorizable form.
+    Tuned,
+}
+
+impl Form {
+    /// Parse "loop" or "tuned".
+    pub fn parse(name: &str) -> Option<Form> {
+        match name {
+            "loop" => Some(Form::Loop),
+            "tuned" => Some(Form::Tuned),
+            _ => None,
+        }
+    }
+}
+
+fn uniform_vec(rng: &mut StdRng, len: usize) -> Vec<f64> {
+    let unit = Uniform::new(0.0, 1.0).expect("[0, 1) is a valid range");
+    (0..len).map(|_| unit.sample(rng)).collect()
+}
+
+/// Time `n_trials + 1` dot products of fresh length-`n` vectors; returns seconds per call.
+pub fn time_dot(form: Form, n: usize, n_trials: usize, seed: u64) -> Vec<f64> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..=n_trials)
+        .map(|_| {
+            let x = uniform_vec(&mut rng, n);
+            let y = uniform_vec(&mut rng, n);
+            let start = Instant::now();
+            let value = match form {
+                Form::Loop => dense::dot_loop(black_box(&x), black_box(&y)),
+                Form::Tuned => dense::dot(black_box(&x), black_box(&y)),
+            };
+            let elapsed = start.elapsed().as_secs_f64();
+            black_box(value);
+            elapsed
+        })
+        .collect()
+}
+
+/// Time `n_trials + 1` products of a fresh C-order `n1 x n2` matrix with a fresh vector.
+pub fn time_matvec(form: Form, n1: usize, n2: usize, n_trials: usize, seed: u64) -> Vec<f64> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..=n_trials)
+        .map(|_| {
+            let a = Array2::from_shape_vec((n1, n2), uniform_vec(&mut rng, n1 * n2))
+                .expect("length n1 * n2 by construction");
+            let x = ndarray::Array1::from_vec(uniform_vec(&mut rng, n2));
+            let start = Instant::now();
+            let value = match form {
+                Form::Loop => dense::matvec_loop(black_box(a.view()), black_box(x.view())),
+                Form::Tuned => dense::matvec(black_box(a.view()), black_box(x.view())),
+            };
+            let elapsed = start.elapsed().as_secs_f64();
+            black_box(value);
+            elapsed
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_return_one_time_per_call_including_the_first() {
+        for form in [Form::Loop, Form::Tuned] {
+            let t = time_dot(form, 100, 4, 7);
+            assert_eq!(t.len(), 5);
+            assert!(t.iter().all(|s| s.is_finite() && *s >= 0.0));
+            let t = time_matvec(form, 3, 5, 2, 7);
+            assert_eq!(t.len(), 3);
+        }
+    }
+
+    #[test]
+    fn uniform_data_lies_in_the_unit_interval_and_is_seeded() {
+        let mut a = StdRng::seed_from_u64(1);
+        let mut b = StdRng::seed_from_u64(1);
+        let x = uniform_vec(&mut a, 1000);
+        assert_eq!(x, uniform_vec(&mut b, 1000));
+        assert!(x.iter().all(|v| (0.0..1.0).contains(v)));
+    }
+
+    #[test]
+    fn form_names_parse() {
+        assert_eq!(Form::parse("loop"), Some(Form::Loop));
+        assert_eq!(Form::parse("tuned"), Some(Form::Tuned));
+        assert_eq!(Form::parse("fast"), None);
+    }
+}

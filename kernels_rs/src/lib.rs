@@ -1,0 +1,15 @@
+//! Tensor kernels for the tensorbench compendium.
+//!
+//! The kernels are pure Rust on slices and `ndarray` views, grouped by family:
+//! [`dense`] (dot, matvec), and later `sparse` and `tt`. [`bench`] times kernels
+//! entirely inside Rust ("Rust" in the paper's figures). The PyO3 layer lives in
+//! `python/` behind the `python` feature, so `cargo test` needs no Python.
+
+pub mod bench;
+pub mod dense;
+
+#[cfg(feature = "python")]
+mod python;
+
+/// True when compiled without debug assertions (a release build).
+pub const IS_RELEASE_BUILD: bool = !cfg!(debug_assertions);

@@ -1,0 +1,104 @@
+//! Bindings of the dense kernels: `dot_loop`, `dot`, `matvec_loop`, `matvec`.
+
+use ndarray::{ArrayView1, ArrayView2, Ix1, Ix2};
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use super::validate::{readonly, shape_str, GIL_RELEASE_MIN_ELEMENTS};
+use crate::dense;
+
+type DotKernel = fn(ArrayView1<f64>, ArrayView1<f64>) -> f64;
+type MatvecKernel = fn(ArrayView2<f64>, ArrayView1<f64>) -> Vec<f64>;
+
+fn checked_pair<'py>(
+    x: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+) -> PyResult<(PyReadonlyArray1<'py, f64>, PyReadonlyArray1<'py, f64>)> {
+    let x = readonly::<f64, Ix1>(x, "x", "float64")?;
+    let y = readonly::<f64, Ix1>(y, "y", "float64")?;
+    if x.len()? != y.len()? {
+        return Err(PyValueError::new_err(format!(
+            "x and y must have the same length, got shapes {} and {}",
+            shape_str(&[x.len()?]),
+            shape_str(&[y.len()?])
+        )));
+    }
+    Ok((x, y))
+}
+
+fn run_dot(py: Python<'_>, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>, k: DotKernel) -> PyResult<f64> {
+    let (x, y) = checked_pair(x, y)?;
+    let (xv, yv) = (x.as_array(), y.as_array());
+    if xv.len() >= GIL_RELEASE_MIN_ELEMENTS {
+        // The views borrow NumPy memory that the read-only borrows above keep alive and
+        // un-writable from Rust for the whole call; they are Send because f64 is Sync.
+        Ok(py.detach(|| k(xv, yv)))
+    } else {
+        Ok(k(xv, yv))
+    }
+}
+
+/// The paper's plain-loop dot product of two 1-D float64 arrays.
+#[pyfunction]
+fn dot_loop(py: Python<'_>, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<f64> {
+    run_dot(py, x, y, dense::dot_loop_view)
+}
+
+/// Tuned (vectorizable, several accumulators) dot product of two 1-D float64 arrays.
+#[pyfunction]
+fn dot(py: Python<'_>, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<f64> {
+    run_dot(py, x, y, dense::dot_view)
+}
+
+fn run_matvec<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    x: &Bound<'py, PyAny>,
+    k: MatvecKernel,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let a: PyReadonlyArray2<f64> = readonly::<f64, Ix2>(a, "a", "float64")?;
+    let x: PyReadonlyArray1<f64> = readonly::<f64, Ix1>(x, "x", "float64")?;
+    let (av, xv) = (a.as_array(), x.as_array());
+    if av.ncols() != xv.len() {
+        return Err(PyValueError::new_err(format!(
+            "a's columns must match x's length, got shapes {} and {}",
+            shape_str(av.shape()),
+            shape_str(xv.shape())
+        )));
+    }
+    let out = if av.len() >= GIL_RELEASE_MIN_ELEMENTS {
+        py.detach(|| k(av, xv))
+    } else {
+        k(av, xv)
+    };
+    Ok(PyArray1::from_vec(py, out))
+}
+
+/// The paper's nested-loop matrix-vector product `a @ x` (a: 2-D, x: 1-D, float64).
+#[pyfunction]
+fn matvec_loop<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    x: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    run_matvec(py, a, x, dense::matvec_loop)
+}
+
+/// Tuned matrix-vector product `a @ x`; C and Fortran order without copies, any strides.
+#[pyfunction]
+fn matvec<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    x: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    run_matvec(py, a, x, dense::matvec)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(dot_loop, m)?)?;
+    m.add_function(wrap_pyfunction!(dot, m)?)?;
+    m.add_function(wrap_pyfunction!(matvec_loop, m)?)?;
+    m.add_function(wrap_pyfunction!(matvec, m)?)?;
+    Ok(())
+}
