@@ -1,12 +1,15 @@
 //! Tensor kernels for the tensorbench compendium.
 //!
 //! The kernels are pure Rust on slices and `ndarray` views, grouped by family:
-//! [`dense`] (dot, matvec), and later `sparse` and `tt`. [`bench`] times kernels
+//! [`dense`] (dot, matvec), [`sparse`] (COO tensor times vector) and [`tt`]
+//! (tensor-train contractions). [`bench`] times kernels
 //! entirely inside Rust ("Rust" in the paper's figures). The PyO3 layer lives in
 //! `python/` behind the `python` feature, so `cargo test` needs no Python.
 
 pub mod bench;
 pub mod dense;
+pub mod sparse;
+pub mod tt;
 
 #[cfg(feature = "python")]
 mod python;

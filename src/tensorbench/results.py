@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 RAW_COLUMNS = [
-    "experiment", "regime", "implementation", "n1", "n2", "size", "trial", "seconds",
+    "experiment", "regime", "variant", "implementation", "n1", "n2", "size", "trial", "seconds",
     "is_first_call",
 ]
 
@@ -50,6 +50,7 @@ def cell_rows(cell, seconds: list[float]) -> pd.DataFrame:
         {
             "experiment": cell.experiment,
             "regime": cell.regime,
+            "variant": cell.variant,
             "implementation": cell.implementation,
             "n1": cell.n1,
             "n2": cell.n2,

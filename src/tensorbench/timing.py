@@ -34,6 +34,7 @@ class Cell:
     n1: int
     n2: int = 0
     regime: str = ""
+    variant: str = ""  # e.g. a real tensor's name and mode; part of the cell's identity
     n_trials: int = 30
     seed: int = 0
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
@@ -46,12 +47,14 @@ class Cell:
     @property
     def cell_id(self) -> str:
         dims = f"{self.n1}x{self.n2}" if self.n2 else f"{self.n1}"
-        return f"{self.implementation}__{dims}"
+        variant = f"__{self.variant}" if self.variant else ""
+        return f"{self.implementation}__{dims}{variant}"
 
     def label(self) -> str:
         regime = f"/{self.regime}" if self.regime else ""
         dims = f"{self.n1} x {self.n2}" if self.n2 else f"n={self.n1}"
-        return f"{self.experiment}{regime} {self.implementation} {dims}"
+        variant = f" [{self.variant}]" if self.variant else ""
+        return f"{self.experiment}{regime} {self.implementation} {dims}{variant}"
 
 
 def time_calls(
@@ -130,6 +133,8 @@ def run_cells(
         rows = results.cell_rows(cell, report["seconds"])
         results.atomic_write_csv(run_dir / "cells" / f"{cell.cell_id}.csv", rows)
         meta["worker"] = report.get("worker", {})
+        if report.get("extra"):
+            meta.setdefault("cell_extra", {})[cell.cell_id] = report["extra"]
         meta.setdefault("cell_wall_seconds", {})[cell.cell_id] = round(time.monotonic() - start, 3)
         meta["finished"] = environment.now()
         meta["cells_done"] = done + index

@@ -18,7 +18,13 @@ def main(argv: list[str]) -> int:
 
     cell = Cell(**json.loads(argv[0]))
     experiment = importlib.import_module(f"tensorbench.experiments.{cell.experiment}")
-    seconds = experiment.measure(cell)
+    measured = experiment.measure(cell)
+    # measure() returns the seconds, or {"seconds": [...], "extra": {...}} when an
+    # experiment records more about a cell (bytes read, peak memory, ...).
+    seconds, extra = (
+        (measured["seconds"], measured.get("extra", {}))
+        if isinstance(measured, dict) else (measured, {})
+    )
 
     from threadpoolctl import threadpool_info
 
@@ -29,7 +35,7 @@ def main(argv: list[str]) -> int:
             for p in threadpool_info()
         ],
     }
-    print(json.dumps({"seconds": [float(s) for s in seconds], "worker": worker}))
+    print(json.dumps({"seconds": [float(s) for s in seconds], "worker": worker, "extra": extra}))
     return 0
 
 

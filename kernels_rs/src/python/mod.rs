@@ -3,6 +3,9 @@
 
 mod bench;
 mod dense;
+mod overhead;
+mod sparse;
+mod tt;
 pub(crate) mod validate;
 
 use pyo3::prelude::*;
@@ -34,5 +37,8 @@ fn kernels_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     dense::register(m)?;
     bench::register(m)?;
+    sparse::register(m)?;
+    tt::register(m)?;
+    overhead::register(m)?;
     Ok(())
 }
