@@ -11,8 +11,17 @@ import sys
 from pathlib import Path
 
 PYTHON_PACKAGES = (
-    "numpy", "numba", "llvmlite", "scipy", "pyttb", "pandas", "matplotlib",
-    "opt_einsum", "papermill", "maturin", "kernels_rs",
+    "numpy",
+    "numba",
+    "llvmlite",
+    "scipy",
+    "pyttb",
+    "pandas",
+    "matplotlib",
+    "opt_einsum",
+    "papermill",
+    "maturin",
+    "kernels_rs",
 )
 
 
@@ -29,7 +38,9 @@ def cpu_model() -> str:
         try:
             return subprocess.run(
                 ["sysctl", "-n", "machdep.cpu.brand_string"],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             ).stdout.strip()
         except (OSError, subprocess.CalledProcessError):
             pass
@@ -74,7 +85,12 @@ def git_state(root: Path) -> dict:
     def git(*args: str) -> str | None:
         try:
             return subprocess.run(
-                ["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=10,
+                ["git", *args],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=10,
             ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return None
@@ -84,7 +100,7 @@ def git_state(root: Path) -> dict:
 
 
 def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def snapshot(root: Path) -> dict:

@@ -39,8 +39,12 @@ RUNS: tuple[NotebookRun, ...] = (
 )
 
 
-def execute(run: NotebookRun, profile: str, results_root: str | Path | None = None,
-            only_render: bool = False) -> Path:
+def execute(
+    run: NotebookRun,
+    profile: str,
+    results_root: str | Path | None = None,
+    only_render: bool = False,
+) -> Path:
     """Execute one notebook run; returns the executed notebook's path."""
     import papermill
 
@@ -51,12 +55,26 @@ def execute(run: NotebookRun, profile: str, results_root: str | Path | None = No
     parameters = {"profile": profile, "results_root": str(results_root or ""), **run.parameters}
     if not only_render:
         papermill.execute_notebook(
-            str(source), str(target), parameters=parameters, kernel_name=KERNEL_NAME,
-            cwd=str(source.parent), log_output=True, progress_bar=False,
+            str(source),
+            str(target),
+            parameters=parameters,
+            kernel_name=KERNEL_NAME,
+            cwd=str(source.parent),
+            log_output=True,
+            progress_bar=False,
         )
     subprocess.run(
-        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--log-level", "WARN",
-         str(target)],
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "nbconvert",
+            "--to",
+            "html",
+            "--log-level",
+            "WARN",
+            str(target),
+        ],
         check=True,
     )
     return target
@@ -65,10 +83,14 @@ def execute(run: NotebookRun, profile: str, results_root: str | Path | None = No
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--profile", default="paper")
-    parser.add_argument("--results-root", default=None,
-                        help="folder for data/, figures/, executed/ (default: the project)")
-    parser.add_argument("--only", nargs="*", default=None,
-                        help="executed-notebook stems to run (default: all)")
+    parser.add_argument(
+        "--results-root",
+        default=None,
+        help="folder for data/, figures/, executed/ (default: the project)",
+    )
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="executed-notebook stems to run (default: all)"
+    )
     args = parser.parse_args(argv)
     runs = [r for r in RUNS if args.only is None or r.stem in args.only]
     log_path = paths.run_dir("data", args.profile, args.results_root) / "reproduce.json"

@@ -13,7 +13,15 @@ from pathlib import Path
 import pandas as pd
 
 RAW_COLUMNS = [
-    "experiment", "regime", "variant", "implementation", "n1", "n2", "size", "trial", "seconds",
+    "experiment",
+    "regime",
+    "variant",
+    "implementation",
+    "n1",
+    "n2",
+    "size",
+    "trial",
+    "seconds",
     "is_first_call",
 ]
 

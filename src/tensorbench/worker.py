@@ -23,7 +23,8 @@ def main(argv: list[str]) -> int:
     # experiment records more about a cell (bytes read, peak memory, ...).
     seconds, extra = (
         (measured["seconds"], measured.get("extra", {}))
-        if isinstance(measured, dict) else (measured, {})
+        if isinstance(measured, dict)
+        else (measured, {})
     )
 
     from threadpoolctl import threadpool_info

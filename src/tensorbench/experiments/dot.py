@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from tensorbench.experiments.dense_impls import IMPLEMENTATIONS, dot_python, numba_version
 from tensorbench.timing import Cell, time_calls
@@ -10,8 +11,9 @@ from tensorbench.timing import Cell, time_calls
 EXPERIMENT = "dot"
 
 
-def cells(sizes, n_trials: int, seed: int, max_size: dict | None = None,
-          implementations=IMPLEMENTATIONS) -> list[Cell]:
+def cells(
+    sizes, n_trials: int, seed: int, max_size: dict | None = None, implementations=IMPLEMENTATIONS
+) -> list[Cell]:
     """Every (implementation, n) a profile asks for; ``max_size[impl]`` caps slow ones."""
     max_size = max_size or {}
     return [
@@ -55,3 +57,72 @@ def measure(cell: Cell) -> list[float]:
         return rng.uniform(0.0, 1.0, cell.n1), rng.uniform(0.0, 1.0, cell.n1)
 
     return time_calls(func, fresh_vectors, cell.n_trials)
+
+
+def run(profile: str, results_root: str | None = None):
+    """Run (or resume) the dot experiment of ``profile``; returns a DenseRun."""
+    from tensorbench import profiles
+    from tensorbench.experiments import dense_report
+
+    params = profiles.section(profile, EXPERIMENT)
+    planned = cells(params["sizes"], params["n_trials"], params["seed"], params.get("max_size"))
+    return dense_report.execute(
+        EXPERIMENT,
+        planned,
+        profile,
+        results_root,
+        description={"experiment": EXPERIMENT, "profile": profile, "parameters": params},
+    )
+
+
+def findings(run) -> list[str]:
+    """The paper's claims and the issue's targets, checked against this run's data."""
+    from tensorbench.experiments.dense_report import claim_sentence
+    from tensorbench.stats import value_at
+
+    s = run.summary
+    lines = []
+    both = sorted(
+        set(s.loc[s.implementation == "python", "size"])
+        & set(s.loc[s.implementation == "rust_from_python", "size"])
+    )
+    if both:
+        n = max(both)
+        ratio = value_at(s, "python", size=n) / value_at(s, "rust_from_python", size=n)
+        lines.append(
+            claim_sentence(
+                ratio,
+                100,
+                f"Rust from Python over the Python loop at the largest common size "
+                f"n = {n:.0e} (mean time ratio)",
+            )
+        )
+    if 10**7 in both and max(both) != 10**7:
+        ratio = value_at(s, "python", size=10**7) / value_at(s, "rust_from_python", size=10**7)
+        lines.append(claim_sentence(ratio, 100, "Rust from Python over Python at n = 1e7"))
+    n_max = int(s["size"].max()) if len(s) else 0
+    numpy_t = value_at(s, "numpy", size=n_max)
+    for impl, label in (
+        ("rust_from_python_tuned", "kernels_rs.dot (tuned, from Python)"),
+        ("rust_tuned", "tuned Rust timed inside Rust"),
+    ):
+        share = numpy_t / value_at(s, impl, size=n_max)
+        if not pd.isna(share):
+            verdict = "meets" if share >= 0.8 else "does NOT meet"
+            lines.append(
+                f"{label} at n = {n_max:.0e} runs at {100 * share:.0f}% of the speed of "
+                f"single-threaded np.dot ({verdict} the 80% target)."
+            )
+    small = int(s["size"].min()) if len(s) else 0
+    for statistic in ("median", "mean"):
+        diff = value_at(s, "rust_from_python", statistic, size=small) - value_at(
+            s, "rust", statistic, size=small
+        )
+        if not pd.isna(diff):
+            verdict = "under" if diff < 1e-6 else "NOT under"
+            lines.append(
+                f"Per-call cost of calling from Python at n = {small:.0e} "
+                f"({statistic} Rust from Python - {statistic} Rust inside Rust): "
+                f"{diff * 1e6:.2f} µs ({verdict} 1 µs)."
+            )
+    return lines

@@ -7,6 +7,7 @@ fixed) and ``square`` (n1 = n2 grow). Matrices are C-ordered, NumPy's default.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from tensorbench.experiments.dense_impls import IMPLEMENTATIONS, matvec_python, numba_version
 from tensorbench.timing import Cell, time_calls
@@ -26,8 +27,15 @@ def shape(regime: str, n: int, fixed: int) -> tuple[int, int]:
     raise ValueError(f"regime must be one of {REGIMES}, got {regime!r}")
 
 
-def cells(regime: str, sizes, fixed: int, n_trials: int, seed: int,
-          max_elements: dict | None = None, implementations=IMPLEMENTATIONS) -> list[Cell]:
+def cells(
+    regime: str,
+    sizes,
+    fixed: int,
+    n_trials: int,
+    seed: int,
+    max_elements: dict | None = None,
+    implementations=IMPLEMENTATIONS,
+) -> list[Cell]:
     """Every (implementation, shape) of ``regime``; ``max_elements[impl]`` caps slow ones."""
     max_elements = max_elements or {}
     out = []
@@ -35,8 +43,9 @@ def cells(regime: str, sizes, fixed: int, n_trials: int, seed: int,
         for i, n in enumerate(sizes):
             n1, n2 = shape(regime, int(n), int(fixed))
             if n1 * n2 <= int(max_elements.get(impl, float("inf"))):
-                out.append(Cell(EXPERIMENT, impl, n1, n2, regime=regime,
-                                n_trials=n_trials, seed=seed + i))
+                out.append(
+                    Cell(EXPERIMENT, impl, n1, n2, regime=regime, n_trials=n_trials, seed=seed + i)
+                )
     return out
 
 
@@ -78,3 +87,82 @@ def measure(cell: Cell) -> list[float]:
         return rng.uniform(0.0, 1.0, (cell.n1, cell.n2)), rng.uniform(0.0, 1.0, cell.n2)
 
     return time_calls(func, fresh_operands, cell.n_trials)
+
+
+AXIS_LABELS = {
+    "rows": "number of rows n1 (n2 = {fixed})",
+    "cols": "number of columns n2 (n1 = {fixed})",
+    "square": "n1 = n2",
+}
+FIGURE_NUMBERS = {"rows": "3a", "cols": "3b", "square": "3c"}
+
+
+def run(profile: str, regime: str, results_root: str | None = None):
+    """Run (or resume) one matvec regime of ``profile``; returns a DenseRun whose summary
+    has a column ``n`` (the varying dimension)."""
+    from tensorbench import profiles
+    from tensorbench.experiments import dense_report
+
+    params = profiles.section(profile, EXPERIMENT)
+    planned = cells(
+        regime,
+        params["sizes"][regime],
+        params["fixed"],
+        params["n_trials"],
+        params["seed"],
+        params.get("max_elements"),
+    )
+    result = dense_report.execute(
+        f"{EXPERIMENT}-{regime}",
+        planned,
+        profile,
+        results_root,
+        description={
+            "experiment": EXPERIMENT,
+            "regime": regime,
+            "profile": profile,
+            "parameters": params,
+        },
+    )
+    result.summary["n"] = varying_dimension(regime, result.summary["n1"], result.summary["n2"])
+    return result
+
+
+def findings(run, regime: str) -> list[str]:
+    """The paper's claim (> 100x over Python at the largest size) checked on this run."""
+    from tensorbench.experiments.dense_report import claim_sentence
+    from tensorbench.stats import value_at
+
+    s = run.summary
+    lines = []
+    both = sorted(
+        set(s.loc[s.implementation == "python", "n"])
+        & set(s.loc[s.implementation == "rust_from_python", "n"])
+    )
+    if both:
+        n = max(both)
+        ratio = value_at(s, "python", n=n) / value_at(s, "rust_from_python", n=n)
+        n1, n2 = shape(regime, n, int(s["n2"].min() if regime == "rows" else s["n1"].min()))
+        lines.append(
+            claim_sentence(
+                ratio,
+                100,
+                f"Rust from Python over the Python loop at the largest common matrix, "
+                f"{n1:,} x {n2:,} (mean time ratio)",
+            )
+        )
+    n_max = int(s["n"].max()) if len(s) else 0
+    for slower, faster in (("rust", "rust_from_python"), ("numba", "rust_from_python")):
+        ratio = value_at(s, slower, n=n_max) / value_at(s, faster, n=n_max)
+        if not pd.isna(ratio):
+            lines.append(
+                f"At the largest size, mean {slower} / mean {faster} = {ratio:.2f} "
+                "(the paper saw Rust and Numba slower than Rust from Python here)."
+            )
+    tuned = value_at(s, "numpy", n=n_max) / value_at(s, "rust_from_python_tuned", n=n_max)
+    if not pd.isna(tuned):
+        lines.append(
+            f"kernels_rs.matvec (tuned) at the largest size runs at {100 * tuned:.0f}% "
+            "of the speed of single-threaded NumPy `A @ x`."
+        )
+    return lines

@@ -1,0 +1,127 @@
+"""Running and reporting the dense experiments (dot, matvec): raw data -> summary,
+figure, first-call table (beside the paper's Tables 1-2), speedups and findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from tensorbench import paths, plotting, published, results, stats, tables
+from tensorbench.experiments.dense_impls import LABELS, PAPER_IMPLEMENTATIONS
+from tensorbench.timing import Cell, run_cells
+
+
+@dataclass
+class DenseRun:
+    """Everything a dense notebook shows, loaded from disk after the cells ran."""
+
+    name: str  # "dot" or "matvec-rows" etc.
+    profile: str
+    raw: pd.DataFrame
+    summary: pd.DataFrame
+    metadata: dict
+    data_dir: Path
+    figures_dir: Path
+
+    @property
+    def n_trials(self) -> int:
+        return int(self.summary["n"].max()) if len(self.summary) else 0
+
+    def caption(self) -> str:
+        return plotting.caption(self.metadata, self.profile, self.n_trials)
+
+
+def execute(
+    name: str, cells: list[Cell], profile: str, results_root: str | Path | None, description: dict
+) -> DenseRun:
+    """Run (or resume) ``cells`` into data/<machine>/<profile>/<name> and summarize."""
+    data_dir = paths.run_dir("data", profile, results_root) / name
+    raw = run_cells(cells, data_dir, description=description)
+    return DenseRun(
+        name=name,
+        profile=profile,
+        raw=raw,
+        summary=stats.summarize(raw),
+        metadata=results.read_json(data_dir / "metadata.json"),
+        data_dir=data_dir,
+        figures_dir=paths.run_dir("figures", profile, results_root),
+    )
+
+
+def first_call_table(run: DenseRun, experiment_key: str, size_column: str = "size") -> pd.DataFrame:
+    """Our first-call overhead estimate (first call - mean of later calls) per size for
+    Rust from Python and Numba, beside the paper's published estimate where it has one."""
+    ours = run.summary[run.summary["implementation"].isin(["rust_from_python", "numba"])]
+    ours = ours.pivot_table(
+        index=size_column, columns="implementation", values="first_call_overhead"
+    ).reset_index()
+    ours = ours.rename(
+        columns={
+            size_column: "size",
+            "rust_from_python": "rust_from_python_here_s",
+            "numba": "numba_here_s",
+        }
+    )
+    paper = published.first_call_overhead(experiment_key).rename(
+        columns={
+            "rust_from_python": "rust_from_python_paper_s",
+            "numba": "numba_paper_s",
+        }
+    )
+    table = ours.merge(paper, on="size", how="left")
+    columns = [
+        "size",
+        "rust_from_python_here_s",
+        "rust_from_python_paper_s",
+        "numba_here_s",
+        "numba_paper_s",
+    ]
+    return table[[c for c in columns if c in table.columns]]
+
+
+def speedup_table(run: DenseRun, by: str = "size") -> pd.DataFrame:
+    """Mean Python-loop time divided by each implementation's mean time, per size."""
+    table = stats.speedups(run.summary, "python", by=by).reset_index()
+    ordered = [
+        c
+        for c in (
+            "numba",
+            "rust",
+            "rust_from_python",
+            "numpy",
+            "rust_tuned",
+            "rust_from_python_tuned",
+        )
+        if c in table.columns
+    ]
+    return table[[by, *ordered]].rename(columns={c: f"{c}_x" for c in ordered})
+
+
+def figure(run: DenseRun, *, x: str, xlabel: str, title: str, extended: bool = False):
+    """The paper's figure (plain loops + NumPy), or with the tuned forms when ``extended``."""
+    impls = list(PAPER_IMPLEMENTATIONS)
+    if extended:
+        impls += ["rust_tuned", "rust_from_python_tuned"]
+    return plotting.runtime_figure(
+        run.summary,
+        x=x,
+        xlabel=xlabel,
+        title=title,
+        caption_text=run.caption(),
+        implementations=impls,
+        labels=LABELS,
+    )
+
+
+def save_table(run: DenseRun, frame: pd.DataFrame, stem: str, title: str) -> dict[str, Path]:
+    return tables.write(frame, run.figures_dir, stem, title=f"{title}\n\n{run.caption()}")
+
+
+def claim_sentence(ratio: float, threshold: float, what: str, unit: str = "x") -> str:
+    """'<what>: 123x (claim: > 100x) - held.' or the missing-data variant."""
+    if pd.isna(ratio):
+        return f"{what}: not measured in this profile."
+    verdict = "held" if ratio > threshold else "did NOT hold"
+    return f"{what}: {ratio:,.1f}{unit} (claim: > {threshold:g}{unit}) — {verdict} here."
