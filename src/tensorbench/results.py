@@ -40,6 +40,15 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete temporary files left by a writer that was killed before its ``os.replace``
+    (the files they were replacing are intact). Call only when no other writer is active."""
+    stale = [p for p in folder.rglob(".*.tmp") if p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def atomic_write_csv(path: Path, frame: pd.DataFrame) -> None:
     atomic_write_text(path, frame.to_csv(index=False))
 

@@ -18,11 +18,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from tensorbench import threads
 
-from tensorbench import environment, results, threads
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,14 @@ def run_cells(
     and ``metadata.json`` the environment, start and end times and the workers'
     thread-pool report. All files are replaced atomically after every cell.
     """
+    # Imported here so that worker processes, which only need Cell and time_calls, start fast.
+    import pandas as pd
+
+    from tensorbench import environment, results
+
     cells = list(cells)
     run_dir.mkdir(parents=True, exist_ok=True)
+    results.remove_stale_temporaries(run_dir)
     meta_path = run_dir / "metadata.json"
     meta = results.read_json(meta_path)
     root = Path(__file__).resolve().parents[2]

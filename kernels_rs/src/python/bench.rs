@@ -11,20 +11,25 @@ fn parse_form(form: &str) -> PyResult<Form> {
     })
 }
 
-fn check_trials(n_trials: usize) -> PyResult<()> {
-    if n_trials == 0 {
-        return Err(PyValueError::new_err("n_trials must be at least 1, got 0"));
+/// A non-negative count from Python (a negative one is a ValueError, not an OverflowError).
+pub(crate) fn count(value: i64, name: &str, minimum: i64) -> PyResult<usize> {
+    if value < minimum {
+        return Err(PyValueError::new_err(format!(
+            "{name} must be at least {minimum}, got {value}"
+        )));
     }
-    Ok(())
+    usize::try_from(value)
+        .map_err(|_| PyValueError::new_err(format!("{name} is too large: {value}")))
 }
 
 /// Seconds of `n_trials + 1` dot products timed in Rust on data generated in Rust;
 /// element 0 is the first call.
 #[pyfunction]
 #[pyo3(signature = (form, n, n_trials, seed))]
-fn bench_dot(py: Python<'_>, form: &str, n: usize, n_trials: usize, seed: u64) -> PyResult<Vec<f64>> {
+fn bench_dot(py: Python<'_>, form: &str, n: i64, n_trials: i64, seed: u64) -> PyResult<Vec<f64>> {
     let form = parse_form(form)?;
-    check_trials(n_trials)?;
+    let n = count(n, "n", 0)?;
+    let n_trials = count(n_trials, "n_trials", 1)?;
     Ok(py.detach(|| bench::time_dot(form, n, n_trials, seed)))
 }
 
@@ -35,13 +40,14 @@ fn bench_dot(py: Python<'_>, form: &str, n: usize, n_trials: usize, seed: u64) -
 fn bench_matvec(
     py: Python<'_>,
     form: &str,
-    n1: usize,
-    n2: usize,
-    n_trials: usize,
+    n1: i64,
+    n2: i64,
+    n_trials: i64,
     seed: u64,
 ) -> PyResult<Vec<f64>> {
     let form = parse_form(form)?;
-    check_trials(n_trials)?;
+    let (n1, n2) = (count(n1, "n1", 0)?, count(n2, "n2", 0)?);
+    let n_trials = count(n_trials, "n_trials", 1)?;
     n1.checked_mul(n2)
         .ok_or_else(|| PyValueError::new_err(format!("n1 * n2 overflows: {n1} x {n2}")))?;
     Ok(py.detach(|| bench::time_matvec(form, n1, n2, n_trials, seed)))

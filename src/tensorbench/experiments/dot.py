@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-import pandas as pd
 
 from tensorbench.experiments.dense_impls import IMPLEMENTATIONS, dot_python, numba_version
 from tensorbench.timing import Cell, time_calls
@@ -20,7 +21,7 @@ def cells(
         Cell(EXPERIMENT, impl, int(n), n_trials=n_trials, seed=seed + i)
         for impl in implementations
         for i, n in enumerate(sizes)
-        if int(n) <= int(max_size.get(impl, float("inf")))
+        if int(n) <= float(max_size.get(impl, float("inf")))
     ]
 
 
@@ -107,7 +108,7 @@ def findings(run) -> list[str]:
         ("rust_tuned", "tuned Rust timed inside Rust"),
     ):
         share = numpy_t / value_at(s, impl, size=n_max)
-        if not pd.isna(share):
+        if not math.isnan(share):
             verdict = "meets" if share >= 0.8 else "does NOT meet"
             lines.append(
                 f"{label} at n = {n_max:.0e} runs at {100 * share:.0f}% of the speed of "
@@ -118,7 +119,7 @@ def findings(run) -> list[str]:
         diff = value_at(s, "rust_from_python", statistic, size=small) - value_at(
             s, "rust", statistic, size=small
         )
-        if not pd.isna(diff):
+        if not math.isnan(diff):
             verdict = "under" if diff < 1e-6 else "NOT under"
             lines.append(
                 f"Per-call cost of calling from Python at n = {small:.0e} "

@@ -6,8 +6,9 @@ fixed) and ``square`` (n1 = n2 grow). Matrices are C-ordered, NumPy's default.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-import pandas as pd
 
 from tensorbench.experiments.dense_impls import IMPLEMENTATIONS, matvec_python, numba_version
 from tensorbench.timing import Cell, time_calls
@@ -42,7 +43,7 @@ def cells(
     for impl in implementations:
         for i, n in enumerate(sizes):
             n1, n2 = shape(regime, int(n), int(fixed))
-            if n1 * n2 <= int(max_elements.get(impl, float("inf"))):
+            if n1 * n2 <= float(max_elements.get(impl, float("inf"))):
                 out.append(
                     Cell(EXPERIMENT, impl, n1, n2, regime=regime, n_trials=n_trials, seed=seed + i)
                 )
@@ -154,13 +155,13 @@ def findings(run, regime: str) -> list[str]:
     n_max = int(s["n"].max()) if len(s) else 0
     for slower, faster in (("rust", "rust_from_python"), ("numba", "rust_from_python")):
         ratio = value_at(s, slower, n=n_max) / value_at(s, faster, n=n_max)
-        if not pd.isna(ratio):
+        if not math.isnan(ratio):
             lines.append(
                 f"At the largest size, mean {slower} / mean {faster} = {ratio:.2f} "
                 "(the paper saw Rust and Numba slower than Rust from Python here)."
             )
     tuned = value_at(s, "numpy", n=n_max) / value_at(s, "rust_from_python_tuned", n=n_max)
-    if not pd.isna(tuned):
+    if not math.isnan(tuned):
         lines.append(
             f"kernels_rs.matvec (tuned) at the largest size runs at {100 * tuned:.0f}% "
             "of the speed of single-threaded NumPy `A @ x`."
