@@ -185,7 +185,10 @@ mod tests {
     }
 
     fn reference_matvec(a: &Array2<f64>, x: &Array1<f64>) -> Vec<f64> {
-        a.rows().into_iter().map(|r| r.iter().zip(x).map(|(p, q)| p * q).sum()).collect()
+        a.rows()
+            .into_iter()
+            .map(|r| r.iter().zip(x).map(|(p, q)| p * q).sum())
+            .collect()
     }
 
     #[test]

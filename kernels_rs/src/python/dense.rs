@@ -27,7 +27,12 @@ fn checked_pair<'py>(
     Ok((x, y))
 }
 
-fn run_dot(py: Python<'_>, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>, k: DotKernel) -> PyResult<f64> {
+fn run_dot(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    y: &Bound<'_, PyAny>,
+    k: DotKernel,
+) -> PyResult<f64> {
     let (x, y) = checked_pair(x, y)?;
     let (xv, yv) = (x.as_array(), y.as_array());
     if xv.len() >= GIL_RELEASE_MIN_ELEMENTS {

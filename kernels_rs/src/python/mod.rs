@@ -19,7 +19,10 @@ fn build_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     info.set_item("cargo_profile", env!("KERNELS_RS_PROFILE"))?;
     info.set_item("opt_level", env!("KERNELS_RS_OPT_LEVEL"))?;
     info.set_item("target", env!("KERNELS_RS_TARGET"))?;
-    info.set_item("target_features", env!("KERNELS_RS_CARGO_CFG_TARGET_FEATURE"))?;
+    info.set_item(
+        "target_features",
+        env!("KERNELS_RS_CARGO_CFG_TARGET_FEATURE"),
+    )?;
     info.set_item("rustc", env!("KERNELS_RS_RUSTC_VERSION"))?;
     info.set_item("pyo3", env!("KERNELS_RS_PYO3_VERSION"))?;
     info.set_item("rust_numpy", env!("KERNELS_RS_NUMPY_VERSION"))?;

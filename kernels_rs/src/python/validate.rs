@@ -3,8 +3,7 @@
 //! shape/value), so no bad input reaches a kernel's assertions.
 
 use numpy::{
-    Element, PyArray, PyArrayMethods, PyReadonlyArray, PyUntypedArray,
-    PyUntypedArrayMethods,
+    Element, PyArray, PyArrayMethods, PyReadonlyArray, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -19,7 +18,11 @@ pub fn shape_str(shape: &[usize]) -> String {
         [one] => format!("({one},)"),
         _ => format!(
             "({})",
-            shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -58,7 +61,7 @@ pub fn readonly<'py, T: Element, D: ndarray::Dimension>(
             .unwrap_or_else(|_| "?".into());
         PyTypeError::new_err(format!("{name} must have dtype {dtype_name}, got {dtype}"))
     })?;
-    typed.try_readonly().map_err(|e| {
-        PyValueError::new_err(format!("{name} cannot be borrowed for reading: {e}"))
-    })
+    typed
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(format!("{name} cannot be borrowed for reading: {e}")))
 }
