@@ -8,6 +8,7 @@ with the project's registered Jupyter kernel.
 from __future__ import annotations
 
 import argparse
+import logging
 import subprocess
 import sys
 import time
@@ -92,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         "--only", nargs="*", default=None, help="executed-notebook stems to run (default: all)"
     )
     args = parser.parse_args(argv)
+    # papermill streams each cell's output (our progress lines) through its logger.
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("papermill").setLevel(logging.INFO)
+    for noisy in ("traitlets", "asyncio", "nbclient"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     runs = [r for r in RUNS if args.only is None or r.stem in args.only]
     log_path = paths.run_dir("data", args.profile, args.results_root) / "reproduce.json"
     log = results.read_json(log_path)

@@ -50,6 +50,23 @@ def execute(
     )
 
 
+def load(name: str, profile: str, results_root: str | Path | None = None) -> DenseRun | None:
+    """A finished run read back from disk (None if it has no data), without running."""
+    data_dir = paths.run_dir("data", profile, results_root) / name
+    raw = results.load_raw(data_dir)
+    if raw.empty:
+        return None
+    return DenseRun(
+        name=name,
+        profile=profile,
+        raw=raw,
+        summary=stats.summarize(raw),
+        metadata=results.read_json(data_dir / "metadata.json"),
+        data_dir=data_dir,
+        figures_dir=paths.run_dir("figures", profile, results_root),
+    )
+
+
 def first_call_table(run: DenseRun, experiment_key: str, size_column: str = "size") -> pd.DataFrame:
     """Our first-call overhead estimate (first call - mean of later calls) per size for
     Rust from Python and Numba, beside the paper's published estimate where it has one."""

@@ -129,6 +129,16 @@ def run(profile: str, regime: str, results_root: str | None = None):
     return result
 
 
+def load(profile: str, regime: str, results_root: str | None = None):
+    """A finished regime read back from disk (None if it has no data)."""
+    from tensorbench.experiments import dense_report
+
+    result = dense_report.load(f"{EXPERIMENT}-{regime}", profile, results_root)
+    if result is not None:
+        result.summary["n"] = varying_dimension(regime, result.summary["n1"], result.summary["n2"])
+    return result
+
+
 def findings(run, regime: str) -> list[str]:
     """The paper's claim (> 100x over Python at the largest size) checked on this run."""
     from tensorbench.experiments.dense_report import claim_sentence
