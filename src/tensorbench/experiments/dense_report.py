@@ -100,7 +100,8 @@ def first_call_table(run: DenseRun, experiment_key: str, size_column: str = "siz
 
 def speedup_table(run: DenseRun, by: str = "size") -> pd.DataFrame:
     """Mean Python-loop time divided by each implementation's mean time, per size."""
-    table = stats.speedups(run.summary, "python", by=by).reset_index()
+    # Sizes where the Python loop was not run (capped by the profile) have no speedup.
+    table = stats.speedups(run.summary, "python", by=by).dropna(how="all").reset_index()
     ordered = [
         c
         for c in (
