@@ -38,3 +38,29 @@ def bench_matvec(form: str, n1: int, n2: int, n_trials: int, seed: int) -> list[
 # --- sparse (kernels_rs/src/sparse.rs) -------------------------------------------------
 
 # --- tensor train (kernels_rs/src/tt.rs) -----------------------------------------------
+
+# --- overhead probes (kernels_rs/src/python/overhead.rs, kernels_rs/src/overhead.rs) ----
+# Each probe adds one step of a kernel call to the previous one; the difference between
+# two probes' per-call times is the cost of that step (notebooks/call_overhead.ipynb).
+
+def overhead_noop() -> None:
+    """Does nothing: the cost of dispatching a PyO3 function without arguments."""
+
+def overhead_two_objects(x: object, y: object) -> None:
+    """Accepts any two objects and ignores them: adds positional-argument passing."""
+
+def overhead_two_arrays(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float:
+    """Extracts and borrows two 1-D float64 arrays as the kernels do; returns len(x) + len(y)."""
+
+def overhead_return_array(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """As overhead_two_arrays, but returns a new float64 array (a copy of x)."""
+
+def overhead_detach() -> None:
+    """Releases the GIL and takes it back, doing nothing in between."""
+
+def overhead_pool_entry(entry: str, calls_per_sample: int, samples: int) -> dict[str, object]:
+    """Times a one-thread Rayon pool's install(|| {}) ('install') or the closure run inline
+    ('inline') inside Rust; keys: entry, calls_per_sample, build_seconds,
+    first_call_seconds, per_call_seconds (one per sample of calls_per_sample calls)."""

@@ -1,6 +1,98 @@
 //! Bindings of the call-overhead probes (anatomy of a call).
-use pyo3::prelude::*;
+//!
+//! Each probe adds one step of a real kernel call to the one before it, so that the
+//! difference between two probes' per-call times is the cost of that step:
+//! `overhead_noop` (PyO3 dispatch), `overhead_two_objects` (plus two positional
+//! arguments), `overhead_two_arrays` (plus extracting and borrowing them as float64
+//! arrays through the same `validate::readonly` path as the kernels, and returning a
+//! float), `overhead_return_array` (a new array returned instead of the float) and
+//! `overhead_detach` (a GIL release and re-take on top of `overhead_noop`).
+//! `overhead_pool_entry` times `rayon::ThreadPool::install` inside Rust.
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use ndarray::Ix1;
+use numpy::{PyArray1, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::bench::count;
+use super::validate::readonly;
+use crate::overhead::{self, PoolEntry};
+
+/// Does nothing: the cost of calling a PyO3 function with no arguments.
+#[pyfunction]
+fn overhead_noop() {}
+
+/// Takes two objects and does nothing with them: adds positional-argument passing.
+#[pyfunction]
+fn overhead_two_objects(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) {
+    let _ = (x, y);
+}
+
+/// Extracts and borrows two 1-D float64 arrays as the kernels do; returns len(x) + len(y).
+#[pyfunction]
+fn overhead_two_arrays(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<f64> {
+    let x = readonly::<f64, Ix1>(x, "x", "float64")?;
+    let y = readonly::<f64, Ix1>(y, "y", "float64")?;
+    Ok((x.len() + y.len()) as f64)
+}
+
+/// As `overhead_two_arrays`, but returns a new float64 array (a copy of x) instead of a
+/// float: the array is made the way `matvec` makes its result.
+#[pyfunction]
+fn overhead_return_array<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let x = readonly::<f64, Ix1>(x, "x", "float64")?;
+    let _y = readonly::<f64, Ix1>(y, "y", "float64")?;
+    Ok(PyArray1::from_vec(py, x.as_array().to_vec()))
+}
+
+/// Releases the GIL and takes it back, doing nothing in between.
+#[pyfunction]
+fn overhead_detach(py: Python<'_>) {
+    py.detach(|| ());
+}
+
+/// Time a one-thread Rayon pool's `install(|| {})` ("install") or the same closure
+/// called inline ("inline") entirely inside Rust: `samples` batches of
+/// `calls_per_sample` calls. Returns a dict with `per_call_seconds` (one per sample),
+/// `first_call_seconds` and `build_seconds` (making the pool).
+#[pyfunction]
+#[pyo3(signature = (entry, calls_per_sample, samples))]
+fn overhead_pool_entry<'py>(
+    py: Python<'py>,
+    entry: &str,
+    calls_per_sample: i64,
+    samples: i64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let mode = PoolEntry::parse(entry).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "entry must be 'install' or 'inline', got {entry:?}"
+        ))
+    })?;
+    let calls_per_sample = count(calls_per_sample, "calls_per_sample", 1)?;
+    let samples = count(samples, "samples", 1)?;
+    let times = py
+        .detach(|| overhead::time_pool_entry(mode, calls_per_sample, samples))
+        .map_err(PyRuntimeError::new_err)?;
+    let out = PyDict::new(py);
+    out.set_item("entry", entry)?;
+    out.set_item("calls_per_sample", calls_per_sample)?;
+    out.set_item("build_seconds", times.build_seconds)?;
+    out.set_item("first_call_seconds", times.first_call_seconds)?;
+    out.set_item("per_call_seconds", times.per_call_seconds)?;
+    Ok(out)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(overhead_noop, m)?)?;
+    m.add_function(wrap_pyfunction!(overhead_two_objects, m)?)?;
+    m.add_function(wrap_pyfunction!(overhead_two_arrays, m)?)?;
+    m.add_function(wrap_pyfunction!(overhead_return_array, m)?)?;
+    m.add_function(wrap_pyfunction!(overhead_detach, m)?)?;
+    m.add_function(wrap_pyfunction!(overhead_pool_entry, m)?)?;
     Ok(())
 }
