@@ -155,7 +155,7 @@ def test_summary_statistics_exclude_the_first_call():
         "is_first_call": [True, False, False, False, False],
     })
     row = stats.summarize(raw).iloc[0]
-    assert row["n"] == 4 and row["mean"] == 2.5 and row["median"] == 2.5 and row["min"] == 1.0
+    assert row["n_calls"] == 4 and row["mean"] == 2.5 and row["median"] == 2.5 and row["min"] == 1.0
     assert row["std"] == pytest.approx(np.std([1, 2, 3, 4], ddof=1))
     # t(0.975, 3) = 3.182446305284263
     assert row["ci95"] == pytest.approx(3.182446305284263 * row["std"] / 2)

@@ -96,7 +96,7 @@ display(Markdown("\\n".join(f"- {line}" for line in dot.findings(run))))
 """),
     md("## All statistics per cell (the first call excluded)"),
     code("""
-columns = ["implementation", "size", "n", "mean", "median", "std", "min", "ci95", "first_call"]
+columns = ["implementation", "size", "n_calls", "mean", "median", "std", "min", "ci95", "first_call"]
 display(Markdown(tables.to_markdown(run.summary[columns])))
 """),
     md("## Where and how this was measured"),
@@ -170,7 +170,7 @@ display(Markdown("\\n".join(f"- {line}" for line in matvec.findings(run, regime)
 """),
     md("## All statistics per cell (the first call excluded)"),
     code("""
-columns = ["implementation", "n1", "n2", "n", "mean", "median", "std", "min", "ci95", "first_call"]
+columns = ["implementation", "n1", "n2", "n", "n_calls", "mean", "median", "std", "min", "ci95", "first_call"]
 display(Markdown(tables.to_markdown(run.summary[columns])))
 """),
     md("## Where and how this was measured"),

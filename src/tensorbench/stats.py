@@ -21,7 +21,7 @@ def _ci_halfwidth(values: np.ndarray, level: float = 0.95) -> float:
 
 
 def summarize(raw: pd.DataFrame) -> pd.DataFrame:
-    """One row per cell: n, mean, median, std, min, ci95 (half-width), ci95_low/high,
+    """One row per cell: n_calls (later calls), mean, median, std, min, ci95 (half-width), ci95_low/high,
     first_call and first_call_overhead (= first call - mean of the later calls)."""
     rows = []
     keys = [k for k in CELL_KEYS if k in raw.columns]
@@ -32,7 +32,7 @@ def summarize(raw: pd.DataFrame) -> pd.DataFrame:
         half = _ci_halfwidth(later)
         row = dict(zip(keys, key, strict=True))
         row.update(
-            n=len(later),
+            n_calls=len(later),
             mean=mean,
             median=float(np.median(later)) if len(later) else float("nan"),
             std=float(later.std(ddof=1)) if len(later) > 1 else float("nan"),

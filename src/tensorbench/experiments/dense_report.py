@@ -27,7 +27,7 @@ class DenseRun:
 
     @property
     def n_trials(self) -> int:
-        return int(self.summary["n"].max()) if len(self.summary) else 0
+        return int(self.summary["n_calls"].max()) if len(self.summary) else 0
 
     def caption(self) -> str:
         return plotting.caption(self.metadata, self.profile, self.n_trials)
