@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod dense;
+pub mod memory;
 pub mod overhead;
 pub mod sparse;
 pub mod tt;

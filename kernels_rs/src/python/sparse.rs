@@ -1,6 +1,207 @@
-//! Bindings of the sparse kernels.
-use pyo3::prelude::*;
+//! Bindings of the sparse kernels: `ttv`, its in-Rust timer `bench_ttv`, and
+//! `read_bandwidth` (crate::memory), the memory-traffic limit the TTV figure draws first.
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use ndarray::{ArrayView1, ArrayView2, Axis, Ix1, Ix2, IxDyn};
+use numpy::{IntoPyArray, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyFloat, PyTuple};
+
+use super::bench::count;
+use super::validate::{readonly, shape_str, GIL_RELEASE_MIN_ELEMENTS};
+use crate::memory;
+use crate::sparse::{self, TtvError, TtvMethod, TtvOutput};
+
+/// The borrowed, shape-checked arguments of a TTV call.
+struct TtvArgs<'py> {
+    subs: PyReadonlyArray2<'py, i64>,
+    vals: PyReadonlyArray<'py, f64, IxDyn>,
+    shape: Vec<usize>,
+    vector: PyReadonlyArray1<'py, f64>,
+    mode: usize,
+    method: TtvMethod,
+}
+
+impl TtvArgs<'_> {
+    /// `vals` as a 1-D view: (nnz,) as is, (nnz, 1) by its column, any empty array as empty.
+    fn vals_view(&self) -> PyResult<ArrayView1<'_, f64>> {
+        let vals = self.vals.as_array();
+        let shape = vals.shape().to_vec();
+        match shape.len() {
+            1 => Ok(vals.into_dimensionality::<Ix1>().expect("1-D")),
+            2 if shape[1] == 1 => Ok(vals
+                .index_axis_move(Axis(1), 0)
+                .into_dimensionality::<Ix1>()
+                .expect("1-D")),
+            2 if vals.is_empty() => Ok(ArrayView1::from(&[][..])),
+            _ => Err(PyValueError::new_err(format!(
+                "vals must have shape (nnz,) or (nnz, 1), got {}",
+                shape_str(&shape)
+            ))),
+        }
+    }
+
+    /// `subs` as an nnz x d view; pyttb stores an empty tensor's subs as a (1, 0) array,
+    /// so any empty `subs` next to empty `vals` means nnz = 0.
+    fn subs_view(&self, nnz: usize) -> ArrayView2<'_, i64> {
+        let subs = self.subs.as_array();
+        if subs.is_empty() && nnz == 0 {
+            ArrayView2::from_shape((0, self.shape.len()), &[][..]).expect("empty")
+        } else {
+            subs
+        }
+    }
+}
+
+fn parse_args<'py>(
+    subs: &Bound<'py, PyAny>,
+    vals: &Bound<'py, PyAny>,
+    shape: &Bound<'py, PyAny>,
+    vector: &Bound<'py, PyAny>,
+    mode: i64,
+    method: &str,
+) -> PyResult<TtvArgs<'py>> {
+    let subs = readonly::<i64, Ix2>(subs, "subs", "int64")?;
+    let vals = readonly::<f64, IxDyn>(vals, "vals", "float64")?;
+    let vector = readonly::<f64, Ix1>(vector, "vector", "float64")?;
+    let dims: Vec<i64> = shape.extract().map_err(|_| {
+        let type_name = shape
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into());
+        PyTypeError::new_err(format!(
+            "shape must be a sequence of ints (e.g. a tuple), got {type_name}"
+        ))
+    })?;
+    let shape = dims
+        .iter()
+        .enumerate()
+        .map(|(j, &n)| {
+            usize::try_from(n).ok().filter(|&n| n > 0).ok_or_else(|| {
+                PyValueError::new_err(format!("shape[{j}] must be a positive integer, got {n}"))
+            })
+        })
+        .collect::<PyResult<Vec<usize>>>()?;
+    let order = shape.len();
+    let mode = usize::try_from(mode).map_err(|_| {
+        PyValueError::new_err(format!(
+            "mode must be in [0, {order}) for a tensor of order {order}, got {mode}"
+        ))
+    })?;
+    let method = TtvMethod::parse(method).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "method must be 'auto', 'dense' or 'sort', got {method:?}"
+        ))
+    })?;
+    Ok(TtvArgs {
+        subs,
+        vals,
+        shape,
+        vector,
+        mode,
+        method,
+    })
+}
+
+fn to_py_err(err: TtvError) -> PyErr {
+    match err {
+        TtvError::OutOfMemory { .. } => PyMemoryError::new_err(err.to_string()),
+        _ => PyValueError::new_err(err.to_string()),
+    }
+}
+
+/// Mode-`mode` product of the COO tensor (`subs`, `vals`, `shape`) with `vector`:
+/// `(newsubs, newvals, newshape)` as pyttb's `sptensor.ttv` defines it, or a float
+/// for an order-1 tensor.
+#[pyfunction]
+#[pyo3(signature = (subs, vals, shape, vector, mode, *, method = "auto"))]
+fn ttv<'py>(
+    py: Python<'py>,
+    subs: &Bound<'py, PyAny>,
+    vals: &Bound<'py, PyAny>,
+    shape: &Bound<'py, PyAny>,
+    vector: &Bound<'py, PyAny>,
+    mode: i64,
+    method: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let args = parse_args(subs, vals, shape, vector, mode, method)?;
+    let vals = args.vals_view()?;
+    let subs = args.subs_view(vals.len());
+    let vector = args.vector.as_array();
+    let (shape, mode, method) = (&args.shape[..], args.mode, args.method);
+    let run = || sparse::ttv(subs, vals, shape, vector, mode, method);
+    // The views borrow NumPy memory that the read-only borrows in `args` keep alive and
+    // un-writable from Rust for the whole call; they are Send because i64 and f64 are Sync.
+    let output = if vals.len() >= GIL_RELEASE_MIN_ELEMENTS {
+        py.detach(run)
+    } else {
+        run()
+    }
+    .map_err(to_py_err)?;
+    match output {
+        TtvOutput::Scalar(value) => Ok(PyFloat::new(py, value).into_any()),
+        TtvOutput::Sparse(result) => {
+            let (nnz, order) = (result.nnz(), result.order());
+            let newsubs = ndarray::Array2::from_shape_vec((nnz, order), result.subs)
+                .expect("the kernel returns nnz x order subscripts")
+                .into_pyarray(py);
+            let newvals = ndarray::Array2::from_shape_vec((nnz, 1), result.vals)
+                .expect("one value per nonzero")
+                .into_pyarray(py);
+            let newshape = PyTuple::new(py, result.shape)?;
+            Ok(PyTuple::new(
+                py,
+                [newsubs.into_any(), newvals.into_any(), newshape.into_any()],
+            )?
+            .into_any())
+        }
+    }
+}
+
+/// Seconds of `n_trials + 1` calls of the TTV kernel on the given tensor, timed inside
+/// Rust (kernel only); element 0 is the first call.
+#[pyfunction]
+#[pyo3(signature = (subs, vals, shape, vector, mode, n_trials, *, method = "auto"))]
+#[allow(clippy::too_many_arguments)]
+fn bench_ttv(
+    py: Python<'_>,
+    subs: &Bound<'_, PyAny>,
+    vals: &Bound<'_, PyAny>,
+    shape: &Bound<'_, PyAny>,
+    vector: &Bound<'_, PyAny>,
+    mode: i64,
+    n_trials: i64,
+    method: &str,
+) -> PyResult<Vec<f64>> {
+    let n_trials = count(n_trials, "n_trials", 1)?;
+    let args = parse_args(subs, vals, shape, vector, mode, method)?;
+    let vals = args.vals_view()?;
+    let subs = args.subs_view(vals.len());
+    let vector = args.vector.as_array();
+    let (shape, mode, method) = (&args.shape[..], args.mode, args.method);
+    // Same borrows as in `ttv`: alive and read-only for the whole call.
+    py.detach(|| sparse::time_ttv(subs, vals, shape, vector, mode, method, n_trials))
+        .map_err(to_py_err)
+}
+
+/// Single-core read bandwidth in bytes per second: the best of `repeats` passes summing
+/// a buffer of `n_bytes` bytes (default 512 MiB, far beyond the caches).
+#[pyfunction]
+#[pyo3(signature = (n_bytes = memory::DEFAULT_BYTES as i64, repeats = 5))]
+fn read_bandwidth(py: Python<'_>, n_bytes: i64, repeats: i64) -> PyResult<f64> {
+    let n_bytes = count(n_bytes, "n_bytes", 8)?;
+    let repeats = count(repeats, "repeats", 1)?;
+    py.detach(|| memory::read_bandwidth(n_bytes, repeats))
+        .map(|bw| bw.best_bytes_per_second())
+        .ok_or_else(|| PyMemoryError::new_err(format!("cannot allocate a {n_bytes}-byte buffer")))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(ttv, m)?)?;
+    m.add_function(wrap_pyfunction!(bench_ttv, m)?)?;
+    // The memory-bandwidth probe is shared by every figure; it is registered here, with
+    // the first kernel that draws it, to keep python/mod.rs untouched.
+    m.add_function(wrap_pyfunction!(read_bandwidth, m)?)?;
     Ok(())
 }
