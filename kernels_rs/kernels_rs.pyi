@@ -4,6 +4,9 @@ Every function validates its arguments: TypeError for a non-array or a wrong dty
 ValueError for a wrong shape, length or value. No input raises a Rust panic.
 """
 
+from collections.abc import Sequence
+from typing import Literal
+
 import numpy as np
 import numpy.typing as npt
 
@@ -36,6 +39,42 @@ def bench_matvec(form: str, n1: int, n2: int, n_trials: int, seed: int) -> list[
     """Seconds of n_trials + 1 C-order matvecs ('loop' or 'tuned') on fresh data made in Rust."""
 
 # --- sparse (kernels_rs/src/sparse.rs) -------------------------------------------------
+
+def ttv(
+    subs: npt.NDArray[np.int64],
+    vals: npt.NDArray[np.float64],
+    shape: Sequence[int],
+    vector: npt.NDArray[np.float64],
+    mode: int,
+    *,
+    method: Literal["auto", "dense", "sort"] = "auto",
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], tuple[int, ...]] | float:
+    """Mode-``mode`` (0-based) product of a COO sparse tensor with ``vector``, as pyttb's
+    ``sptensor.ttv``: ``(newsubs (m, d-1) int64, newvals (m, 1) float64, newshape)`` with
+    repeated subscripts summed in input order, exact zeros dropped, rows sorted
+    lexicographically; a float when d = 1. ``subs`` is (nnz, d) int64 (any strides; an
+    empty array means nnz = 0), ``vals`` (nnz,) or (nnz, 1) float64. ``method='auto'``
+    uses a dense accumulator when the output space is at most 4 x nnz cells, else sorts
+    a linearized key (never allocating the output space)."""
+
+def bench_ttv(
+    subs: npt.NDArray[np.int64],
+    vals: npt.NDArray[np.float64],
+    shape: Sequence[int],
+    vector: npt.NDArray[np.float64],
+    mode: int,
+    n_trials: int,
+    *,
+    method: Literal["auto", "dense", "sort"] = "auto",
+) -> list[float]:
+    """Seconds of n_trials + 1 ttv calls on this tensor, timed inside Rust (kernel only)."""
+
+# --- memory bandwidth (kernels_rs/src/memory.rs) -------------------------------------
+
+def read_bandwidth(n_bytes: int = 536870912, repeats: int = 5) -> float:
+    """Single-core read bandwidth (bytes/s): best of ``repeats`` passes summing an
+    ``n_bytes`` buffer (default 512 MiB, beyond the caches). The memory-traffic bound of
+    a kernel that reads B bytes is B / read_bandwidth()."""
 
 # --- tensor train (kernels_rs/src/tt.rs) -----------------------------------------------
 
