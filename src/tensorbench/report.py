@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tensorbench import paths, results
+from tensorbench.estimate import dense_seconds
 from tensorbench.experiments import dense_report, dot, matvec
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -85,6 +86,17 @@ def section(root: Path | None = None) -> str:
                 f"raw data and metadata: `data/{machine_dir.name}/{profile}/`; "
                 f"executed notebooks: `executed/{machine_dir.name}/{profile}/`.\n"
             )
+        if not (machine_dir / "paper").is_dir() and machine_dir.name == paths.machine_label():
+            estimate = dense_seconds("paper", "quick", root)
+            if estimate:
+                parts.append(
+                    f"The `paper` profile has not been run on `{machine_dir.name}`. Estimated "
+                    f"from the `quick` run's per-cell wall times (linear in size and in the "
+                    f"number of calls), its dense notebooks alone would take about "
+                    f"{sum(estimate.values()) / 3600:.1f} h here: "
+                    + ", ".join(f"{k} {v / 60:.0f} min" for k, v in estimate.items())
+                    + ". This is an estimate, not a measurement.\n"
+                )
     if not parts:
         return "No results recorded yet: run `make reproduce` (or `make quick`).\n"
     return "\n".join(parts)

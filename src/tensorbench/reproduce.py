@@ -37,6 +37,7 @@ RUNS: tuple[NotebookRun, ...] = (
     NotebookRun("matvec", {"regime": "rows"}, "matvec-rows"),
     NotebookRun("matvec", {"regime": "cols"}, "matvec-cols"),
     NotebookRun("matvec", {"regime": "square"}, "matvec-square"),
+    NotebookRun("call_overhead"),
 )
 
 

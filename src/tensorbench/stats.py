@@ -21,8 +21,8 @@ def _ci_halfwidth(values: np.ndarray, level: float = 0.95) -> float:
 
 
 def summarize(raw: pd.DataFrame) -> pd.DataFrame:
-    """One row per cell: n_calls (later calls), mean, median, std, min, ci95 (half-width), ci95_low/high,
-    first_call and first_call_overhead (= first call - mean of the later calls)."""
+    """One row per cell: n_calls (later calls), mean, median, std, min, ci95 (half-width),
+    ci95_low/high, first_call and first_call_overhead (= first call - mean of later calls)."""
     rows = []
     keys = [k for k in CELL_KEYS if k in raw.columns]
     for key, group in raw.groupby(keys, dropna=False, sort=True):
