@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import kernels_rs
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import kernels_rs
 from tensorbench.experiments.dense_impls import dot_python, matvec_python, numba_version
 
 RUST_DOTS = [kernels_rs.dot_loop, kernels_rs.dot]
@@ -34,9 +34,13 @@ def test_dot_matches_numpy(dot, n):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(0, 200).flatmap(
-    lambda n: st.tuples(hnp.arrays(np.float64, n, elements=finite),
-                        hnp.arrays(np.float64, n, elements=finite))))
+@given(
+    st.integers(0, 200).flatmap(
+        lambda n: st.tuples(
+            hnp.arrays(np.float64, n, elements=finite), hnp.arrays(np.float64, n, elements=finite)
+        )
+    )
+)
 def test_rust_dots_match_numpy_on_any_values(pair):
     x, y = pair
     expected = np.dot(x, y)
@@ -84,8 +88,14 @@ def test_matvec_handles_any_strides_without_wrong_answers(matvec):
 
 
 @settings(max_examples=100, deadline=None)
-@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=0, max_side=12),
-                  elements=finite), st.sampled_from(["C", "F"]))
+@given(
+    hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=0, max_side=12),
+        elements=finite,
+    ),
+    st.sampled_from(["C", "F"]),
+)
 def test_rust_matvecs_match_numpy_on_any_values(a, order):
     a = np.asarray(a, order=order)
     x = np.linspace(-2.0, 3.0, a.shape[1])
@@ -102,6 +112,7 @@ def test_matvec_does_not_modify_inputs_and_returns_new_array():
 
 
 # --- bad input: a clear TypeError or ValueError, never a PanicException ----------------
+
 
 def _bad_dot_inputs():
     v = np.ones(3)
@@ -120,8 +131,9 @@ def _bad_dot_inputs():
 
 
 @pytest.mark.parametrize("dot", RUST_DOTS)
-@pytest.mark.parametrize(("case", "x", "y", "error", "message"), _bad_dot_inputs(),
-                         ids=[c[0] for c in _bad_dot_inputs()])
+@pytest.mark.parametrize(
+    ("case", "x", "y", "error", "message"), _bad_dot_inputs(), ids=[c[0] for c in _bad_dot_inputs()]
+)
 def test_dot_rejects_bad_input_clearly(dot, case, x, y, error, message):
     with pytest.raises(error, match=message):
         dot(x, y)
@@ -143,8 +155,11 @@ def _bad_matvec_inputs():
 
 
 @pytest.mark.parametrize("matvec", RUST_MATVECS)
-@pytest.mark.parametrize(("case", "a", "x", "error", "message"), _bad_matvec_inputs(),
-                         ids=[c[0] for c in _bad_matvec_inputs()])
+@pytest.mark.parametrize(
+    ("case", "a", "x", "error", "message"),
+    _bad_matvec_inputs(),
+    ids=[c[0] for c in _bad_matvec_inputs()],
+)
 def test_matvec_rejects_bad_input_clearly(matvec, case, a, x, error, message):
     with pytest.raises(error, match=message):
         matvec(a, x)
@@ -158,6 +173,7 @@ def test_array_borrowed_mutably_elsewhere_is_still_readable():
 
 # --- timers inside Rust -------------------------------------------------------------
 
+
 @pytest.mark.parametrize("form", ["loop", "tuned"])
 def test_in_rust_timers_return_first_call_plus_trials(form):
     seconds = kernels_rs.bench_dot(form, 1000, 3, 7)
@@ -166,14 +182,17 @@ def test_in_rust_timers_return_first_call_plus_trials(form):
     assert len(seconds) == 3 and all(s >= 0 for s in seconds)
 
 
-@pytest.mark.parametrize(("call", "error", "message"), [
-    (lambda: kernels_rs.bench_dot("fast", 10, 1, 0), ValueError, "'loop' or 'tuned'"),
-    (lambda: kernels_rs.bench_dot("loop", 10, 0, 0), ValueError, "n_trials"),
-    (lambda: kernels_rs.bench_dot("loop", -1, 1, 0), ValueError, "n must be at least 0"),
-    (lambda: kernels_rs.bench_matvec("loop", 2**40, 2**40, 1, 0), ValueError, "overflows"),
-    (lambda: kernels_rs.bench_matvec("loop", 2, -2, 1, 0), ValueError, "n2 must be at least 0"),
-    (lambda: kernels_rs.bench_dot(1, 10, 1, 0), TypeError, "form"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: kernels_rs.bench_dot("fast", 10, 1, 0), ValueError, "'loop' or 'tuned'"),
+        (lambda: kernels_rs.bench_dot("loop", 10, 0, 0), ValueError, "n_trials"),
+        (lambda: kernels_rs.bench_dot("loop", -1, 1, 0), ValueError, "n must be at least 0"),
+        (lambda: kernels_rs.bench_matvec("loop", 2**40, 2**40, 1, 0), ValueError, "overflows"),
+        (lambda: kernels_rs.bench_matvec("loop", 2, -2, 1, 0), ValueError, "n2 must be at least 0"),
+        (lambda: kernels_rs.bench_dot(1, 10, 1, 0), TypeError, "form"),
+    ],
+)
 def test_in_rust_timers_reject_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call()

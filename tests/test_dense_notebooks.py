@@ -34,8 +34,15 @@ def test_dot_notebook_produces_figure_2_and_table_1(smoke_root):
     assert (figures / "table1_dot_first_call.md").read_text().count("|") > 10
     assert (figures / "speedups_dot.csv").exists()
     raw = pd.read_csv(data_dir(smoke_root) / "dot" / "raw.csv")
-    assert set(raw["implementation"]) == {"python", "numba", "rust", "rust_from_python", "numpy",
-                                          "rust_tuned", "rust_from_python_tuned"}
+    assert set(raw["implementation"]) == {
+        "python",
+        "numba",
+        "rust",
+        "rust_from_python",
+        "numpy",
+        "rust_tuned",
+        "rust_from_python_tuned",
+    }
     text = json.dumps(nb)
     assert "Rust from Python over the Python loop" in text  # findings computed from the data
 
@@ -50,3 +57,25 @@ def test_matvec_notebook_produces_figure_3_per_regime(smoke_root, regime, number
     assert (figures / f"speedups_matvec_{regime}.csv").exists()
     if regime == "square":
         assert (figures / "table2_matvec_first_call.csv").exists()
+
+
+@pytest.mark.notebooks
+def test_profile_estimate_and_readme_report_from_recorded_data(smoke_root, tmp_path):
+    from tensorbench import estimate, report
+
+    # Runs after the notebook tests above, which recorded every dense smoke cell.
+    seconds = estimate.dense_seconds("smoke", "smoke", smoke_root)
+    assert seconds is not None
+    assert set(seconds) == {"dot", "matvec-rows", "matvec-cols", "matvec-square"}
+    assert all(s > 0 for s in seconds.values())
+    assert estimate.dense_seconds("smoke", "smoke", tmp_path) is None  # nothing recorded there
+
+    readme = tmp_path / "README.md"
+    (tmp_path / "data").mkdir()
+    readme.write_text(f"# x\n\n{report.BEGIN}\nold\n{report.END}\n\ntail\n")
+    report.update_readme(readme, tmp_path)
+    text = readme.read_text()
+    assert "old" not in text and "No results recorded yet" in text and text.endswith("tail\n")
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="results:begin"):
+        report.update_readme(readme, tmp_path)

@@ -68,7 +68,8 @@ def test_every_profile_defines_the_dense_experiments():
 
 def test_paper_profile_has_the_papers_exact_sizes():
     assert [int(n) for n in profiles.section("paper", "dot")["sizes"]] == [
-        10**k for k in range(3, 9)]
+        10**k for k in range(3, 9)
+    ]
     sizes = profiles.section("paper", "matvec")["sizes"]
     assert [int(n) for n in sizes["rows"]] == [10**k for k in range(2, 7)]
     assert [int(n) for n in sizes["cols"]] == [10**k for k in range(2, 7)]
@@ -76,12 +77,23 @@ def test_paper_profile_has_the_papers_exact_sizes():
 
 
 @pytest.mark.parametrize("experiment", ["dot", "matvec"])
-@pytest.mark.parametrize("implementation", ["python", "numba", "rust", "rust_from_python",
-                                            "numpy", "rust_tuned", "rust_from_python_tuned"])
+@pytest.mark.parametrize(
+    "implementation",
+    [
+        "python",
+        "numba",
+        "rust",
+        "rust_from_python",
+        "numpy",
+        "rust_tuned",
+        "rust_from_python_tuned",
+    ],
+)
 def test_measure_returns_first_call_plus_trials(experiment, implementation):
     module = {"dot": dot, "matvec": matvec}[experiment]
-    cell = Cell(experiment, implementation, 20, 3 if experiment == "matvec" else 0,
-                n_trials=2, seed=1)
+    cell = Cell(
+        experiment, implementation, 20, 3 if experiment == "matvec" else 0, n_trials=2, seed=1
+    )
     seconds = module.measure(cell)
     assert len(seconds) == 3 and all(s > 0 for s in seconds)
 
@@ -122,9 +134,12 @@ RUNNER = textwrap.dedent("""
 
 def test_an_interrupted_run_keeps_finished_cells_and_resumes(tmp_path):
     run_dir = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(run_dir)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(run_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     cell_dir = run_dir / "cells"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(cell_dir.glob("*.csv"))) < 2:
@@ -149,11 +164,20 @@ def test_an_interrupted_run_keeps_finished_cells_and_resumes(tmp_path):
 
 
 def test_summary_statistics_exclude_the_first_call():
-    raw = pd.DataFrame({
-        "experiment": "dot", "regime": "", "variant": "", "implementation": "x", "n1": 10,
-        "n2": 0, "size": 10, "trial": range(5), "seconds": [9.0, 1.0, 2.0, 3.0, 4.0],
-        "is_first_call": [True, False, False, False, False],
-    })
+    raw = pd.DataFrame(
+        {
+            "experiment": "dot",
+            "regime": "",
+            "variant": "",
+            "implementation": "x",
+            "n1": 10,
+            "n2": 0,
+            "size": 10,
+            "trial": range(5),
+            "seconds": [9.0, 1.0, 2.0, 3.0, 4.0],
+            "is_first_call": [True, False, False, False, False],
+        }
+    )
     row = stats.summarize(raw).iloc[0]
     assert row["n_calls"] == 4 and row["mean"] == 2.5 and row["median"] == 2.5 and row["min"] == 1.0
     assert row["std"] == pytest.approx(np.std([1, 2, 3, 4], ddof=1))
@@ -163,8 +187,13 @@ def test_summary_statistics_exclude_the_first_call():
 
 
 def test_speedups_divide_the_baseline_by_each_implementation():
-    summary = pd.DataFrame({"implementation": ["python", "rust", "python", "rust"],
-                            "size": [1, 1, 2, 2], "mean": [10.0, 2.0, 100.0, 4.0]})
+    summary = pd.DataFrame(
+        {
+            "implementation": ["python", "rust", "python", "rust"],
+            "size": [1, 1, 2, 2],
+            "mean": [10.0, 2.0, 100.0, 4.0],
+        }
+    )
     table = stats.speedups(summary, "python")
     assert table.loc[1, "rust"] == 5.0 and table.loc[2, "rust"] == 25.0
     with pytest.raises(ValueError, match="baseline"):

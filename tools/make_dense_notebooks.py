@@ -1,4 +1,7 @@
-"""Generate notebooks/dot.ipynb and notebooks/matvec.ipynb (run: python tools/make_dense_notebooks.py)."""
+"""Generate notebooks/dot.ipynb and notebooks/matvec.ipynb.
+
+Run: ``python tools/make_dense_notebooks.py`` from the project root.
+"""
 
 import sys
 from pathlib import Path
@@ -31,8 +34,10 @@ display(Markdown(
 ))
 """
 
-write("notebooks/dot.ipynb", [
-    md("""
+write(
+    "notebooks/dot.ipynb",
+    [
+        md("""
 # Vector dot product (paper Section 4.1, Figure 2, Table 1)
 
 The dot product $x \\cdot y = \\sum_i x_i y_i$ of two float64 vectors drawn fresh for every trial
@@ -48,63 +53,71 @@ NumPy's `np.dot` as the reference line. Beside the paper's plain loop, the tuned
 Change `profile` below to `"paper"` for the paper's sizes (hours) or `"quick"` (minutes). A
 finished run is read back from `data/`, so re-running this notebook is instant.
 """),
-    params("""
+        params("""
 profile = "quick"  # paper | quick | smoke
 results_root = ""  # empty means this project; tests point this at a temporary folder
 """),
-    code(COMMON_SETUP + """
+        code(
+            COMMON_SETUP
+            + """
 from tensorbench.experiments import dot
 
 run = dot.run(profile, results_root or None)
 print(f"{len(run.raw)} raw rows from {len(run.summary)} cells in {run.data_dir}")
-"""),
-    md("## Figure 2: mean runtime against vector length"),
-    code("""
+"""
+        ),
+        md("## Figure 2: mean runtime against vector length"),
+        code("""
 fig = dense_report.figure(run, x="size", xlabel="vector length n",
                           title="Figure 2: vector dot product")
 saved = plotting.save(fig, run.figures_dir, "fig2_dot")
 print("saved:", *saved, sep="\\n  ")
 """),
-    md("The same with the tuned Rust dot (dashed) beside the paper's plain loops:"),
-    code("""
+        md("The same with the tuned Rust dot (dashed) beside the paper's plain loops:"),
+        code("""
 fig = dense_report.figure(run, x="size", xlabel="vector length n", extended=True,
                           title="Figure 2 (extended): plain and tuned Rust")
 saved = plotting.save(fig, run.figures_dir, "fig2_dot_extended")
 """),
-    md("""
+        md("""
 ## Table 1: estimated first-call overhead
 
 Estimated as (first call) - (mean of the later calls) per size, each size in a fresh process, as
 the paper did. The paper's published values (AMD EPYC 9345P) are shown beside ours; they were
 measured on another machine.
 """),
-    code("""
+        code("""
 table1 = dense_report.first_call_table(run, "dot")
 dense_report.save_table(run, table1, "table1_dot_first_call",
                         "Table 1: estimated first-call overhead (s), dot product")
 display(Markdown(tables.to_markdown(table1)))
 """),
-    md("## Speedup over the pure Python loop (mean time ratio)"),
-    code("""
+        md("## Speedup over the pure Python loop (mean time ratio)"),
+        code("""
 speedups = dense_report.speedup_table(run)
 dense_report.save_table(run, speedups, "speedups_dot", "Speedup over the Python loop, dot")
 display(Markdown(tables.to_markdown(speedups)))
 """),
-    md("## What held here"),
-    code("""
+        md("## What held here"),
+        code("""
 display(Markdown("\\n".join(f"- {line}" for line in dot.findings(run))))
 """),
-    md("## All statistics per cell (the first call excluded)"),
-    code("""
-columns = ["implementation", "size", "n_calls", "mean", "median", "std", "min", "ci95", "first_call"]
+        md("## All statistics per cell (the first call excluded)"),
+        code("""
+columns = [
+    "implementation", "size", "n_calls", "mean", "median", "std", "min", "ci95", "first_call",
+]
 display(Markdown(tables.to_markdown(run.summary[columns])))
 """),
-    md("## Where and how this was measured"),
-    code(ENVIRONMENT),
-])
+        md("## Where and how this was measured"),
+        code(ENVIRONMENT),
+    ],
+)
 
-write("notebooks/matvec.ipynb", [
-    md("""
+write(
+    "notebooks/matvec.ipynb",
+    [
+        md("""
 # Dense matrix-vector product (paper Section 4.2, Figures 3a-c, Table 2)
 
 $y = A x$ for a C-ordered float64 matrix $A$ and a vector $x$, both drawn fresh for every trial
@@ -117,62 +130,69 @@ Rust, Rust from Python (`kernels_rs.matvec_loop`: the paper's loop), NumPy `A @ 
 reference, and the tuned `kernels_rs.matvec` (row dots for C order, column updates for Fortran
 order, no copies). Each (implementation, shape) runs in its own one-thread worker process.
 """),
-    params("""
+        params("""
 profile = "quick"  # paper | quick | smoke
 regime = "square"  # rows | cols | square
 results_root = ""  # empty means this project; tests point this at a temporary folder
 """),
-    code(COMMON_SETUP + """
+        code(
+            COMMON_SETUP
+            + """
 from tensorbench.experiments import matvec
 
 run = matvec.run(profile, regime, results_root or None)
 fixed = int(run.summary["n2"].min() if regime == "rows" else run.summary["n1"].min())
 print(f"{len(run.raw)} raw rows from {len(run.summary)} cells in {run.data_dir}")
-"""),
-    md("## Figure 3: mean runtime against matrix size"),
-    code("""
+"""
+        ),
+        md("## Figure 3: mean runtime against matrix size"),
+        code("""
 number = matvec.FIGURE_NUMBERS[regime]
 fig = dense_report.figure(run, x="n", xlabel=matvec.AXIS_LABELS[regime].format(fixed=fixed),
                           title=f"Figure {number}: matrix-vector product, regime '{regime}'")
 saved = plotting.save(fig, run.figures_dir, f"fig{number}_matvec_{regime}")
 print("saved:", *saved, sep="\\n  ")
 """),
-    code("""
+        code("""
 fig = dense_report.figure(run, x="n", xlabel=matvec.AXIS_LABELS[regime].format(fixed=fixed),
                           extended=True,
                           title=f"Figure {number} (extended): plain and tuned Rust, '{regime}'")
 saved = plotting.save(fig, run.figures_dir, f"fig{number}_matvec_{regime}_extended")
 """),
-    md("""
+        md("""
 ## Table 2: estimated first-call overhead (square matrices)
 
 (first call) - (mean of the later calls), by number of matrix elements. The paper's Table 2
 covers the square regime only; its published values (AMD EPYC 9345P, another machine) appear
 beside ours where the sizes match.
 """),
-    code("""
+        code("""
 table2 = dense_report.first_call_table(run, "matvec_square")
 stem = "table2_matvec_first_call" + ("" if regime == "square" else f"_{regime}")
 dense_report.save_table(run, table2, stem,
                         f"Table 2: estimated first-call overhead (s), matvec '{regime}'")
 display(Markdown(tables.to_markdown(table2)))
 """),
-    md("## Speedup over the pure Python loop (mean time ratio)"),
-    code("""
+        md("## Speedup over the pure Python loop (mean time ratio)"),
+        code("""
 speedups = dense_report.speedup_table(run, by="n")
 dense_report.save_table(run, speedups, f"speedups_matvec_{regime}",
                         f"Speedup over the Python loop, matvec '{regime}'")
 display(Markdown(tables.to_markdown(speedups)))
 """),
-    md("## What held here"),
-    code("""
+        md("## What held here"),
+        code("""
 display(Markdown("\\n".join(f"- {line}" for line in matvec.findings(run, regime))))
 """),
-    md("## All statistics per cell (the first call excluded)"),
-    code("""
-columns = ["implementation", "n1", "n2", "n", "n_calls", "mean", "median", "std", "min", "ci95", "first_call"]
+        md("## All statistics per cell (the first call excluded)"),
+        code("""
+columns = [
+    "implementation", "n1", "n2", "n", "n_calls", "mean", "median", "std", "min", "ci95",
+    "first_call",
+]
 display(Markdown(tables.to_markdown(run.summary[columns])))
 """),
-    md("## Where and how this was measured"),
-    code(ENVIRONMENT),
-])
+        md("## Where and how this was measured"),
+        code(ENVIRONMENT),
+    ],
+)
