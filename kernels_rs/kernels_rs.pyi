@@ -88,6 +88,12 @@ def overhead_noop() -> None:
 def overhead_two_objects(x: object, y: object) -> None:
     """Accepts any two objects and ignores them: adds positional-argument passing."""
 
+def overhead_two_arrays_unborrowed(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+) -> float:
+    """Checks both are 1-D float64 arrays without rust-numpy's read-only borrow;
+    returns len(x) + len(y)."""
+
 def overhead_two_arrays(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float:
     """Extracts and borrows two 1-D float64 arrays as the kernels do; returns len(x) + len(y)."""
 

@@ -3,15 +3,16 @@
 //! Each probe adds one step of a real kernel call to the one before it, so that the
 //! difference between two probes' per-call times is the cost of that step:
 //! `overhead_noop` (PyO3 dispatch), `overhead_two_objects` (plus two positional
-//! arguments), `overhead_two_arrays` (plus extracting and borrowing them as float64
-//! arrays through the same `validate::readonly` path as the kernels, and returning a
-//! float), `overhead_return_array` (a new array returned instead of the float) and
+//! arguments), `overhead_two_arrays_unborrowed` (plus checking both are 1-D float64
+//! arrays and returning a float), `overhead_two_arrays` (the same through the
+//! `validate::readonly` path of the kernels, which also takes rust-numpy's read-only
+//! borrows), `overhead_return_array` (a new array returned instead of the float) and
 //! `overhead_detach` (a GIL release and re-take on top of `overhead_noop`).
 //! `overhead_pool_entry` times `rayon::ThreadPool::install` inside Rust.
 
 use ndarray::Ix1;
-use numpy::{PyArray1, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use numpy::{PyArray1, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -27,6 +28,30 @@ fn overhead_noop() {}
 #[pyfunction]
 fn overhead_two_objects(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) {
     let _ = (x, y);
+}
+
+/// The type, dimension and dtype checks of `validate::readonly` without its read-only
+/// borrow (the borrow-check step is what `overhead_two_arrays` adds on top).
+fn checked_unborrowed<'a, 'py>(
+    obj: &'a Bound<'py, PyAny>,
+    name: &str,
+) -> PyResult<&'a Bound<'py, PyArray1<f64>>> {
+    let untyped = obj
+        .cast::<PyUntypedArray>()
+        .map_err(|_| PyTypeError::new_err(format!("{name} must be a numpy.ndarray of float64")))?;
+    if untyped.ndim() != 1 {
+        return Err(PyValueError::new_err(format!("{name} must be 1-D")));
+    }
+    obj.cast::<PyArray1<f64>>()
+        .map_err(|_| PyTypeError::new_err(format!("{name} must have dtype float64")))
+}
+
+/// Checks two objects are 1-D float64 arrays without borrowing them; returns len(x) + len(y).
+#[pyfunction]
+fn overhead_two_arrays_unborrowed(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<f64> {
+    let x = checked_unborrowed(x, "x")?;
+    let y = checked_unborrowed(y, "y")?;
+    Ok((x.len() + y.len()) as f64)
 }
 
 /// Extracts and borrows two 1-D float64 arrays as the kernels do; returns len(x) + len(y).
@@ -90,6 +115,7 @@ fn overhead_pool_entry<'py>(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(overhead_noop, m)?)?;
     m.add_function(wrap_pyfunction!(overhead_two_objects, m)?)?;
+    m.add_function(wrap_pyfunction!(overhead_two_arrays_unborrowed, m)?)?;
     m.add_function(wrap_pyfunction!(overhead_two_arrays, m)?)?;
     m.add_function(wrap_pyfunction!(overhead_return_array, m)?)?;
     m.add_function(wrap_pyfunction!(overhead_detach, m)?)?;

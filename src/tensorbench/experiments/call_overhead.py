@@ -1,0 +1,1086 @@
+"""The anatomy of a call: where the time of a tiny call from Python goes.
+
+Two parts, both recorded under ``data/<machine>/<profile>/call_overhead/``:
+
+* **Per call** (``per_call/``, via :func:`tensorbench.timing.run_cells`, one fresh worker
+  process per probe). A call of ~100 ns cannot be timed on its own (a
+  ``perf_counter_ns`` reading costs about as much), so every sample times
+  ``calls_per_sample`` back-to-back calls in a ``timeit`` loop (function and arguments
+  bound to local variables, garbage collector off) and divides by that count. An empty
+  loop of the same length is timed right after every sample, the same way; *net* =
+  sample - its empty loop. Element 0 of each cell's seconds is the probe's single first
+  call in that process, timed with one ``perf_counter_ns`` bracket. Each probe adds one
+  step of a real kernel call to another probe, so differences between probes give the
+  cost of each step (:data:`STEPS`). The Rayon pool entry is timed inside Rust.
+* **First call** (``first_call/``): fresh interpreters (``sys.executable -c ...``, every
+  thread pool pinned to one thread), each scenario repeated ``repeats`` times:
+  interpreter start, ``import numpy``, ``import kernels_rs``, first and later calls of
+  ``kernels_rs.dot_loop``; ``import numba``, the compiling first call of ``@njit``, and
+  ``@njit(cache=True)`` in a process that writes the cache and in a second one that
+  reads it (a temporary ``NUMBA_CACHE_DIR``, deleted afterwards). Every finished
+  (scenario, repeat) is on disk at once; a rerun continues where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import timeit
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tensorbench.timing import Cell
+
+EXPERIMENT = "call_overhead"
+
+# Probe name -> what one call does. Timed from Python unless the name starts with "rayon".
+PROBES: dict[str, str] = {
+    "python_noop": "a Python function that does nothing (`def f(): pass`)",
+    "rust_noop": "`kernels_rs.overhead_noop()`: a PyO3 function without arguments",
+    "rust_two_objects": "`overhead_two_objects(x, y)`: two positional arguments, unused",
+    "rust_two_arrays_unborrowed": (
+        "`overhead_two_arrays_unborrowed(x, y)`: checks both are 1-D float64 arrays, "
+        "returns a float"
+    ),
+    "rust_two_arrays": (
+        "`overhead_two_arrays(x, y)`: the kernels' `validate::readonly` on both "
+        "(checks + rust-numpy read-only borrows), returns a float"
+    ),
+    "rust_return_array": "`overhead_return_array(x, y)`: as two_arrays, returns a new array",
+    "rust_detach": "`overhead_detach()`: releases the GIL and takes it back",
+    "rust_dot_loop": "`kernels_rs.dot_loop(x, y)`: the real kernel on 1-element arrays",
+    "numba_noop": "an `@njit` function without arguments",
+    "numba_dot": "the `@njit` dot loop of the dot experiment on 1-element arrays",
+    "numpy_dot": "`np.dot(x, y)` on 1-element arrays",
+    "rayon_install": "`pool.install(|| {})` on a one-thread Rayon pool, timed inside Rust",
+    "rayon_inline": "the same empty closure called inline, timed inside Rust",
+}
+
+LABELS: dict[str, str] = {
+    "python_noop": "Python no-op function",
+    "rust_noop": "kernels_rs no-op",
+    "rust_two_objects": "kernels_rs, two objects",
+    "rust_two_arrays_unborrowed": "kernels_rs, two arrays checked",
+    "rust_two_arrays": "kernels_rs, two arrays borrowed",
+    "rust_return_array": "kernels_rs, returns an array",
+    "rust_detach": "kernels_rs, GIL released",
+    "rust_dot_loop": "kernels_rs.dot_loop (n = 1)",
+    "numba_noop": "Numba no-op",
+    "numba_dot": "Numba dot loop (n = 1)",
+    "numpy_dot": "np.dot (n = 1)",
+    "rayon_install": "Rayon install (in Rust)",
+    "rayon_inline": "inline closure (in Rust)",
+}
+
+EMPTY_LOOP = "empty loop iteration"
+
+# The bars of the anatomy figure: each a list of (step, probe, probe it builds on).
+# A step's cost is net(probe) - net(base); the first segment is always the empty loop.
+STEPS: dict[str, list[tuple[str, str, str | None]]] = {
+    "rust_dot_loop": [
+        ("PyO3 call, no arguments", "rust_noop", None),
+        ("two positional arguments", "rust_two_objects", "rust_noop"),
+        ("array type/ndim/dtype checks", "rust_two_arrays_unborrowed", "rust_two_objects"),
+        ("read-only borrow checks", "rust_two_arrays", "rust_two_arrays_unborrowed"),
+        ("length check + 1-element kernel", "rust_dot_loop", "rust_two_arrays"),
+    ],
+    "rust_return_array": [
+        ("PyO3 call, no arguments", "rust_noop", None),
+        ("two positional arguments", "rust_two_objects", "rust_noop"),
+        ("array type/ndim/dtype checks", "rust_two_arrays_unborrowed", "rust_two_objects"),
+        ("read-only borrow checks", "rust_two_arrays", "rust_two_arrays_unborrowed"),
+        ("new array instead of a float", "rust_return_array", "rust_two_arrays"),
+    ],
+    "rust_detach": [
+        ("PyO3 call, no arguments", "rust_noop", None),
+        ("GIL release + re-take", "rust_detach", "rust_noop"),
+    ],
+    "python_noop": [("Python function call", "python_noop", None)],
+    "numba_dot": [
+        ("Numba dispatch, no arguments", "numba_noop", None),
+        ("typing two arrays + 1-element loop", "numba_dot", "numba_noop"),
+    ],
+    "numpy_dot": [("np.dot on one element", "numpy_dot", None)],
+}
+
+
+# ----------------------------------------------------------------------------------
+# Per call: probes measured in a worker process
+# ----------------------------------------------------------------------------------
+
+
+def cells(
+    array_length: int,
+    samples: int,
+    calls_per_sample: int,
+    rayon_calls_per_sample: int,
+    warmup_samples: int,
+    probes=tuple(PROBES),
+) -> list[Cell]:
+    """One cell per probe; ``n_trials`` is the number of samples."""
+    out = []
+    for probe in probes:
+        if probe not in PROBES:
+            raise ValueError(f"unknown probe {probe!r}; known: {sorted(PROBES)}")
+        per_sample = rayon_calls_per_sample if probe.startswith("rayon") else calls_per_sample
+        out.append(
+            Cell(
+                EXPERIMENT,
+                probe,
+                int(array_length),
+                regime="per_call",
+                n_trials=int(samples),
+                options={"calls_per_sample": int(per_sample), "warmup_samples": warmup_samples},
+            )
+        )
+    return out
+
+
+def probe(name: str, array_length: int = 1) -> tuple[Callable, tuple]:
+    """The callable and arguments of a Python-side probe (Numba ones not yet compiled)."""
+    if name not in PROBES or name.startswith("rayon_"):
+        raise ValueError(f"unknown Python-side probe {name!r}")
+    x = np.full(array_length, 0.5)
+    y = np.full(array_length, 2.0)
+    if name == "python_noop":
+
+        def noop():
+            pass
+
+        return noop, ()
+    if name.startswith("rust_"):
+        from tensorbench.build import load_kernels, require_release_build
+
+        kernels = load_kernels()
+        require_release_build(kernels)
+        if name == "rust_dot_loop":
+            return kernels.dot_loop, (x, y)
+        func = getattr(kernels, "overhead_" + name.removeprefix("rust_"))
+        return func, () if name in ("rust_noop", "rust_detach") else (x, y)
+    if name.startswith("numba_"):
+        import numba
+
+        from tensorbench.experiments.dense_impls import dot_python
+
+        if name == "numba_dot":
+            return numba.njit(dot_python), (x, y)
+        if name == "numba_noop":
+
+            def noop():
+                pass
+
+            return numba.njit(noop), ()
+    if name == "numpy_dot":
+        return np.dot, (x, y)
+    raise ValueError(f"unknown Python-side probe {name!r}")
+
+
+def batch_timers(func: Callable, args: tuple) -> tuple[timeit.Timer, timeit.Timer]:
+    """Timers of ``func(*args)`` and of an empty statement, each run in the same
+    ``timeit`` loop with the function and its arguments in local variables (so the loop
+    costs one iteration and a few local loads, not global look-ups)."""
+    names = [f"a{i}" for i in range(len(args))]
+    bound = {"_func": func, **{f"_{n}": a for n, a in zip(names, args, strict=True)}}
+    setup = "; ".join(["f = _func", *(f"{n} = _{n}" for n in names)])
+    call = f"f({', '.join(names)})"
+    return (
+        timeit.Timer(call, setup, timer=time.perf_counter_ns, globals=bound),
+        timeit.Timer("pass", setup, timer=time.perf_counter_ns, globals=bound),
+    )
+
+
+def time_batches(
+    func: Callable, args: tuple, calls_per_sample: int, samples: int, warmup_samples: int = 0
+) -> tuple[float, list[float], list[float]]:
+    """(first call, per-call seconds of each sample, per-call seconds of the empty loop
+    timed right after each sample). The first call is timed before anything else."""
+    if calls_per_sample < 1 or samples < 1:
+        raise ValueError(
+            f"calls_per_sample and samples must be at least 1, got {calls_per_sample}, {samples}"
+        )
+    start = time.perf_counter_ns()
+    func(*args)
+    first = (time.perf_counter_ns() - start) * 1e-9
+    calls, empty = batch_timers(func, args)
+    for _ in range(warmup_samples):
+        calls.timeit(calls_per_sample)
+        empty.timeit(calls_per_sample)
+    per_call, per_loop = [], []
+    for _ in range(samples):
+        per_call.append(calls.timeit(calls_per_sample) * 1e-9 / calls_per_sample)
+        per_loop.append(empty.timeit(calls_per_sample) * 1e-9 / calls_per_sample)
+    return first, per_call, per_loop
+
+
+def measure(cell: Cell) -> dict:
+    """Seconds per call of one probe: element 0 the first call, then one per sample."""
+    per_sample = int(cell.options["calls_per_sample"])
+    warmup = int(cell.options.get("warmup_samples", 0))
+    if cell.implementation.startswith("rayon_"):
+        from tensorbench.build import load_kernels, require_release_build
+
+        kernels = load_kernels()
+        require_release_build(kernels)
+        entry = cell.implementation.removeprefix("rayon_")
+        if warmup:
+            kernels.overhead_pool_entry(entry, per_sample, warmup)
+        times = kernels.overhead_pool_entry(entry, per_sample, cell.n_trials)
+        return {
+            "seconds": [times["first_call_seconds"], *times["per_call_seconds"]],
+            "extra": {
+                "calls_per_sample": per_sample,
+                "timed_in": "rust",
+                "pool_build_seconds": times["build_seconds"],
+            },
+        }
+    func, args = probe(cell.implementation, cell.n1)
+    first, per_call, per_loop = time_batches(func, args, per_sample, cell.n_trials, warmup)
+    return {
+        "seconds": [first, *per_call],
+        "extra": {
+            "calls_per_sample": per_sample,
+            "timed_in": "python",
+            "empty_loop_seconds": per_loop,
+        },
+    }
+
+
+def median_ci(values, level: float = 0.95) -> tuple[float, float]:
+    """Distribution-free confidence interval of the median (binomial order statistics);
+    NaN when there are too few values for the level."""
+    from scipy.stats import binom
+
+    v = np.sort(np.asarray(values, dtype=float))
+    n = len(v)
+    j = int(binom.ppf((1 - level) / 2, n, 0.5)) if n else 0
+    if j < 1:
+        return float("nan"), float("nan")
+    return float(v[j - 1]), float(v[n - j])
+
+
+def per_call_samples(raw, metadata: dict):
+    """One row per (probe, sample): raw per-call seconds, the empty loop timed after it
+    (0 for the in-Rust probes, whose loop is part of what they time) and net = raw - loop."""
+    import pandas as pd
+
+    extras = metadata.get("cell_extra", {})
+    frames = []
+    later = raw[~raw["is_first_call"].astype(bool)]
+    for name, rows in later.groupby("implementation", sort=False):
+        rows = rows.sort_values("trial")
+        cell_id = f"{name}__{int(rows['n1'].iloc[0])}"
+        loop = extras.get(cell_id, {}).get("empty_loop_seconds")
+        loop = np.asarray(loop, float) if loop is not None else np.zeros(len(rows))
+        if len(loop) != len(rows):
+            raise ValueError(f"{cell_id}: {len(rows)} samples but {len(loop)} empty loops")
+        seconds = rows["seconds"].to_numpy(float)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "probe": name,
+                    "sample": rows["trial"].to_numpy(),
+                    "raw_seconds": seconds,
+                    "loop_seconds": loop,
+                    "net_seconds": seconds - loop,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def per_call_summary(raw, metadata: dict):
+    """One row per probe (in :data:`PROBES` order): medians of raw, loop and net seconds
+    per call, a 95% CI of the net median, the fastest sample, the first call."""
+    import pandas as pd
+
+    samples = per_call_samples(raw, metadata)
+    extras = metadata.get("cell_extra", {})
+    first = raw[raw["is_first_call"].astype(bool)].set_index("implementation")["seconds"]
+    rows = []
+    for name in [p for p in PROBES if p in set(samples.get("probe", []))]:
+        s = samples[samples["probe"] == name]
+        low, high = median_ci(s["net_seconds"])
+        cell_id = f"{name}__{int(raw.loc[raw.implementation == name, 'n1'].iloc[0])}"
+        rows.append(
+            {
+                "probe": name,
+                "label": LABELS[name],
+                "timed_in": extras.get(cell_id, {}).get("timed_in", "?"),
+                "samples": len(s),
+                "calls_per_sample": extras.get(cell_id, {}).get("calls_per_sample"),
+                "raw_median_s": float(s["raw_seconds"].median()),
+                "loop_median_s": float(s["loop_seconds"].median()),
+                "net_median_s": float(s["net_seconds"].median()),
+                "net_ci95_low_s": low,
+                "net_ci95_high_s": high,
+                "net_min_s": float(s["net_seconds"].min()),
+                "first_call_s": float(first.get(name, float("nan"))),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def anatomy(summary):
+    """The stacked bars as a table: one row per (bar, step) with the step's seconds.
+
+    Each step is the difference of two probes' net medians (medians are not exactly
+    additive, so a step can come out slightly negative when it costs ~nothing)."""
+    import pandas as pd
+
+    net = summary.set_index("probe")["net_median_s"]
+    loop = summary.loc[summary["timed_in"] == "python", "loop_median_s"].median()
+    rows = []
+    for bar, steps in STEPS.items():
+        if bar not in net or any(p not in net or (b and b not in net) for _, p, b in steps):
+            continue
+        rows.append({"bar": bar, "label": LABELS[bar], "step": EMPTY_LOOP, "seconds": loop})
+        for step, name, base in steps:
+            seconds = net[name] - (net[base] if base else 0.0)
+            rows.append({"bar": bar, "label": LABELS[bar], "step": step, "seconds": seconds})
+    return pd.DataFrame(rows, columns=["bar", "label", "step", "seconds"])
+
+
+# ----------------------------------------------------------------------------------
+# First call: fresh interpreters
+# ----------------------------------------------------------------------------------
+
+FIRST_CALL_SCENARIOS: dict[str, str] = {
+    "interpreter": "`python -c pass`, wall time seen by the parent (start to exit)",
+    "rust": "import numpy, import kernels_rs, first call of dot_loop, later calls",
+    "rust_stepwise": (
+        "import numpy, import kernels_rs, then the first (and second) calls of "
+        "overhead_noop, overhead_two_arrays_unborrowed, overhead_two_arrays and dot_loop "
+        "in that order"
+    ),
+    "rust_version_check_first": (
+        "import numpy, then the NumPy version check rust-numpy makes on its first array "
+        "call (numpy.lib.NumpyVersion(numpy.__version__)), then import kernels_rs and its "
+        "first array call"
+    ),
+    "numba": "import numpy, import numba, first (compiling) call of @njit dot, later calls",
+    "numba_cache_write": "as numba with @njit(cache=True) and an empty cache: compiles, writes",
+    "numba_cache_read": "the next process with the same cache: loads instead of compiling",
+}
+
+# The child scripts print {"stages": {stage: seconds}, "facts": {name: count}} as the
+# last line; a fact "<stage>_new_modules" counts the modules a timed step imported.
+_PRELUDE = """
+import json, sys, time
+clock = time.perf_counter
+stages, facts = {}, {}
+def timed(stage, action):
+    modules = len(sys.modules)
+    start = clock()
+    result = action()
+    stages[stage] = clock() - start
+    facts[stage + "_new_modules"] = len(sys.modules) - modules
+    return result
+def later(stage, func, *args):
+    times = []
+    for _ in range(LATER_CALLS):
+        start = clock()
+        func(*args)
+        times.append(clock() - start)
+    stages[stage] = sum(times) / len(times)
+start = clock()
+import numpy as np
+stages["import_numpy"] = clock() - start
+x = np.random.default_rng(0).uniform(0.0, 1.0, LENGTH)
+y = np.random.default_rng(1).uniform(0.0, 1.0, LENGTH)
+"""
+
+_RUST = """
+start = clock()
+import kernels_rs
+stages["import_kernels_rs"] = clock() - start
+timed("first_call", lambda: kernels_rs.dot_loop(x, y))
+later("later_call_mean", kernels_rs.dot_loop, x, y)
+"""
+
+_RUST_STEPWISE = """
+start = clock()
+import kernels_rs
+stages["import_kernels_rs"] = clock() - start
+timed("first_call_noop", kernels_rs.overhead_noop)
+timed("second_call_noop", kernels_rs.overhead_noop)
+timed("first_call_arrays_checked", lambda: kernels_rs.overhead_two_arrays_unborrowed(x, y))
+timed("second_call_arrays_checked", lambda: kernels_rs.overhead_two_arrays_unborrowed(x, y))
+timed("first_call_two_arrays", lambda: kernels_rs.overhead_two_arrays(x, y))
+timed("second_call_two_arrays", lambda: kernels_rs.overhead_two_arrays(x, y))
+timed("first_call", lambda: kernels_rs.dot_loop(x, y))
+later("later_call_mean", kernels_rs.dot_loop, x, y)
+"""
+
+# rust-numpy decides between numpy.core and numpy._core on its first array call by
+# parsing numpy.__version__ with numpy.lib.NumpyVersion (numpy-0.30.0/src/npyffi/array.rs).
+_RUST_VERSION_CHECK_FIRST = """
+import numpy.lib
+timed("numpy_version_check", lambda: numpy.lib.NumpyVersion(np.__version__))
+start = clock()
+import kernels_rs
+stages["import_kernels_rs"] = clock() - start
+timed("first_call_arrays_checked", lambda: kernels_rs.overhead_two_arrays_unborrowed(x, y))
+"""
+
+_NUMBA = """
+start = clock()
+import numba
+stages["import_numba"] = clock() - start
+sys.path.insert(0, MODULE_DIR)
+from tiny_dot import dot_python
+func = numba.njit(cache=CACHE)(dot_python)
+timed("first_call", lambda: func(x, y))
+later("later_call_mean", func, x, y)
+facts["cache_hits"] = sum(func.stats.cache_hits.values())
+facts["cache_misses"] = sum(func.stats.cache_misses.values())
+if not CACHE:
+    # A second dispatcher of the same function compiles again, now with Numba's
+    # one-time initialisation done: the compile alone.
+    again = numba.njit(dot_python)
+    timed("compile_again", lambda: again(x, y))
+"""
+
+
+def _script(body: str, length: int, later_calls: int, module_dir: str, cache: bool) -> str:
+    header = (
+        f"LENGTH = {int(length)}\nLATER_CALLS = {int(later_calls)}\n"
+        f"MODULE_DIR = {module_dir!r}\nCACHE = {bool(cache)}\n"
+    )
+    footer = '\nprint(json.dumps({"stages": stages, "facts": facts}))\n'
+    return header + textwrap.dedent(_PRELUDE) + textwrap.dedent(body) + footer
+
+
+def _child_env(cache_dir: str) -> dict[str, str]:
+    from tensorbench import threads
+
+    env = threads.single_thread_env()
+    # Nothing Numba compiles or caches may land in the project or the user's cache.
+    env["NUMBA_CACHE_DIR"] = cache_dir
+    env.pop("PYTHONSTARTUP", None)
+    return env
+
+
+def _run_child(args: list[str], env: dict, cwd: str, timeout: float) -> tuple[dict, float]:
+    start = time.perf_counter()
+    proc = subprocess.run(
+        args, capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout, check=False
+    )
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args[1:3]} failed with exit code {proc.returncode}:\n{proc.stderr}")
+    lines = proc.stdout.strip().splitlines()
+    return (json.loads(lines[-1]) if lines else {}), wall
+
+
+def run_first_call_repeat(length: int, later_calls: int, timeout: float = 600.0) -> dict:
+    """One repeat of every scenario, each in fresh interpreters; {scenario: stages}.
+
+    The Numba scenarios share one temporary folder (the module that holds the dot loop
+    and an empty ``NUMBA_CACHE_DIR``), deleted at the end."""
+    from tensorbench.experiments.dense_impls import dot_python
+
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="call-overhead-") as tmp:
+        module_dir = Path(tmp) / "module"
+        module_dir.mkdir()
+        (module_dir / "tiny_dot.py").write_text(inspect.getsource(dot_python), encoding="utf-8")
+        cache_dir = str(Path(tmp) / "numba-cache")
+        env = _child_env(cache_dir)
+        python = sys.executable
+
+        _, wall = _run_child([python, "-c", "pass"], env, tmp, timeout)
+        out["interpreter"] = {"stages": {"interpreter_start": wall}, "facts": {}}
+        bodies = {
+            "rust": (_RUST, False),
+            "rust_stepwise": (_RUST_STEPWISE, False),
+            "rust_version_check_first": (_RUST_VERSION_CHECK_FIRST, False),
+            "numba": (_NUMBA, False),
+            "numba_cache_write": (_NUMBA, True),
+            "numba_cache_read": (_NUMBA, True),  # must follow the write
+        }
+        for scenario, (body, cache) in bodies.items():
+            script = _script(body, length, later_calls, str(module_dir), cache)
+            report, wall = _run_child([python, "-c", script], env, tmp, timeout)
+            report["stages"]["process_wall"] = wall
+            out[scenario] = report
+        # Without a cache hit the "read" process compiled again and measured nothing new.
+        hits = out["numba_cache_read"]["facts"].get("cache_hits", 0)
+        if not list(Path(cache_dir).rglob("*.nbi")) or hits < 1:
+            raise RuntimeError(f"@njit(cache=True) did not write or read a cache in {cache_dir}")
+    return out
+
+
+def first_call_frame(reports_by_repeat: dict[int, dict]):
+    """Long table: scenario, repeat, stage, seconds; plus the derived
+    first_call_overhead = first_call - later_call_mean (the paper's estimate)."""
+    import pandas as pd
+
+    rows = []
+    for repeat, scenarios in sorted(reports_by_repeat.items()):
+        for scenario, report in scenarios.items():
+            stages = dict(report["stages"])
+            if "first_call" in stages and "later_call_mean" in stages:
+                stages["first_call_overhead"] = stages["first_call"] - stages["later_call_mean"]
+            for stage, seconds in stages.items():
+                rows.append(
+                    {"scenario": scenario, "repeat": repeat, "stage": stage, "seconds": seconds}
+                )
+    return pd.DataFrame(rows, columns=["scenario", "repeat", "stage", "seconds"])
+
+
+def first_call_facts(reports_by_repeat: dict[int, dict]):
+    """Long table: scenario, repeat, fact, value (module counts, Numba cache hits)."""
+    import pandas as pd
+
+    rows = [
+        {"scenario": scenario, "repeat": repeat, "fact": fact, "value": value}
+        for repeat, scenarios in sorted(reports_by_repeat.items())
+        for scenario, report in scenarios.items()
+        for fact, value in report.get("facts", {}).items()
+    ]
+    return pd.DataFrame(rows, columns=["scenario", "repeat", "fact", "value"])
+
+
+def run_first_call(
+    out_dir: Path,
+    repeats: int,
+    length: int,
+    later_calls: int,
+    description: dict,
+    log: Callable[[str], None] = lambda msg: print(msg, flush=True),
+):
+    """Run (or resume) ``repeats`` repeats into ``out_dir``; returns the long tables of
+    stage times and of facts (``first_call.csv``, ``first_call_facts.csv``)."""
+    from tensorbench import environment, paths, results
+    from tensorbench.build import require_release_build
+
+    require_release_build()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results.remove_stale_temporaries(out_dir)
+    meta_path = out_dir / "metadata.json"
+    meta = results.read_json(meta_path)
+    meta.update(environment.snapshot(paths.project_root()))
+    meta.setdefault("started", environment.now())
+    meta["description"] = description
+    meta["scenarios"] = FIRST_CALL_SCENARIOS
+    results.atomic_write_json(meta_path, meta)
+
+    def repeat_path(repeat: int) -> Path:
+        return out_dir / "repeats" / f"repeat_{repeat:03d}.json"
+
+    todo = [r for r in range(repeats) if not repeat_path(r).exists()]
+    if len(todo) < repeats:
+        log(f"resuming: {repeats - len(todo)} of {repeats} first-call repeats already on disk")
+    for repeat in todo:
+        log(f"first call: repeat {repeat + 1}/{repeats} (fresh interpreters)")
+        stages = run_first_call_repeat(length, later_calls)
+        results.atomic_write_json(repeat_path(repeat), stages)
+        meta["finished"] = environment.now()
+        meta["repeats_done"] = sum(repeat_path(r).exists() for r in range(repeats))
+        results.atomic_write_json(meta_path, meta)
+    loaded = {r: results.read_json(repeat_path(r)) for r in range(repeats)}
+    frame, facts = first_call_frame(loaded), first_call_facts(loaded)
+    results.atomic_write_csv(out_dir / "first_call.csv", frame)
+    results.atomic_write_csv(out_dir / "first_call_facts.csv", facts)
+    return frame, facts
+
+
+# The order in which a process goes through the stages (the files store them sorted).
+STAGE_ORDER = (
+    "interpreter_start",
+    "import_numpy",
+    "numpy_version_check",
+    "import_kernels_rs",
+    "import_numba",
+    "first_call_noop",
+    "second_call_noop",
+    "first_call_arrays_checked",
+    "second_call_arrays_checked",
+    "first_call_two_arrays",
+    "second_call_two_arrays",
+    "first_call",
+    "later_call_mean",
+    "first_call_overhead",
+    "compile_again",
+    "process_wall",
+)
+
+
+def first_call_summary(frame):
+    """Median, min and max over repeats per (scenario, stage), in the order a process
+    goes through them."""
+    if frame.empty:
+        return frame
+    table = (
+        frame.groupby(["scenario", "stage"], sort=False)["seconds"]
+        .agg(repeats="count", median="median", min="min", max="max")
+        .reset_index()
+    )
+    scenario_rank = table["scenario"].map({s: i for i, s in enumerate(FIRST_CALL_SCENARIOS)})
+    stage_rank = table["stage"].map({s: i for i, s in enumerate(STAGE_ORDER)})
+    order = np.lexsort((stage_rank.fillna(len(STAGE_ORDER)), scenario_rank.fillna(99)))
+    return table.iloc[order].reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------------
+# Running and reporting
+# ----------------------------------------------------------------------------------
+
+
+@dataclass
+class CallOverheadRun:
+    profile: str
+    parameters: dict
+    raw: object  # per-call raw rows (pandas)
+    per_call_metadata: dict
+    summary: object  # per_call_summary
+    anatomy: object
+    first_call: object  # long table
+    first_call_facts: object
+    first_call_summary: object
+    first_call_metadata: dict
+    data_dir: Path
+    figures_dir: Path
+
+
+def run(profile: str, results_root: str | None = None, probes=tuple(PROBES)) -> CallOverheadRun:
+    """Run (or resume) both parts of the experiment for ``profile`` and summarize."""
+    from tensorbench import paths, profiles, results
+    from tensorbench.build import require_release_build
+    from tensorbench.timing import run_cells
+
+    require_release_build()
+    params = profiles.section(profile, EXPERIMENT)
+    data_dir = paths.run_dir("data", profile, results_root) / EXPERIMENT
+    planned = cells(
+        params["array_length"],
+        params["samples"],
+        params["calls_per_sample"],
+        params["rayon_calls_per_sample"],
+        params["warmup_samples"],
+        probes,
+    )
+    description = {"experiment": EXPERIMENT, "profile": profile, "parameters": params}
+    raw = run_cells(planned, data_dir / "per_call", description=description)
+    per_call_meta = results.read_json(data_dir / "per_call" / "metadata.json")
+    summary = per_call_summary(raw, per_call_meta)
+    first = params["first_call"]
+    first_frame, first_facts = run_first_call(
+        data_dir / "first_call",
+        int(first["repeats"]),
+        int(first["array_length"]),
+        int(first["later_calls"]),
+        description,
+    )
+    return CallOverheadRun(
+        profile=profile,
+        parameters=params,
+        raw=raw,
+        per_call_metadata=per_call_meta,
+        summary=summary,
+        anatomy=anatomy(summary),
+        first_call=first_frame,
+        first_call_facts=first_facts,
+        first_call_summary=first_call_summary(first_frame),
+        first_call_metadata=results.read_json(data_dir / "first_call" / "metadata.json"),
+        data_dir=data_dir,
+        figures_dir=paths.run_dir("figures", profile, results_root),
+    )
+
+
+def per_call_table(run: CallOverheadRun):
+    """The per-call summary in nanoseconds, for reading."""
+    s = run.summary
+    table = s[["label", "timed_in", "samples", "calls_per_sample"]].copy()
+    for column in (
+        "raw_median",
+        "loop_median",
+        "net_median",
+        "net_ci95_low",
+        "net_ci95_high",
+        "net_min",
+    ):
+        table[f"{column}_ns"] = s[f"{column}_s"] * 1e9
+    table["first_call_us"] = s["first_call_s"] * 1e6
+    return table
+
+
+def anatomy_figure(run: CallOverheadRun):
+    """Left: stacked horizontal bars of where a tiny call's time goes (ns), one bar per
+    kind of call. Right: entering a one-thread Rayon pool vs running inline (in Rust)."""
+    import matplotlib.pyplot as plt
+
+    from tensorbench import plotting
+
+    parts = run.anatomy
+    steps = list(dict.fromkeys(parts["step"]))
+    palette = plt.get_cmap("tab20").colors  # one color per step; there are up to 12
+    colors = {step: palette[i % len(palette)] for i, step in enumerate(steps)}
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(11.0, 6.2), gridspec_kw={"width_ratios": [3, 1]}
+    )
+    bars = list(dict.fromkeys(parts["bar"]))
+    for row, bar in enumerate(bars):
+        offset = 0.0
+        for _, part in parts[parts["bar"] == bar].iterrows():
+            width = max(part["seconds"], 0.0) * 1e9  # a step that costs ~nothing may be < 0
+            left.barh(row, width, left=offset, color=colors[part["step"]], edgecolor="white")
+            offset += width
+        left.text(offset, row, f" {offset:.0f} ns", va="center", fontsize=8)
+    left.set_yticks(range(len(bars)), [LABELS[b] for b in bars])
+    left.invert_yaxis()
+    left.set_xlabel("median time per call, ns (steps = differences between probes)")
+    left.set_title("Where the time of a tiny call from Python goes")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colors[s]) for s in steps]
+    left.legend(handles, steps, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3)
+    left.grid(True, axis="x", alpha=0.3)
+    left.set_xlim(0, left.get_xlim()[1] * 1.12)
+
+    s = run.summary.set_index("probe")
+    pool = [p for p in ("rayon_inline", "rayon_install") if p in s.index]
+    values = [s.loc[p, "net_median_s"] * 1e6 for p in pool]
+    errors = [
+        [(s.loc[p, "net_median_s"] - s.loc[p, "net_ci95_low_s"]) * 1e6 for p in pool],
+        [(s.loc[p, "net_ci95_high_s"] - s.loc[p, "net_median_s"]) * 1e6 for p in pool],
+    ]
+    errors = np.nan_to_num(np.clip(np.asarray(errors, float), 0, None))
+    right.bar(range(len(pool)), values, yerr=errors, capsize=3, color=["#2ca02c", "#d62728"])
+    for i, value in enumerate(values):  # the inline bar is too small to see
+        text = f"{value:.2f} µs" if value >= 0.1 else f"{value * 1e3:.1f} ns"
+        right.text(i, value, text, ha="center", va="bottom", fontsize=8)
+    published = note_install_us()
+    if published is not None:
+        right.axhline(published, color="black", linestyle=":", linewidth=1)
+        right.text(
+            -0.4, published, f"TT note (published): {published:g} µs", fontsize=7, va="bottom"
+        )
+    right.set_xticks(range(len(pool)), ["inline", "install"])
+    right.set_ylabel("median µs per call (in Rust)")
+    right.set_title("Rayon pool entry, 1 thread")
+    right.grid(True, axis="y", alpha=0.3)
+    caption = plotting.caption(run.per_call_metadata, run.profile, statistic="median")
+    caption = caption.replace("bars: 95% CI", "right panel: 95% CI of the median")
+    fig.text(
+        0.01,
+        0.01,
+        "\n".join(textwrap.wrap(caption, 150)),
+        fontsize=7,
+        va="bottom",
+        ha="left",
+    )
+    fig.tight_layout()
+    fig.subplots_adjust(bottom=0.3)  # room for the legend and the caption below
+    return fig
+
+
+def note_install_us() -> float | None:
+    """The TT note's published `CpuContext::install(|| {})` time (µs), if on file."""
+    from tensorbench import published
+
+    rows = published.select("tt_note", table="install_overhead")
+    rows = rows[rows["implementation"] == "rayon_threadpool_install"]
+    return float(rows["value"].iloc[0]) if len(rows) else None
+
+
+def first_call_table(run: CallOverheadRun):
+    """Stage medians over fresh processes (ms), one row per (scenario, stage)."""
+    table = run.first_call_summary.copy()
+    for column in ("median", "min", "max"):
+        table[f"{column}_ms"] = table.pop(column) * 1e3
+    return table
+
+
+def _fresh_overhead(run: CallOverheadRun, scenario: str) -> float:
+    rows = run.first_call_summary
+    rows = rows[(rows["scenario"] == scenario) & (rows["stage"] == "first_call_overhead")]
+    return float(rows["median"].iloc[0]) if len(rows) else float("nan")
+
+
+def paper_comparison(run: CallOverheadRun, results_root: str | None = None):
+    """The paper's Tables 1-2 (published, EPYC 9345P) beside this machine's estimates:
+    from this experiment's fresh processes (dot_loop at ``first_call.array_length``) and,
+    where the dense notebooks have run for this profile, from their per-size cells."""
+    import pandas as pd
+
+    from tensorbench import published
+    from tensorbench.experiments import dense_report
+
+    rows = []
+    for table, experiment, dense_name in (
+        ("Table 1", "dot", "dot"),
+        ("Table 2", "matvec_square", "matvec-square"),
+    ):
+        paper = published.first_call_overhead(experiment)
+        dense = dense_report.load(dense_name, run.profile, results_root)
+        here = {}
+        if dense is not None:
+            s = dense.summary
+            for impl in ("rust_from_python", "numba"):
+                for _, r in s[s["implementation"] == impl].iterrows():
+                    here[(impl, int(r["size"]))] = r["first_call_overhead"]
+        for _, r in paper.iterrows():
+            size = int(r["size"])
+            rows.append(
+                {
+                    "table": table,
+                    "size": size,
+                    "rust_from_python_paper_s": r.get("rust_from_python", float("nan")),
+                    "rust_from_python_dense_run_s": here.get(("rust_from_python", size)),
+                    "numba_paper_s": r.get("numba", float("nan")),
+                    "numba_dense_run_s": here.get(("numba", size)),
+                }
+            )
+    table = pd.DataFrame(rows)
+    length = int(run.parameters["first_call"]["array_length"])
+    fresh = pd.DataFrame(
+        [
+            {
+                "table": "this experiment (fresh processes)",
+                "size": length,
+                "rust_from_python_paper_s": float("nan"),
+                "rust_from_python_dense_run_s": _fresh_overhead(run, "rust"),
+                "numba_paper_s": float("nan"),
+                "numba_dense_run_s": _fresh_overhead(run, "numba"),
+            }
+        ]
+    )
+    table = pd.concat([table, fresh], ignore_index=True)
+    return table.rename(
+        columns={
+            "rust_from_python_dense_run_s": "rust_from_python_here_s",
+            "numba_dense_run_s": "numba_here_s",
+        }
+    ).astype({"rust_from_python_here_s": float, "numba_here_s": float})
+
+
+TARGET_TWO_ARRAYS_S = 0.3e-6  # issue 4: a Rust function taking two NumPy arrays
+
+
+def _stage(run: CallOverheadRun, scenario: str, stage: str) -> float:
+    rows = run.first_call_summary
+    rows = rows[(rows["scenario"] == scenario) & (rows["stage"] == stage)]
+    return float(rows["median"].iloc[0]) if len(rows) else float("nan")
+
+
+def findings(run: CallOverheadRun) -> list[str]:
+    """Sentences computed from this run's data (no number typed in by hand)."""
+    s = run.summary.set_index("probe") if len(run.summary) else None
+    lines = []
+
+    def ns(name: str, column: str = "net_median_s") -> float:
+        return float(s.loc[name, column]) * 1e9 if s is not None and name in s.index else np.nan
+
+    if s is not None and "rust_two_arrays" in s.index:
+        net = ns("rust_two_arrays")
+        low, high = (
+            ns("rust_two_arrays", "net_ci95_low_s"),
+            ns("rust_two_arrays", "net_ci95_high_s"),
+        )
+        verdict = "meets" if net <= TARGET_TWO_ARRAYS_S * 1e9 else "does NOT meet"
+        lines.append(
+            f"A PyO3 function taking two float64 arrays through the kernels' validation "
+            f"path (`overhead_two_arrays`) costs {net:.0f} ns per call net of the Python loop "
+            f"(median; 95% CI {low:.0f}-{high:.0f} ns; {ns('rust_two_arrays', 'raw_median_s'):.0f}"
+            f" ns raw): it {verdict} the issue's target of "
+            f"{TARGET_TWO_ARRAYS_S * 1e9:.0f} ns."
+        )
+        if "rust_two_arrays_unborrowed" in s.index and "rust_two_objects" in s.index:
+            checks = ns("rust_two_arrays_unborrowed") - ns("rust_two_objects")
+            borrow = ns("rust_two_arrays") - ns("rust_two_arrays_unborrowed")
+            lines.append(
+                f"Of that, checking that both objects are 1-D float64 arrays costs about "
+                f"{checks:.0f} ns, and rust-numpy's read-only borrow bookkeeping (a "
+                f"mutex-protected, process-wide table updated on acquire and release of each "
+                f"array) about {borrow:.0f} ns; the bare PyO3 call without arguments costs "
+                f"{ns('rust_noop'):.0f} ns and passing two objects "
+                f"{ns('rust_two_objects') - ns('rust_noop'):.0f} ns more. Without the borrow "
+                f"step the call would cost {ns('rust_two_arrays_unborrowed'):.0f} ns."
+            )
+    if s is not None and "rust_dot_loop" in s.index:
+        lines.append(
+            f"The real kernel `kernels_rs.dot_loop` on 1-element arrays: "
+            f"{ns('rust_dot_loop'):.0f} ns net; the same loop compiled by Numba "
+            f"{ns('numba_dot'):.0f} ns (Numba's dispatch alone, without arguments: "
+            f"{ns('numba_noop'):.0f} ns); `np.dot` {ns('numpy_dot'):.0f} ns; a Python no-op "
+            f"function {ns('python_noop'):.0f} ns; the empty loop iteration subtracted from "
+            f"all of these {ns('rust_dot_loop', 'loop_median_s'):.1f} ns."
+        )
+    if s is not None and "rust_return_array" in s.index:
+        lines.append(
+            f"Returning a new 1-element array instead of a float adds "
+            f"{ns('rust_return_array') - ns('rust_two_arrays'):.0f} ns; releasing and "
+            f"re-taking the GIL (`py.detach`) adds {ns('rust_detach') - ns('rust_noop'):.0f} ns."
+        )
+    if s is not None and "rayon_install" in s.index:
+        install_us, inline_ns = ns("rayon_install") / 1e3, ns("rayon_inline")
+        note = note_install_us()
+        vs_note = f" (the TT note published {note:g} µs)" if note is not None else ""
+        lines.append(
+            f"Entering a one-thread Rayon pool with `install(|| {{}})` from outside it costs "
+            f"{install_us:.2f} µs per call inside Rust{vs_note}, against {inline_ns:.1f} ns "
+            f"for the same closure run inline: about "
+            f"{install_us * 1e3 / max(ns('rust_dot_loop'), 1e-9):.0f} times a whole "
+            f"tiny `dot_loop` call from Python."
+        )
+    if len(run.first_call_summary):
+        lines += _first_call_findings(run)
+    return lines
+
+
+def _sci(value: float) -> str:
+    """1000.0 -> '1e3'."""
+    return f"{value:.0e}".replace("e+0", "e").replace("e+", "e")
+
+
+def _fact(run: CallOverheadRun, scenario: str, fact: str) -> float:
+    facts = run.first_call_facts
+    rows = facts[(facts["scenario"] == scenario) & (facts["fact"] == fact)]
+    return float(rows["value"].median()) if len(rows) else float("nan")
+
+
+def _times(ours: float, theirs: float) -> str:
+    """'2.1 times larger' / '3.0 times smaller' / 'about the same' (ours vs theirs)."""
+    if not (ours > 0 and theirs > 0):
+        return "not comparable"
+    ratio = ours / theirs
+    if 0.8 <= ratio <= 1.25:
+        return "about the same"
+    return f"{ratio:.1f} times larger" if ratio > 1 else f"{1 / ratio:.1f} times smaller"
+
+
+def _first_call_findings(run: CallOverheadRun) -> list[str]:
+    lines = []
+    us = 1e6
+    first_rs = _fresh_overhead(run, "rust")
+    length = int(run.parameters["first_call"]["array_length"])
+    repeats = int(run.first_call_summary["repeats"].max())
+    lines.append(
+        f"Fresh interpreters (median of {repeats} processes each): starting Python "
+        f"(`python -c pass`) takes {_stage(run, 'interpreter', 'interpreter_start') * 1e3:.0f}"
+        f" ms, `import numpy` {_stage(run, 'rust', 'import_numpy') * 1e3:.0f} ms, "
+        f"`import kernels_rs` {_stage(run, 'rust', 'import_kernels_rs') * 1e3:.2f} ms. The "
+        f"first `dot_loop` call on n = {length} then costs {first_rs * us:.0f} µs more than a "
+        f"later call ({_stage(run, 'rust', 'later_call_mean') * us:.1f} µs): this is the "
+        f"paper's estimate (first call - mean of later calls)."
+    )
+    noop = _stage(run, "rust_stepwise", "first_call_noop") * us
+    checked = _stage(run, "rust_stepwise", "first_call_arrays_checked") * us
+    borrowed = _stage(run, "rust_stepwise", "first_call_two_arrays") * us
+    dot_after = _stage(run, "rust_stepwise", "first_call") * us
+    version = _stage(run, "rust_version_check_first", "numpy_version_check") * us
+    checked_after = _stage(run, "rust_version_check_first", "first_call_arrays_checked") * us
+    lines.append(
+        f"Where it goes, step by step in one process: the first PyO3 call without "
+        f"arguments takes {noop:.0f} µs; the first call that checks array types "
+        f"{checked:.0f} µs, because rust-numpy then finds NumPy's C API and, to choose "
+        f"between `numpy.core` and `numpy._core`, parses `numpy.__version__` with "
+        f"`numpy.lib.NumpyVersion`; that check alone takes {version:.0f} µs in a fresh "
+        f"process, and when it has run first the first array call takes {checked_after:.0f} "
+        f"µs. The first read-only borrow (creating rust-numpy's shared borrow table) then "
+        f"takes {borrowed:.0f} µs, and the first `dot_loop` call after all this "
+        f"{dot_after:.0f} µs."
+    )
+    parts = []
+    for table, experiment, where in (
+        ("Table 1", "dot", "n = {}"),
+        ("Table 2", "matvec_square", "{} matrix elements"),
+    ):
+        paper = published_overheads(experiment, "rust_from_python")
+        if paper.empty:
+            continue
+        first, largest = paper.iloc[0], paper.iloc[-1]
+        parts.append(
+            f"{table} {first['value'] * us:.0f} µs at {where.format(_sci(first['size']))} "
+            f"(up to {largest['value'] * us:,.0f} µs at {where.format(_sci(largest['size']))})"
+        )
+    paper_dot = published_overheads("dot", "rust_from_python")
+    if parts:
+        lines.append(
+            f"The paper's first-call overhead of Rust from Python (published; AMD EPYC "
+            f"9345P, PyO3 0.25, rust-numpy 0.25): {'; '.join(parts)}. Ours at n = {length} "
+            f"is {_times(first_rs, float(paper_dot['value'].iloc[0]))} than Table 1's smallest "
+            f"entry. The paper names crossing the FFI boundary, loading the Python module and "
+            f"data type conversions as possible sources without measuring them; here the "
+            f"first call imports {_fact(run, 'rust', 'first_call_new_modules'):.0f} modules, "
+            f"the first crossing without arguments costs {noop:.0f} µs, and the first call "
+            f"with array arguments alone ({checked:.0f} µs in the step-by-step process, "
+            f"rust-numpy's one-time set-up) is {checked / (first_rs * us):.0%} of our "
+            f"estimate. "
+            f"`import kernels_rs` and the interpreter start come before any call and are in "
+            f"neither estimate. None of the one-time costs measured here depends on the array "
+            f"size, so they do not explain the paper's larger values at 1e7-1e8 elements, "
+            f"each of which is a single first call."
+        )
+    numba_first = _fresh_overhead(run, "numba")
+    again = _stage(run, "numba", "compile_again")
+    read = _fresh_overhead(run, "numba_cache_read")
+    write = _fresh_overhead(run, "numba_cache_write")
+    paper_numba = published_overheads("dot", "numba")
+    paper_text = ""
+    if not paper_numba.empty:
+        paper_median = float(paper_numba["value"].median())
+        paper_text = (
+            f" (paper, Table 1: {paper_median * 1e3:.0f} ms; "
+            f"{_times(numba_first, paper_median)} here)"
+        )
+    lines.append(
+        f"Numba: `import numba` takes {_stage(run, 'numba', 'import_numba') * 1e3:.0f} ms; "
+        f"the first call of the `@njit` dot loop costs {numba_first * 1e3:.0f} ms more than a "
+        f"later call{paper_text}; that first call imports "
+        f"{_fact(run, 'numba', 'first_call_new_modules'):.0f} more modules (the first "
+        f"`kernels_rs` call: {_fact(run, 'rust', 'first_call_new_modules'):.0f}). "
+        f"A second dispatcher of the same function, compiled in the "
+        f"same process afterwards, takes {again * 1e3:.0f} ms"
+        + (
+            ": compiling this function is the smaller part; the rest is Numba's one-time "
+            "set-up of its typing and code-generation machinery on the first compile."
+            if again < numba_first / 2
+            else "."
+        )
+    )
+    saved = write - read
+    lines.append(
+        f"With `@njit(cache=True)`: the process that compiles and writes the cache pays "
+        f"{write * 1e3:.0f} ms on its first call, the next process, which loads the compiled "
+        f"code (cache hits: {_fact(run, 'numba_cache_read', 'cache_hits'):.0f}), "
+        f"{read * 1e3:.0f} ms and still imports "
+        f"{_fact(run, 'numba_cache_read', 'first_call_new_modules'):.0f} modules on that "
+        f"call. The cache saves {saved * 1e3:.0f} ms "
+        f"(compiling alone: {again * 1e3:.0f} ms)"
+        + (
+            "; loading the cached code still pays most of the one-time set-up"
+            if read > numba_first / 2
+            else ""
+        )
+        + f", so a cached Numba first call is {read / max(first_rs, 1e-12):,.0f} times the "
+        f"first-call cost of kernels_rs."
+    )
+    return lines
+
+
+def published_overheads(experiment: str, implementation: str):
+    """The paper's first-call overhead rows of one table and implementation, by size."""
+    from tensorbench import published
+
+    rows = published.select("paper", experiment=experiment, case="first_call_overhead")
+    rows = rows[rows["implementation"] == implementation].copy()
+    rows["size"] = rows["size"].astype(float)
+    return rows.sort_values("size").reset_index(drop=True)
+
+
+def _paper_value(experiment: str, implementation: str, size: int) -> float:
+    from tensorbench import published
+
+    table = published.first_call_overhead(experiment)
+    rows = table[table["size"] == size]
+    if rows.empty or implementation not in rows:
+        return float("nan")
+    return float(rows[implementation].iloc[0])

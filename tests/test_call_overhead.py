@@ -1,0 +1,299 @@
+"""The call-overhead probes (kernels_rs) and the call_overhead experiment: correct
+results, clear errors, batch timing that calls what it claims, summaries from raw rows,
+resume of the first-call part, and the notebook end to end at the smoke profile."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import data_dir, figures_dir, run_notebook
+
+from tensorbench import profiles, results
+from tensorbench.experiments import call_overhead as co
+from tensorbench.timing import Cell
+
+kernels_rs = pytest.importorskip("kernels_rs")
+
+ARRAY_PROBES = (
+    kernels_rs.overhead_two_arrays,
+    kernels_rs.overhead_two_arrays_unborrowed,
+    kernels_rs.overhead_return_array,
+)
+
+
+# --- the probes in kernels_rs ----------------------------------------------------------
+
+
+def test_probes_return_what_they_document():
+    x, y = np.arange(3.0), np.ones(5)
+    assert kernels_rs.overhead_noop() is None
+    assert kernels_rs.overhead_two_objects("anything", None) is None
+    assert kernels_rs.overhead_detach() is None
+    assert kernels_rs.overhead_two_arrays(x, y) == 8.0
+    assert kernels_rs.overhead_two_arrays_unborrowed(x, y) == 8.0
+    out = kernels_rs.overhead_return_array(x, y)
+    assert out.dtype == np.float64 and out.shape == (3,)
+    np.testing.assert_array_equal(out, x)
+    assert not np.shares_memory(out, x)
+
+
+def test_array_probes_accept_shared_read_only_and_strided_arrays():
+    x = np.arange(10.0)
+    frozen = x.copy()
+    frozen.flags.writeable = False
+    for probe in ARRAY_PROBES:
+        probe(x, x)  # two shared borrows of one array are allowed
+        probe(frozen, x[::3])
+    np.testing.assert_array_equal(kernels_rs.overhead_return_array(x[::3], x), [0, 3, 6, 9])
+
+
+@pytest.mark.parametrize("probe", ARRAY_PROBES, ids=lambda p: p.__name__)
+@pytest.mark.parametrize(
+    ("x", "error", "message"),
+    [
+        ([1.0, 2.0], TypeError, "x must be a numpy.ndarray of float64"),
+        (None, TypeError, "x must be a numpy.ndarray of float64"),
+        (np.ones(3, dtype=np.float32), TypeError, "x must have dtype float64"),
+        (np.ones(3, dtype=np.int64), TypeError, "x must have dtype float64"),
+        (np.ones((2, 2)), ValueError, "x must be 1-D"),
+        (np.float64(1.0), TypeError, "x must be a numpy.ndarray"),
+    ],
+)
+def test_array_probes_reject_bad_input_with_a_clear_error(probe, x, error, message):
+    with pytest.raises(error, match=message):
+        probe(x, np.ones(3))
+    with pytest.raises(error, match=message.replace("x must", "y must")):
+        probe(np.ones(3), x)
+
+
+def test_pool_entry_timer_returns_one_time_per_sample():
+    for entry in ("install", "inline"):
+        times = kernels_rs.overhead_pool_entry(entry, 5, 3)
+        assert times["entry"] == entry and times["calls_per_sample"] == 5
+        assert len(times["per_call_seconds"]) == 3
+        values = [times["build_seconds"], times["first_call_seconds"], *times["per_call_seconds"]]
+        assert all(np.isfinite(v) and v >= 0 for v in values)
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        (("spawn", 1, 1), ValueError, "entry must be 'install' or 'inline'"),
+        (("install", 0, 1), ValueError, "calls_per_sample must be at least 1"),
+        (("inline", 1, 0), ValueError, "samples must be at least 1"),
+        (("inline", -5, 1), ValueError, "calls_per_sample must be at least 1"),
+        (("inline", 1.5, 1), TypeError, None),
+        ((None, 1, 1), TypeError, None),
+    ],
+)
+def test_pool_entry_timer_rejects_bad_arguments(args, error, message):
+    with pytest.raises(error, match=message):
+        kernels_rs.overhead_pool_entry(*args)
+
+
+# --- timing in batches ------------------------------------------------------------------
+
+
+def test_batch_timers_call_the_function_exactly_k_times_with_its_arguments():
+    seen = []
+    calls, empty = co.batch_timers(lambda a, b: seen.append((a, b)), (1, "two"))
+    assert calls.timeit(7) >= 0
+    assert seen == [(1, "two")] * 7
+    assert empty.timeit(7) >= 0 and len(seen) == 7  # the empty loop calls nothing
+
+
+def test_time_batches_times_the_first_call_apart_and_pairs_samples_with_empty_loops():
+    count = []
+    first, per_call, per_loop = co.time_batches(
+        lambda: count.append(1), (), calls_per_sample=4, samples=3, warmup_samples=2
+    )
+    assert len(count) == 1 + 2 * 4 + 3 * 4  # first call, warm-up, samples
+    assert first > 0 and len(per_call) == len(per_loop) == 3
+    with pytest.raises(ValueError, match="calls_per_sample"):
+        co.time_batches(lambda: None, (), 0, 3)
+
+
+def test_median_ci_brackets_the_median_and_needs_enough_values():
+    values = np.arange(1.0, 101.0)
+    low, high = co.median_ci(values)
+    assert low < np.median(values) < high
+    assert (low, high) == (40.0, 61.0)  # the textbook order statistics for n = 100
+    assert all(np.isnan(co.median_ci([1.0, 2.0, 3.0])))
+
+
+@pytest.mark.parametrize("name", ["rust_two_arrays", "rayon_inline"])
+def test_measure_returns_the_first_call_then_one_value_per_sample(name):
+    cell = Cell(co.EXPERIMENT, name, 1, n_trials=4, options={"calls_per_sample": 3})
+    measured = co.measure(cell)
+    assert len(measured["seconds"]) == 5
+    assert measured["extra"]["calls_per_sample"] == 3
+    if name.startswith("rust"):
+        assert len(measured["extra"]["empty_loop_seconds"]) == 4
+
+
+def test_every_python_probe_can_be_built_and_called():
+    for name in co.PROBES:
+        if not name.startswith("rayon"):
+            func, args = co.probe(name)
+            func(*args)
+    with pytest.raises(ValueError, match="unknown"):
+        co.probe("rust_teleport")
+    with pytest.raises(ValueError, match="unknown probe"):
+        co.cells(1, 2, 3, 4, 0, probes=("nope",))
+
+
+def test_cells_use_fewer_calls_per_sample_for_the_rayon_pool():
+    cells = {c.implementation: c for c in co.cells(1, 10, 1000, 50, 2)}
+    assert set(cells) == set(co.PROBES)
+    assert cells["rayon_install"].options["calls_per_sample"] == 50
+    assert cells["rust_noop"].options["calls_per_sample"] == 1000
+    assert all(c.n_trials == 10 and c.regime == "per_call" for c in cells.values())
+
+
+# --- summaries ---------------------------------------------------------------------------
+
+
+def _synthetic_run(per_call_ns: dict[str, float], loop_ns: float = 10.0):
+    """Raw rows and metadata as run_cells writes them, with constant times."""
+    frames, extra = [], {}
+    for name, ns in per_call_ns.items():
+        cell = Cell(co.EXPERIMENT, name, 1, regime="per_call", n_trials=3)
+        in_rust = name.startswith("rayon")
+        frames.append(
+            results.cell_rows(cell, [1e-3] + [(ns + (0 if in_rust else loop_ns)) * 1e-9] * 3)
+        )
+        extra[cell.cell_id] = {"timed_in": "rust" if in_rust else "python", "calls_per_sample": 9}
+        if not in_rust:
+            extra[cell.cell_id]["empty_loop_seconds"] = [loop_ns * 1e-9] * 3
+    return pd.concat(frames, ignore_index=True), {"cell_extra": extra}
+
+
+def test_summary_subtracts_the_paired_empty_loop_and_anatomy_adds_up():
+    ns = {
+        "rust_noop": 40.0,
+        "rust_two_objects": 50.0,
+        "rust_two_arrays_unborrowed": 100.0,
+        "rust_two_arrays": 400.0,
+        "rust_dot_loop": 420.0,
+        "rust_return_array": 700.0,
+        "rust_detach": 100.0,
+        "python_noop": 35.0,
+        "numba_noop": 50.0,
+        "numba_dot": 500.0,
+        "numpy_dot": 1000.0,
+        "rayon_install": 5000.0,
+        "rayon_inline": 2.0,
+    }
+    raw, meta = _synthetic_run(ns)
+    summary = co.per_call_summary(raw, meta).set_index("probe")
+    for name, value in ns.items():
+        assert summary.loc[name, "net_median_s"] == pytest.approx(value * 1e-9)
+        assert summary.loc[name, "first_call_s"] == pytest.approx(1e-3)
+    assert summary.loc["rayon_install", "loop_median_s"] == 0
+    parts = co.anatomy(summary.reset_index())
+    totals = parts.groupby("bar")["seconds"].sum() * 1e9
+    assert totals["rust_dot_loop"] == pytest.approx(420.0 + 10.0)  # net + the loop iteration
+    assert totals["rust_return_array"] == pytest.approx(700.0 + 10.0)
+    steps = parts[parts["bar"] == "rust_dot_loop"].set_index("step")["seconds"] * 1e9
+    assert steps["read-only borrow checks"] == pytest.approx(300.0)
+    assert steps["array type/ndim/dtype checks"] == pytest.approx(50.0)
+
+
+def test_a_missing_probe_drops_only_the_bars_that_need_it():
+    raw, meta = _synthetic_run({"rust_noop": 40.0, "rust_detach": 90.0, "numpy_dot": 900.0})
+    parts = co.anatomy(co.per_call_summary(raw, meta))
+    assert set(parts["bar"]) == {"rust_detach", "numpy_dot"}
+
+
+def test_mismatched_empty_loops_are_an_error():
+    raw, meta = _synthetic_run({"rust_noop": 40.0})
+    meta["cell_extra"]["rust_noop__1"]["empty_loop_seconds"] = [1e-8]
+    with pytest.raises(ValueError, match="empty loops"):
+        co.per_call_samples(raw, meta)
+
+
+def _report(first: float, later: float) -> dict:
+    return {
+        "stages": {"import_numpy": 0.1, "first_call": first, "later_call_mean": later},
+        "facts": {"first_call_new_modules": 0},
+    }
+
+
+def test_first_call_tables_derive_the_papers_estimate_in_process_order():
+    loaded = {r: {"rust": _report(2e-4 + r * 1e-5, 1e-6)} for r in range(3)}
+    frame = co.first_call_frame(loaded)
+    overhead = frame[frame["stage"] == "first_call_overhead"]["seconds"]
+    assert list(overhead) == pytest.approx([2e-4 - 1e-6, 2.1e-4 - 1e-6, 2.2e-4 - 1e-6])
+    summary = co.first_call_summary(frame)
+    assert list(summary["stage"]) == [
+        "import_numpy",
+        "first_call",
+        "later_call_mean",
+        "first_call_overhead",
+    ]
+    assert summary.loc[summary["stage"] == "first_call", "median"].item() == pytest.approx(2.1e-4)
+    assert (summary["repeats"] == 3).all()
+    assert len(co.first_call_facts(loaded)) == 3
+
+
+def test_first_call_part_resumes_without_rerunning_finished_repeats(tmp_path, monkeypatch):
+    out = tmp_path / "first_call"
+    results.atomic_write_json(out / "repeats" / "repeat_000.json", {"rust": _report(3e-4, 1e-6)})
+    done = []
+
+    def fake_repeat(length, later_calls):
+        done.append(length)
+        return {"rust": _report(1e-4, 1e-6)}
+
+    monkeypatch.setattr(co, "run_first_call_repeat", fake_repeat)
+    frame, _facts = co.run_first_call(out, 2, 7, 3, {"why": "test"}, log=lambda _: None)
+    assert done == [7]  # only the missing repeat ran
+    assert sorted(frame["repeat"].unique()) == [0, 1]
+    assert (out / "first_call.csv").exists() and (out / "first_call_facts.csv").exists()
+    co.run_first_call(out, 2, 7, 3, {"why": "test"}, log=lambda _: None)
+    assert done == [7]  # nothing left to do
+    assert json.loads((out / "metadata.json").read_text())["repeats_done"] == 2
+
+
+def test_first_call_scripts_compile():
+    for body in (co._RUST, co._RUST_STEPWISE, co._RUST_VERSION_CHECK_FIRST, co._NUMBA):
+        compile(co._script(body, 10, 3, "/nowhere", False), "<child>", "exec")
+
+
+def test_every_profile_has_a_call_overhead_section():
+    for name in profiles.PROFILES:
+        params = profiles.section(name, co.EXPERIMENT)
+        assert {
+            "array_length",
+            "samples",
+            "calls_per_sample",
+            "rayon_calls_per_sample",
+            "warmup_samples",
+            "first_call",
+        } <= set(params)
+        assert {"repeats", "array_length", "later_calls"} <= set(params["first_call"])
+
+
+# --- the notebook ------------------------------------------------------------------------
+
+
+@pytest.mark.notebooks
+def test_call_overhead_notebook_runs_and_writes_its_figure_tables_and_data(smoke_root):
+    nb = run_notebook("call_overhead", smoke_root)
+    figures = figures_dir(smoke_root)
+    assert (figures / "fig_call_overhead.png").stat().st_size > 10_000
+    assert (figures / "fig_call_overhead.pdf").exists()
+    for stem in ("per_call", "anatomy", "first_call", "vs_paper"):
+        assert (figures / f"call_overhead_{stem}.csv").exists()
+        assert (figures / f"call_overhead_{stem}.md").read_text().count("|") > 10
+    data = data_dir(smoke_root) / co.EXPERIMENT
+    raw = pd.read_csv(data / "per_call" / "raw.csv")
+    assert set(raw["implementation"]) == set(co.PROBES)
+    first = pd.read_csv(data / "first_call" / "first_call.csv")
+    assert set(first["scenario"]) == set(co.FIRST_CALL_SCENARIOS)
+    text = json.dumps(nb)
+    assert "the issue's target of 300 ns" in text  # findings computed from the data
+    assert "Table 1" in text
