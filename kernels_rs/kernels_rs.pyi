@@ -94,6 +94,10 @@ def overhead_two_arrays_unborrowed(
     """Checks both are 1-D float64 arrays without rust-numpy's read-only borrow;
     returns len(x) + len(y)."""
 
+def overhead_two_arrays_copied(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float:
+    """The same checks, then copies both arrays instead of borrowing them;
+    returns len(x) + len(y)."""
+
 def overhead_two_arrays(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float:
     """Extracts and borrows two 1-D float64 arrays as the kernels do; returns len(x) + len(y)."""
 

@@ -20,6 +20,7 @@ kernels_rs = pytest.importorskip("kernels_rs")
 ARRAY_PROBES = (
     kernels_rs.overhead_two_arrays,
     kernels_rs.overhead_two_arrays_unborrowed,
+    kernels_rs.overhead_two_arrays_copied,
     kernels_rs.overhead_return_array,
 )
 
@@ -34,6 +35,7 @@ def test_probes_return_what_they_document():
     assert kernels_rs.overhead_detach() is None
     assert kernels_rs.overhead_two_arrays(x, y) == 8.0
     assert kernels_rs.overhead_two_arrays_unborrowed(x, y) == 8.0
+    assert kernels_rs.overhead_two_arrays_copied(x, y) == 8.0
     out = kernels_rs.overhead_return_array(x, y)
     assert out.dtype == np.float64 and out.shape == (3,)
     np.testing.assert_array_equal(out, x)
@@ -177,6 +179,7 @@ def test_summary_subtracts_the_paired_empty_loop_and_anatomy_adds_up():
         "rust_two_objects": 50.0,
         "rust_two_arrays_unborrowed": 100.0,
         "rust_two_arrays": 400.0,
+        "rust_two_arrays_copied": 180.0,
         "rust_dot_loop": 420.0,
         "rust_return_array": 700.0,
         "rust_detach": 100.0,
@@ -200,6 +203,8 @@ def test_summary_subtracts_the_paired_empty_loop_and_anatomy_adds_up():
     steps = parts[parts["bar"] == "rust_dot_loop"].set_index("step")["seconds"] * 1e9
     assert steps["read-only borrow checks"] == pytest.approx(300.0)
     assert steps["array type/ndim/dtype checks"] == pytest.approx(50.0)
+    copied = parts[parts["bar"] == "rust_two_arrays_copied"].set_index("step")["seconds"] * 1e9
+    assert copied["copies instead of borrows"] == pytest.approx(80.0)
 
 
 def test_a_missing_probe_drops_only_the_bars_that_need_it():

@@ -6,12 +6,12 @@
 //! arguments), `overhead_two_arrays_unborrowed` (plus checking both are 1-D float64
 //! arrays and returning a float), `overhead_two_arrays` (the same through the
 //! `validate::readonly` path of the kernels, which also takes rust-numpy's read-only
-//! borrows), `overhead_return_array` (a new array returned instead of the float) and
+//! borrows; `overhead_two_arrays_copied` copies both instead), `overhead_return_array` (a new array returned instead of the float) and
 //! `overhead_detach` (a GIL release and re-take on top of `overhead_noop`).
 //! `overhead_pool_entry` times `rayon::ThreadPool::install` inside Rust.
 
 use ndarray::Ix1;
-use numpy::{PyArray1, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -51,6 +51,16 @@ fn checked_unborrowed<'a, 'py>(
 fn overhead_two_arrays_unborrowed(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<f64> {
     let x = checked_unborrowed(x, "x")?;
     let y = checked_unborrowed(y, "y")?;
+    Ok((x.len() + y.len()) as f64)
+}
+
+/// Checks two 1-D float64 arrays as `overhead_two_arrays_unborrowed`, then copies both
+/// (rust-numpy's safe `to_owned_array`, which copies under the GIL without the borrow
+/// table): the alternative to borrowing for tiny inputs. Returns len(x) + len(y).
+#[pyfunction]
+fn overhead_two_arrays_copied(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<f64> {
+    let x = checked_unborrowed(x, "x")?.to_owned_array();
+    let y = checked_unborrowed(y, "y")?.to_owned_array();
     Ok((x.len() + y.len()) as f64)
 }
 
@@ -116,6 +126,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(overhead_noop, m)?)?;
     m.add_function(wrap_pyfunction!(overhead_two_objects, m)?)?;
     m.add_function(wrap_pyfunction!(overhead_two_arrays_unborrowed, m)?)?;
+    m.add_function(wrap_pyfunction!(overhead_two_arrays_copied, m)?)?;
     m.add_function(wrap_pyfunction!(overhead_two_arrays, m)?)?;
     m.add_function(wrap_pyfunction!(overhead_return_array, m)?)?;
     m.add_function(wrap_pyfunction!(overhead_detach, m)?)?;
