@@ -69,14 +69,16 @@ print(f"{len(run.raw)} raw rows from {len(run.summary)} cells in {run.data_dir}"
         md("## Figure 2: mean runtime against vector length"),
         code("""
 fig = dense_report.figure(run, x="size", xlabel="vector length n",
-                          title="Figure 2: vector dot product")
+                          title="Figure 2: vector dot product",
+                          bytes_of=lambda rows: dot.bytes_read(rows["size"]))
 saved = plotting.save(fig, run.figures_dir, "fig2_dot")
 print("saved:", *saved, sep="\\n  ")
 """),
         md("The same with the tuned Rust dot (dashed) beside the paper's plain loops:"),
         code("""
 fig = dense_report.figure(run, x="size", xlabel="vector length n", extended=True,
-                          title="Figure 2 (extended): plain and tuned Rust")
+                          title="Figure 2 (extended): plain and tuned Rust",
+                          bytes_of=lambda rows: dot.bytes_read(rows["size"]))
 saved = plotting.save(fig, run.figures_dir, "fig2_dot_extended")
 """),
         md("""
@@ -149,14 +151,16 @@ print(f"{len(run.raw)} raw rows from {len(run.summary)} cells in {run.data_dir}"
         code("""
 number = matvec.FIGURE_NUMBERS[regime]
 fig = dense_report.figure(run, x="n", xlabel=matvec.AXIS_LABELS[regime].format(fixed=fixed),
-                          title=f"Figure {number}: matrix-vector product, regime '{regime}'")
+                          title=f"Figure {number}: matrix-vector product, regime '{regime}'",
+                          bytes_of=lambda rows: matvec.bytes_moved(rows["n1"], rows["n2"]))
 saved = plotting.save(fig, run.figures_dir, f"fig{number}_matvec_{regime}")
 print("saved:", *saved, sep="\\n  ")
 """),
         code("""
 fig = dense_report.figure(run, x="n", xlabel=matvec.AXIS_LABELS[regime].format(fixed=fixed),
                           extended=True,
-                          title=f"Figure {number} (extended): plain and tuned Rust, '{regime}'")
+                          title=f"Figure {number} (extended): plain and tuned Rust, '{regime}'",
+                          bytes_of=lambda rows: matvec.bytes_moved(rows["n1"], rows["n2"]))
 saved = plotting.save(fig, run.figures_dir, f"fig{number}_matvec_{regime}_extended")
 """),
         md("""

@@ -11,6 +11,10 @@ import numpy as np
 PAPER_IMPLEMENTATIONS = ("python", "numba", "rust", "rust_from_python", "numpy")
 TUNED_IMPLEMENTATIONS = ("rust_tuned", "rust_from_python_tuned")
 IMPLEMENTATIONS = PAPER_IMPLEMENTATIONS + TUNED_IMPLEMENTATIONS
+# Not a kernel: the single-core read bandwidth, measured in the same run, from which each
+# figure draws the memory-traffic bound (the fastest any kernel reading its inputs once can be).
+BANDWIDTH = "read_bandwidth"
+DEFAULT_BANDWIDTH_BYTES = 512 << 20
 
 LABELS = {
     "python": "Python",
@@ -21,6 +25,30 @@ LABELS = {
     "rust_tuned": "Rust (tuned)",
     "rust_from_python_tuned": "Rust from Python (tuned)",
 }
+
+
+def bandwidth_cell(experiment: str, n_trials: int, seed: int, n_bytes: int):
+    """The cell that measures read bandwidth with a buffer of ``n_bytes`` (its ``n1``)."""
+    from tensorbench.timing import Cell
+
+    return Cell(experiment, BANDWIDTH, int(n_bytes), n_trials=n_trials, seed=seed)
+
+
+def measure_bandwidth(cell) -> list[float]:
+    """Seconds per pass over ``cell.n1`` bytes: a first pass, then ``n_trials`` passes."""
+    from tensorbench.build import load_kernels, require_release_build
+
+    kernels = load_kernels()
+    require_release_build(kernels)
+    return [cell.n1 / kernels.read_bandwidth(cell.n1, 1) for _ in range(cell.n_trials + 1)]
+
+
+def best_bandwidth(summary) -> float:
+    """Bytes per second of the fastest pass recorded in ``summary`` (NaN if none)."""
+    rows = summary[summary["implementation"] == BANDWIDTH]
+    if rows.empty:
+        return float("nan")
+    return float((rows["n1"] / rows["min"]).max())
 
 
 def dot_python(x, y):

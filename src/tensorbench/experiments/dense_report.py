@@ -9,7 +9,12 @@ from pathlib import Path
 import pandas as pd
 
 from tensorbench import paths, plotting, published, results, stats, tables
-from tensorbench.experiments.dense_impls import LABELS, PAPER_IMPLEMENTATIONS
+from tensorbench.experiments.dense_impls import (
+    BANDWIDTH,
+    LABELS,
+    PAPER_IMPLEMENTATIONS,
+    best_bandwidth,
+)
 from tensorbench.timing import Cell, run_cells
 
 
@@ -117,11 +122,26 @@ def speedup_table(run: DenseRun, by: str = "size") -> pd.DataFrame:
     return table[[by, *ordered]].rename(columns={c: f"{c}_x" for c in ordered})
 
 
-def figure(run: DenseRun, *, x: str, xlabel: str, title: str, extended: bool = False):
-    """The paper's figure (plain loops + NumPy), or with the tuned forms when ``extended``."""
+def memory_bound(run: DenseRun, x: str, bytes_of) -> pd.DataFrame:
+    """Seconds a kernel needs just to stream its inputs at the read bandwidth measured in
+    this run: ``bytes_of(rows)`` bytes per size, one point per size on the x axis."""
+    bandwidth = best_bandwidth(run.summary)
+    sizes = run.summary[run.summary["implementation"] != BANDWIDTH].drop_duplicates(x)
+    if sizes.empty or pd.isna(bandwidth):
+        return pd.DataFrame(columns=[x, "seconds"])
+    return pd.DataFrame({x: sizes[x], "seconds": bytes_of(sizes) / bandwidth}).sort_values(x)
+
+
+def figure(
+    run: DenseRun, *, x: str, xlabel: str, title: str, bytes_of=None, extended: bool = False
+):
+    """The paper's figure (plain loops + NumPy), or with the tuned forms when ``extended``.
+    With ``bytes_of`` (rows -> bytes moved) the memory-traffic bound is drawn too."""
     impls = list(PAPER_IMPLEMENTATIONS)
     if extended:
         impls += ["rust_tuned", "rust_from_python_tuned"]
+    bound = memory_bound(run, x, bytes_of) if bytes_of is not None else None
+    bandwidth = best_bandwidth(run.summary)
     return plotting.runtime_figure(
         run.summary,
         x=x,
@@ -130,6 +150,8 @@ def figure(run: DenseRun, *, x: str, xlabel: str, title: str, extended: bool = F
         caption_text=run.caption(),
         implementations=impls,
         labels=LABELS,
+        bound=bound,
+        bound_label=f"memory-traffic bound ({bandwidth / 1e9:.1f} GB/s read, measured)",
     )
 
 

@@ -6,7 +6,15 @@ import math
 
 import numpy as np
 
-from tensorbench.experiments.dense_impls import IMPLEMENTATIONS, dot_python, numba_version
+from tensorbench.experiments.dense_impls import (
+    BANDWIDTH,
+    DEFAULT_BANDWIDTH_BYTES,
+    IMPLEMENTATIONS,
+    bandwidth_cell,
+    dot_python,
+    measure_bandwidth,
+    numba_version,
+)
 from tensorbench.timing import Cell, time_calls
 
 EXPERIMENT = "dot"
@@ -42,8 +50,15 @@ def kernel(implementation: str):
     raise ValueError(f"unknown dot implementation {implementation!r}")
 
 
+def bytes_read(n):
+    """Bytes a dot product of length ``n`` must read: two float64 vectors."""
+    return 16 * n
+
+
 def measure(cell: Cell) -> list[float]:
     """Seconds of the first call and of ``n_trials`` later calls on fresh data each."""
+    if cell.implementation == BANDWIDTH:
+        return measure_bandwidth(cell)
     if cell.implementation in ("rust", "rust_tuned"):
         from tensorbench.build import load_kernels, require_release_build
 
@@ -67,6 +82,14 @@ def run(profile: str, results_root: str | None = None):
 
     params = profiles.section(profile, EXPERIMENT)
     planned = cells(params["sizes"], params["n_trials"], params["seed"], params.get("max_size"))
+    planned.append(
+        bandwidth_cell(
+            EXPERIMENT,
+            params["n_trials"],
+            params["seed"],
+            params.get("bandwidth_bytes", DEFAULT_BANDWIDTH_BYTES),
+        )
+    )
     return dense_report.execute(
         EXPERIMENT,
         planned,

@@ -10,7 +10,15 @@ import math
 
 import numpy as np
 
-from tensorbench.experiments.dense_impls import IMPLEMENTATIONS, matvec_python, numba_version
+from tensorbench.experiments.dense_impls import (
+    BANDWIDTH,
+    DEFAULT_BANDWIDTH_BYTES,
+    IMPLEMENTATIONS,
+    bandwidth_cell,
+    matvec_python,
+    measure_bandwidth,
+    numba_version,
+)
 from tensorbench.timing import Cell, time_calls
 
 EXPERIMENT = "matvec"
@@ -72,8 +80,15 @@ def kernel(implementation: str):
     raise ValueError(f"unknown matvec implementation {implementation!r}")
 
 
+def bytes_moved(n1, n2):
+    """Bytes an n1 x n2 float64 matvec must move: the matrix, x, and the result."""
+    return 8 * (n1 * n2 + n2 + n1)
+
+
 def measure(cell: Cell) -> list[float]:
     """Seconds of the first call and of ``n_trials`` later calls on fresh data each."""
+    if cell.implementation == BANDWIDTH:
+        return measure_bandwidth(cell)
     if cell.implementation in ("rust", "rust_tuned"):
         from tensorbench.build import load_kernels, require_release_build
 
@@ -112,6 +127,14 @@ def run(profile: str, regime: str, results_root: str | None = None):
         params["n_trials"],
         params["seed"],
         params.get("max_elements"),
+    )
+    planned.append(
+        bandwidth_cell(
+            EXPERIMENT,
+            params["n_trials"],
+            params["seed"],
+            params.get("bandwidth_bytes", DEFAULT_BANDWIDTH_BYTES),
+        )
     )
     result = dense_report.execute(
         f"{EXPERIMENT}-{regime}",
