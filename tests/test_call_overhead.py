@@ -302,3 +302,8 @@ def test_call_overhead_notebook_runs_and_writes_its_figure_tables_and_data(smoke
     text = json.dumps(nb)
     assert "the issue's target of 300 ns" in text  # findings computed from the data
     assert "Table 1" in text
+
+
+def test_load_reads_nothing_and_measures_nothing_when_there_is_no_data(tmp_path):
+    assert co.load("smoke", tmp_path) is None
+    assert co.readme_findings("smoke", tmp_path) == []

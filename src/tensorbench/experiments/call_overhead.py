@@ -664,7 +664,7 @@ class CallOverheadRun:
 
 def run(profile: str, results_root: str | None = None, probes=tuple(PROBES)) -> CallOverheadRun:
     """Run (or resume) both parts of the experiment for ``profile`` and summarize."""
-    from tensorbench import paths, profiles, results
+    from tensorbench import paths, profiles
     from tensorbench.build import require_release_build
     from tensorbench.timing import run_cells
 
@@ -680,31 +680,62 @@ def run(profile: str, results_root: str | None = None, probes=tuple(PROBES)) -> 
         probes,
     )
     description = {"experiment": EXPERIMENT, "profile": profile, "parameters": params}
-    raw = run_cells(planned, data_dir / "per_call", description=description)
-    per_call_meta = results.read_json(data_dir / "per_call" / "metadata.json")
-    summary = per_call_summary(raw, per_call_meta)
+    run_cells(planned, data_dir / "per_call", description=description)
     first = params["first_call"]
-    first_frame, first_facts = run_first_call(
+    run_first_call(
         data_dir / "first_call",
         int(first["repeats"]),
         int(first["array_length"]),
         int(first["later_calls"]),
         description,
     )
+    loaded = load(profile, results_root)
+    if loaded is None:
+        raise RuntimeError(f"no call-overhead data under {data_dir} after running")
+    return loaded
+
+
+def load(profile: str, results_root: str | None = None) -> CallOverheadRun | None:
+    """A finished run read back from disk without measuring anything (None when either
+    part has no data yet), e.g. for the README."""
+    import pandas as pd
+
+    from tensorbench import paths, profiles, results
+
+    data_dir = paths.run_dir("data", profile, results_root) / EXPERIMENT
+    raw = results.load_raw(data_dir / "per_call")
+    first_csv = data_dir / "first_call" / "first_call.csv"
+    if raw.empty or not first_csv.exists():
+        return None
+    per_call_meta = results.read_json(data_dir / "per_call" / "metadata.json")
+    summary = per_call_summary(raw, per_call_meta)
+    first_frame = pd.read_csv(first_csv)
+    facts_csv = data_dir / "first_call" / "first_call_facts.csv"
+    facts = (
+        pd.read_csv(facts_csv)
+        if facts_csv.exists()
+        else pd.DataFrame(columns=["scenario", "repeat", "fact", "value"])
+    )
     return CallOverheadRun(
         profile=profile,
-        parameters=params,
+        parameters=profiles.section(profile, EXPERIMENT),
         raw=raw,
         per_call_metadata=per_call_meta,
         summary=summary,
         anatomy=anatomy(summary),
         first_call=first_frame,
-        first_call_facts=first_facts,
+        first_call_facts=facts,
         first_call_summary=first_call_summary(first_frame),
         first_call_metadata=results.read_json(data_dir / "first_call" / "metadata.json"),
         data_dir=data_dir,
         figures_dir=paths.run_dir("figures", profile, results_root),
     )
+
+
+def readme_findings(profile: str, results_root=None) -> list[str]:
+    """The findings of a finished run for the README (empty when it has not run)."""
+    run = load(profile, results_root)
+    return [f"call overhead: {line}" for line in findings(run)] if run is not None else []
 
 
 def per_call_table(run: CallOverheadRun):
