@@ -65,8 +65,8 @@ test-python: setup
 
 lint: setup ## cargo fmt --check, cargo clippy, ruff
 	cd kernels_rs && cargo fmt --check && cargo clippy --locked --all-targets --features python -- -D warnings
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests tools
+	$(VENV)/bin/ruff format --check src tests tools
 
 lab: setup ## Open the notebooks in JupyterLab
 	$(VENV)/bin/jupyter lab notebooks
