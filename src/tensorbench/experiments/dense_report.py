@@ -151,7 +151,9 @@ def figure(
         implementations=impls,
         labels=LABELS,
         bound=bound,
-        bound_label=f"memory-traffic bound, data from RAM ({bandwidth / 1e9:.1f} GB/s read, measured)",
+        bound_label=(
+            f"memory-traffic bound, data from RAM ({bandwidth / 1e9:.1f} GB/s read, measured)"
+        ),
     )
 
 
