@@ -38,6 +38,7 @@ RUNS: tuple[NotebookRun, ...] = (
     NotebookRun("matvec", {"regime": "cols"}, "matvec-cols"),
     NotebookRun("matvec", {"regime": "square"}, "matvec-square"),
     NotebookRun("call_overhead"),
+    NotebookRun("ttv"),
 )
 
 

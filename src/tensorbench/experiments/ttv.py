@@ -1,0 +1,316 @@
+"""Sparse tensor times vector (paper Section 3.3 / 4.3, Figure 4), and the real tensors.
+
+Three runs, each its own folder under ``data/<machine>/<profile>/``:
+
+* ``ttv``: the paper's experiment. n x n x n tensors from ``pyttb.sptenrand`` (density
+  0.01, seeded; one tensor per size for all trials and implementations, cached on disk
+  by :mod:`tensorbench.tensor_cache`) times a uniform random vector along the paper's
+  second dimension (pyttb ``dims=1``).
+* ``ttv-frostt``: every mode of each real tensor in ``data/tns`` (FROSTT format).
+* ``ttv-headline``: a few trials at n = 1200 only (profile section ``headline``), the
+  single measurement behind the ">= 100x faster than pyttb at n = 1200" check.
+
+Every cell runs in a fresh worker (``measure``), which also records the tensor's size in
+bytes, the peak resident memory of the timed calls after the first and the number of
+output nonzeros. The ``ttv`` and ``ttv-headline`` runs also measure the single-core read
+bandwidth (a ``read_bandwidth`` cell, as in the dense experiments), from which the
+figure draws the memory-traffic bound: bytes of ``subs`` + ``vals`` / bandwidth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from tensorbench import paths
+from tensorbench.experiments.dense_impls import (
+    BANDWIDTH,
+    DEFAULT_BANDWIDTH_BYTES,
+    bandwidth_cell,
+    measure_bandwidth,
+)
+from tensorbench.timing import Cell, time_calls
+
+EXPERIMENT = "ttv"
+IMPLEMENTATIONS = ("pyttb", "python", "numba", "rust", "rust_from_python")
+RANDOM, FROSTT = "sptenrand", "frostt"
+RUN_NAMES = {"main": "ttv", "frostt": "ttv-frostt", "headline": "ttv-headline"}
+
+
+def tns_dir() -> Path:
+    return paths.project_root() / "data" / "tns"
+
+
+# --- cells ------------------------------------------------------------------------------
+
+
+def random_cells(
+    sizes,
+    n_trials: int,
+    seed: int,
+    density: float,
+    mode: int,
+    implementations=IMPLEMENTATIONS,
+    bandwidth_bytes: int = DEFAULT_BANDWIDTH_BYTES,
+) -> list[Cell]:
+    """One cell per (implementation, n), plus the read-bandwidth cell. The tensor's seed
+    is ``seed + n``, so every implementation of a size multiplies the same tensor by the
+    same vector."""
+    cells = [
+        Cell(
+            EXPERIMENT,
+            impl,
+            int(n),
+            regime=RANDOM,
+            n_trials=int(n_trials),
+            seed=int(seed) + int(n),
+            options={"density": float(density), "mode": int(mode)},
+        )
+        for impl in implementations
+        for n in sizes
+    ]
+    return [*cells, bandwidth_cell(EXPERIMENT, n_trials, seed, bandwidth_bytes)]
+
+
+@cache
+def _tns_summary(name: str) -> tuple[tuple[int, ...], int]:
+    from tensorbench.tns import read_tns
+
+    tensor = read_tns(tns_dir() / f"{name}.tns")
+    return tuple(tensor.shape), int(tensor.nnz)
+
+
+def frostt_cells(tensors, n_trials: int, seed: int, implementations) -> list[Cell]:
+    """One cell per (implementation, tensor, mode); the variant names the mode 1-based as
+    the FROSTT and Kolda-Bader texts do ("med-mode3" is pyttb ``dims=2``)."""
+    cells = []
+    for name in tensors:
+        shape, nnz = _tns_summary(name)
+        for mode in range(len(shape)):
+            for impl in implementations:
+                cells.append(
+                    Cell(
+                        EXPERIMENT,
+                        impl,
+                        nnz,
+                        regime=FROSTT,
+                        variant=f"{name}-mode{mode + 1}",
+                        n_trials=int(n_trials),
+                        seed=int(seed),
+                        options={"tensor": name, "mode": mode},
+                    )
+                )
+    return cells
+
+
+# --- one cell in a worker -----------------------------------------------------------------
+
+
+def load_tensor(cell: Cell):
+    """The cell's tensor: from the sptenrand cache, or read from data/tns."""
+    if cell.regime == RANDOM:
+        from tensorbench import tensor_cache
+
+        n = cell.n1
+        return tensor_cache.sptenrand((n, n, n), cell.options["density"], cell.seed)
+    if cell.regime == FROSTT:
+        from tensorbench.tns import read_tns
+
+        return read_tns(tns_dir() / f"{cell.options['tensor']}.tns")
+    raise ValueError(f"unknown ttv regime {cell.regime!r}")
+
+
+def make_vector(length: int, seed: int) -> np.ndarray:
+    """The multiplicand: uniform on [0, 1) like the paper's data, seeded by the cell."""
+    return np.random.default_rng(seed).uniform(0.0, 1.0, length)
+
+
+def _release_kernels():
+    from tensorbench.build import load_kernels, require_release_build
+
+    kernels = load_kernels()
+    require_release_build(kernels)
+    return kernels
+
+
+def describe(tensor, mode: int) -> dict:
+    """Sizes that the report needs next to the timings."""
+    out_shape = [int(n) for j, n in enumerate(tensor.shape) if j != mode]
+    return {
+        "shape": [int(n) for n in tensor.shape],
+        "mode": int(mode),
+        "nnz": int(tensor.nnz),
+        # The bytes any TTV must read: every subscript and value once (the vector is small).
+        "input_bytes": int(tensor.subs.nbytes + tensor.vals.nbytes) if tensor.nnz else 0,
+        "output_cells": math.prod(out_shape),
+    }
+
+
+def measure(cell: Cell) -> dict | list[float]:
+    """Seconds of the first call and ``n_trials`` later calls on the same tensor, plus
+    the cell's sizes and peak memory (or the read-bandwidth passes)."""
+    from tensorbench.experiments import ttv_impls
+    from tensorbench.peak_memory import PeakMemory
+
+    if cell.implementation == BANDWIDTH:
+        return measure_bandwidth(cell)
+    tensor = load_tensor(cell)
+    mode = int(cell.options["mode"])
+    vector = make_vector(tensor.shape[mode], cell.seed)
+    extra = describe(tensor, mode)
+    peak = PeakMemory()
+    if cell.implementation == "rust":
+        kernels = _release_kernels()
+        peak.start()
+        seconds = kernels.bench_ttv(
+            tensor.subs, tensor.vals, tensor.shape, vector, mode, cell.n_trials
+        )
+        peak.stop()
+        extra["peak_covers"] = "every call"
+    else:
+        if cell.implementation == "rust_from_python":
+            _release_kernels()
+        if cell.implementation not in ttv_impls.IMPLEMENTATIONS:
+            raise ValueError(f"unknown ttv implementation {cell.implementation!r}")
+        func = ttv_impls.IMPLEMENTATIONS[cell.implementation]
+        calls = 0
+
+        def same_tensor():
+            # Runs before every call, outside the timed region: once the first call (with
+            # its one-off compilation or imports) is over, start watching the peak.
+            nonlocal calls
+            calls += 1
+            if calls == 2:
+                peak.start()
+            return tensor, vector, mode
+
+        seconds = time_calls(func, same_tensor, cell.n_trials)
+        peak.stop()
+        extra["peak_covers"] = "calls after the first"
+    extra.update(peak.report())
+    if tensor.ndims > 1:
+        import kernels_rs
+
+        extra["output_nnz"] = len(
+            kernels_rs.ttv(tensor.subs, tensor.vals, tensor.shape, vector, mode)[1]
+        )
+    return {"seconds": seconds, "extra": extra}
+
+
+# --- runs -----------------------------------------------------------------------------------
+
+
+def prepare(cells: list[Cell], data_dir: Path) -> None:
+    """Generate (once, with progress) every sptenrand tensor a pending cell needs."""
+    from tensorbench import tensor_cache
+
+    pending = {
+        (c.n1, c.options["density"], c.seed)
+        for c in cells
+        if c.regime == RANDOM and not (data_dir / "cells" / f"{c.cell_id}.csv").exists()
+    }
+    for n, density, seed in sorted(pending):
+        tensor_cache.ensure((n, n, n), density, seed)
+
+
+def _execute(run: str, cells: list[Cell], profile: str, results_root, params: dict):
+    from tensorbench.experiments import dense_report
+
+    name = RUN_NAMES[run]
+    data_dir = paths.run_dir("data", profile, results_root) / name
+    prepare(cells, data_dir)
+    description = {"experiment": EXPERIMENT, "run": name, "profile": profile, "parameters": params}
+    return dense_report.execute(name, cells, profile, results_root, description)
+
+
+def run(profile: str, results_root: str | None = None):
+    """Run (or resume) the paper's experiment (Figure 4) of ``profile``."""
+    from tensorbench import profiles
+
+    params = {k: v for k, v in profiles.section(profile, EXPERIMENT).items() if k != "frostt"}
+    params.pop("headline", None)
+    cells = random_cells(
+        params["sizes"],
+        params["n_trials"],
+        params["seed"],
+        params["density"],
+        params["mode"],
+        params.get("implementations", IMPLEMENTATIONS),
+        params.get("bandwidth_bytes", DEFAULT_BANDWIDTH_BYTES),
+    )
+    return _execute("main", cells, profile, results_root, params)
+
+
+def run_frostt(profile: str, results_root: str | None = None):
+    """Run (or resume) every mode of every real tensor the profile lists."""
+    from tensorbench import profiles
+
+    section = profiles.section(profile, EXPERIMENT)
+    params = {**section["frostt"], "seed": section["seed"]}
+    cells = frostt_cells(
+        params["tensors"], params["n_trials"], params["seed"], params["implementations"]
+    )
+    return _execute("frostt", cells, profile, results_root, params)
+
+
+def headline_params(profile: str) -> dict | None:
+    from tensorbench import profiles
+
+    section = profiles.section(profile, EXPERIMENT)
+    if "headline" not in section:
+        return None
+    return {
+        **section["headline"],
+        "seed": section["seed"],
+        "density": section["density"],
+        "mode": section["mode"],
+    }
+
+
+def run_headline(profile: str, results_root: str | None = None):
+    """Run (or resume) the profile's ``headline`` cells (n = 1200, a few trials); None
+    when the profile has no such section."""
+    params = headline_params(profile)
+    if params is None:
+        return None
+    cells = random_cells(
+        [params["n"]],
+        params["n_trials"],
+        params["seed"],
+        params["density"],
+        params["mode"],
+        params["implementations"],
+        params.get("bandwidth_bytes", DEFAULT_BANDWIDTH_BYTES),
+    )
+    return _execute("headline", cells, profile, results_root, params)
+
+
+def load(run: str, profile: str, results_root: str | None = None):
+    """A finished run ("main", "frostt" or "headline") read back from disk, or None."""
+    from tensorbench.experiments import dense_report
+
+    return dense_report.load(RUN_NAMES[run], profile, results_root)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run one TTV run outside the notebook.")
+    parser.add_argument("run", choices=sorted(RUN_NAMES))
+    parser.add_argument("--profile", default="paper")
+    parser.add_argument("--results-root", default=None)
+    args = parser.parse_args(argv)
+    runner = {"main": run, "frostt": run_frostt, "headline": run_headline}[args.run]
+    result = runner(args.profile, args.results_root)
+    if result is None:
+        print(f"profile {args.profile!r} has no {args.run} section", file=sys.stderr)
+        return 1
+    print(result.summary.to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

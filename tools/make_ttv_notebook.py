@@ -1,0 +1,161 @@
+"""Generate notebooks/ttv.ipynb (sparse tensor times vector, paper Figure 4).
+
+Run: ``python tools/make_ttv_notebook.py`` from the project root.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from notebook_builder import code, md, params, write
+
+ENVIRONMENT = """
+meta = run.metadata
+versions = {k: v for k, v in meta["versions"].items() if v}
+build = meta["rust_build"]
+display(Markdown(
+    f"**Machine:** {meta['machine']['cpu_model']}, {meta['machine']['logical_cpus']} logical CPUs, "
+    f"{meta['machine']['memory_bytes'] / 2**30:.0f} GiB, {meta['machine']['os']}  \\n"
+    f"**Versions:** " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "  \\n"
+    f"**kernels_rs build:** {build.get('cargo_profile')} (opt-level {build.get('opt_level')}), "
+    f"{build.get('rustc')}, PyO3 {build.get('pyo3')}, rust-numpy {build.get('rust_numpy')}  \\n"
+    f"**Threads:** every pool pinned to one thread in the workers "
+    f"({', '.join(sorted(meta['thread_settings_for_workers']))})  \\n"
+    f"**Git:** {meta['git']['commit']} (dirty: {meta['git']['dirty']}); "
+    f"run started {meta['started']}, finished {meta.get('finished')}  \\n"
+    f"**Raw data:** `{run.data_dir}`, `{frostt.data_dir}`"
+))
+"""
+
+write(
+    "notebooks/ttv.ipynb",
+    [
+        md("""
+# Sparse tensor times vector (paper Sections 3.3 and 4.3, Figure 4)
+
+The mode-$k$ product $(\\mathcal{A} \\times_k \\mathbf{x})_{i_1 \\dots i_{k-1} i_{k+1} \\dots i_d}
+= \\sum_{i_k} a_{i_1 \\dots i_d}\\, x_{i_k}$ of a sparse COO tensor with a dense vector. As in the
+paper: third-order tensors of $n \\times n \\times n$ with density 0.01 from `pyttb.sptenrand`
+(seeded; one tensor per size for every trial and implementation), multiplied along the second
+dimension (pyttb `dims=1`) by a vector uniform on [0, 1). Generating the large tensors takes
+minutes, so they are cached under `cache/` (keyed by shape, density and seed, checked by
+SHA-256).
+
+Implementations:
+- **pyttb** `sptensor.ttv` as shipped (1.8.6);
+- **Python**: the paper's baseline, pyttb's `ttv` with its error checks and the dense conversion
+  removed (`tensorbench.experiments.ttv_impls.ttv_python`; pyttb is not edited);
+- **Rust from Python**: `kernels_rs.ttv` returns `newsubs, newvals, newshape`, and the
+  `pyttb.sptensor` is built in Python inside the timed region, as the paper did;
+- **Rust**: the same kernel timed inside Rust (kernel only);
+- **Numba**: the Rust kernel's algorithm compiled by Numba (the paper's future work).
+
+The Rust kernel does not copy pyttb's row-wise `np.unique`: it sums into a dense accumulator when
+the output space is at most 4 x nnz cells (here: always, $n^2$ cells for $0.01 n^3$ nonzeros) and
+sorts a linearized key otherwise (hypersparse outputs, such as the real tensor `med.tns`),
+so it never allocates a mostly empty output space. The black dash-dotted line is the
+memory-traffic bound: the bytes of `subs` and `vals`, read once at the single-core read bandwidth
+measured in the same run.
+
+Each (implementation, n) cell runs in its own one-thread worker process. Change `profile` to
+`"paper"` for the paper's sizes (n = 100 ... 1200, 30 trials: hours) or `"quick"` (minutes).
+A finished run is read back from `data/`, so re-running this notebook is instant.
+"""),
+        params("""
+profile = "quick"  # paper | quick | smoke
+results_root = ""  # empty means this project; tests point this at a temporary folder
+"""),
+        code("""
+from IPython.display import Markdown, display
+
+from tensorbench import plotting, tables
+from tensorbench.experiments import ttv, ttv_report
+
+run = ttv.run(profile, results_root or None)
+print(f"{len(run.raw)} raw rows from {len(run.summary)} cells in {run.data_dir}")
+"""),
+        md("## Figure 4: mean runtime against tensor size"),
+        code("""
+fig = ttv_report.figure4(run)
+saved = plotting.save(fig, run.figures_dir, "fig4_ttv")
+print("saved:", *saved, sep="\\n  ")
+"""),
+        md("""
+## Mean runtimes (s) and the memory-traffic bound per n
+
+`bound_s` is (bytes of `subs` + `vals`) / (read bandwidth measured in this run).
+"""),
+        code("""
+runtimes = ttv_report.runtime_table(run)
+ttv_report.save(run, runtimes, "ttv_runtimes", "Mean runtime (s) of sparse TTV per n")
+display(Markdown(tables.to_markdown(runtimes)))
+"""),
+        md("""
+## Speedups (mean time ratios)
+
+`*_vs_pyttb_x`: pyttb's mean time over the implementation's; `rust_from_python_vs_python_x`:
+over the paper's Python baseline; `rust_over_bound`: the Rust kernel's mean time over its
+memory-traffic bound (1 would be reading the input at full bandwidth).
+"""),
+        code("""
+speedups = ttv_report.speedup_table(run)
+ttv_report.save(run, speedups, "speedups_ttv", "Speedups of sparse TTV over pyttb per n")
+display(Markdown(tables.to_markdown(speedups)))
+"""),
+        md("""
+## The n = 1200 check
+
+A one-off run of a few trials at n = 1200 (about 17 million nonzeros), the size where the
+paper's figure ends: the `headline` section of the `paper` profile, recorded in
+`data/<machine>/paper/ttv-headline` (`python -m tensorbench.experiments.ttv headline`). When
+this notebook runs another profile it shows that recorded run, if this machine has one.
+"""),
+        code("""
+headline = ttv.run_headline(profile, results_root or None)
+headline_profile = profile
+if headline is None:
+    headline_profile = "paper"
+    headline = ttv.load("headline", headline_profile, results_root or None)
+if headline is None:
+    display(Markdown("No n = 1200 run recorded on this machine yet."))
+else:
+    table = ttv_report.headline_table(headline)
+    ttv_report.save(headline, table, "ttv_headline_n1200",
+                    f"Sparse TTV at n = 1200 ({headline_profile} profile, headline run)")
+    display(Markdown(f"Recorded in `{headline.data_dir}` ({headline.caption()})"))
+    display(Markdown(tables.to_markdown(table)))
+"""),
+        md("""
+## Real tensors (FROSTT format): pyttb vs Rust TTV on every mode
+
+The SPLATT test tensors in `data/tns` (MIT licence). Modes are numbered from 1 (mode 3 is
+pyttb `dims=2`). `output_cells` is the size of the output space, `output_nnz` the nonzeros
+of the result; `*_peak_MB` is the peak resident memory of the timed calls after the first,
+above the process's size before them (the tensor itself is already loaded).
+"""),
+        code("""
+frostt = ttv.run_frostt(profile, results_root or None)
+real = ttv_report.frostt_table(frostt)
+ttv_report.save(frostt, real, "ttv_frostt", "Sparse TTV on the FROSTT test tensors, every mode")
+display(Markdown(tables.to_markdown(real)))
+"""),
+        md("## What held here"),
+        code("""
+lines = ttv_report.speedup_findings(run, f"Figure 4 run ({profile} profile)")
+if headline is not None:
+    lines += ttv_report.speedup_findings(headline, f"n = 1200 run ({headline_profile} profile)")
+lines += ttv_report.frostt_findings(frostt)
+display(Markdown("\\n".join(f"- {line}" for line in lines)))
+"""),
+        md("## All statistics per cell (the first call excluded)"),
+        code("""
+columns = ["implementation", "variant", "size", "n_calls", "mean", "median", "std", "min",
+           "ci95", "first_call"]
+every = [r.summary for r in (run, frostt) if r is not None]
+import pandas as pd
+display(Markdown(tables.to_markdown(pd.concat(every)[columns].fillna(""))))
+"""),
+        md("## Where and how this was measured"),
+        code(ENVIRONMENT),
+    ],
+)
