@@ -309,7 +309,8 @@ def per_call_samples(raw, metadata: dict):
 
 def per_call_summary(raw, metadata: dict):
     """One row per probe (in :data:`PROBES` order): medians of raw, loop and net seconds
-    per call, a 95% CI of the net median, the fastest sample, the first call."""
+    per call, a 95% CI of the net median, the fastest sample (less the median loop), the
+    first call."""
     import pandas as pd
 
     samples = per_call_samples(raw, metadata)
@@ -332,7 +333,9 @@ def per_call_summary(raw, metadata: dict):
                 "net_median_s": float(s["net_seconds"].median()),
                 "net_ci95_low_s": low,
                 "net_ci95_high_s": high,
-                "net_min_s": float(s["net_seconds"].min()),
+                # The fastest sample less the typical loop: a pair whose empty loop was
+                # interrupted would make min(raw - loop) meaningless (even negative).
+                "net_min_s": float(s["raw_seconds"].min() - s["loop_seconds"].median()),
                 "first_call_s": float(first.get(name, float("nan"))),
             }
         )
@@ -660,6 +663,7 @@ class CallOverheadRun:
     first_call_metadata: dict
     data_dir: Path
     figures_dir: Path
+    results_root: str | None = None
 
 
 def run(profile: str, results_root: str | None = None, probes=tuple(PROBES)) -> CallOverheadRun:
@@ -729,6 +733,7 @@ def load(profile: str, results_root: str | None = None) -> CallOverheadRun | Non
         first_call_metadata=results.read_json(data_dir / "first_call" / "metadata.json"),
         data_dir=data_dir,
         figures_dir=paths.run_dir("figures", profile, results_root),
+        results_root=str(results_root) if results_root else None,
     )
 
 
@@ -1070,6 +1075,7 @@ def _first_call_findings(run: CallOverheadRun) -> list[str]:
             f"size, so they do not explain the paper's larger values at 1e7-1e8 elements, "
             f"each of which is a single first call."
         )
+    lines += _large_size_noise(run)
     numba_first = _fresh_overhead(run, "numba")
     again = _stage(run, "numba", "compile_again")
     read = _fresh_overhead(run, "numba_cache_read")
@@ -1115,6 +1121,36 @@ def _first_call_findings(run: CallOverheadRun) -> list[str]:
         f"first-call cost of kernels_rs."
     )
     return lines
+
+
+def _large_size_noise(run: CallOverheadRun) -> list[str]:
+    """Set the dot run's first-call estimate at its largest size against the spread of
+    the later calls there (the estimate is one first call minus a mean)."""
+    from tensorbench.experiments import dense_report
+
+    dense = dense_report.load("dot", run.profile, run.results_root)
+    if dense is None:
+        return []
+    rows = dense.summary[dense.summary["implementation"] == "rust_from_python"]
+    if rows.empty:
+        return []
+    largest = rows.loc[rows["size"].idxmax()]
+    spread = float(largest["std"])
+    if not spread > 0:
+        return []
+    estimate = float(largest["first_call_overhead"])
+    ratio = estimate / spread
+    verdict = (
+        "within the call-to-call noise at that size"
+        if abs(ratio) < 3
+        else "larger than the call-to-call noise at that size"
+    )
+    return [
+        f"In this machine's dot run ({run.profile} profile), the same estimate at "
+        f"n = {_sci(float(largest['size']))} is {estimate * 1e3:.2f} ms, while the later calls "
+        f"there have a standard deviation of {spread * 1e3:.2f} ms ({ratio:.1f} standard "
+        f"deviations): {verdict}."
+    ]
 
 
 def published_overheads(experiment: str, implementation: str):
