@@ -386,7 +386,7 @@ fn ttv_checked(input: &Input, method: TtvMethod) -> Result<TtvOutput, TtvError> 
             if dense {
                 by_dense_accumulator(input, &strides, cells, out_shape)?
             } else {
-                by_key_sort(input, &strides, out_shape)?
+                by_key_sort(input, &strides, cells, out_shape)?
             }
         }
     };
@@ -456,13 +456,14 @@ fn by_dense_accumulator(
 fn by_key_sort(
     input: &Input,
     strides: &[u64],
+    cells: u64,
     out_shape: Vec<usize>,
 ) -> Result<SparseTensor, TtvError> {
     let mut terms = try_with_capacity::<(u64, f64)>(input.nnz())?;
     input.for_each_term(strides, |key, term| terms.push((key, term)))?;
     // Stable: equal keys keep input order, so each sum adds in input order like pyttb's
-    // accumulation. Already-sorted runs (e.g. mode = last, sorted subs) cost O(n).
-    terms.sort_by_key(|&(key, _)| key);
+    // accumulation.
+    radix_sort_by_key(&mut terms, cells)?;
 
     // Sum each group of equal keys in place, keeping the nonzero sums, so the output
     // arrays can be allocated at their exact size.
@@ -504,6 +505,62 @@ fn by_key_sort(
         vals,
         shape: out_shape,
     })
+}
+
+/// Below this many items a comparison sort beats the radix sort's fixed costs.
+const RADIX_SORT_MIN_ITEMS: usize = 256;
+
+/// Stable LSD radix sort of `(key, value)` pairs by key, keys below `cells`: one byte per
+/// pass, only as many passes as `cells` has bytes, and a pass is skipped when every key
+/// has the same byte there; already sorted input returns at once. O(n) per pass, one
+/// scratch buffer of n pairs.
+fn radix_sort_by_key(items: &mut Vec<(u64, f64)>, cells: u64) -> Result<(), TtvError> {
+    let n = items.len();
+    // Sorted input (mode = last of lexicographically sorted subscripts) needs no pass.
+    if items.windows(2).all(|pair| pair[0].0 <= pair[1].0) {
+        return Ok(());
+    }
+    if n < RADIX_SORT_MIN_ITEMS {
+        items.sort_by_key(|&(key, _)| key);
+        return Ok(());
+    }
+    let bits = 64 - cells.saturating_sub(1).leading_zeros() as usize;
+    let passes = bits.div_ceil(8);
+    // Every pass's histogram in one read of the keys.
+    let mut counts = vec![[0usize; 256]; passes];
+    for &(key, _) in items.iter() {
+        for (pass, count) in counts.iter_mut().enumerate() {
+            count[((key >> (8 * pass)) & 0xff) as usize] += 1;
+        }
+    }
+    let mut scratch = try_vec(n, (0u64, 0.0f64))?;
+    let mut sorted_in_items = true;
+    for (pass, count) in counts.iter().enumerate() {
+        if count.contains(&n) {
+            continue; // every key has the same byte here: the order would not change
+        }
+        let mut next = [0usize; 256];
+        let mut total = 0;
+        for (slot, &c) in next.iter_mut().zip(count) {
+            *slot = total;
+            total += c;
+        }
+        let (from, to) = if sorted_in_items {
+            (&items[..], &mut scratch[..])
+        } else {
+            (&scratch[..], &mut items[..])
+        };
+        for &item in from {
+            let byte = ((item.0 >> (8 * pass)) & 0xff) as usize;
+            to[next[byte]] = item;
+            next[byte] += 1;
+        }
+        sorted_in_items = !sorted_in_items;
+    }
+    if !sorted_in_items {
+        std::mem::swap(items, &mut scratch);
+    }
+    Ok(())
 }
 
 /// For output spaces beyond 2^64 cells: sort the row numbers by their output subscripts.
@@ -911,6 +968,27 @@ mod tests {
         assert!(call(one.view(), &vals[..1], &[3], &v3, 0).is_err());
         let six = Array2::from_shape_vec((1, 6), vec![0, 0, 0, 0, 0, 2]).unwrap();
         assert!(call(six.view(), &vals[..1], &[3, 1, 1, 1, 1, 2], &v3, 0).is_err());
+    }
+
+    #[test]
+    fn radix_sort_is_a_stable_sort_by_key() {
+        let mut rng = StdRng::seed_from_u64(9);
+        for (n, cells) in [
+            (0usize, 1u64),
+            (10, 7),
+            (300, 1),
+            (1000, 5),
+            (5000, 1 << 20),
+            (5000, u64::MAX),
+        ] {
+            let mut items: Vec<(u64, f64)> = (0..n)
+                .map(|i| (rng.random_range(0..cells), i as f64))
+                .collect();
+            let mut expected = items.clone();
+            expected.sort_by_key(|&(k, _)| k);
+            radix_sort_by_key(&mut items, cells).unwrap();
+            assert_eq!(items, expected, "n = {n}, cells = {cells}");
+        }
     }
 
     #[test]

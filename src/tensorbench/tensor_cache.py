@@ -95,6 +95,7 @@ def _store(folder: Path, tensor: ttb.sptensor, meta: dict) -> None:
     concurrent or interrupted writer never leaves a half-written entry)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the cache is an ordinary project folder
     try:
         checksums = {}
         for name, array in (("subs", tensor.subs), ("vals", tensor.vals)):
