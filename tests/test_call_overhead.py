@@ -13,7 +13,6 @@ from conftest import data_dir, figures_dir, run_notebook
 
 from tensorbench import profiles, results
 from tensorbench.experiments import call_overhead as co
-from tensorbench.timing import Cell
 
 kernels_rs = pytest.importorskip("kernels_rs")
 
@@ -126,14 +125,20 @@ def test_median_ci_brackets_the_median_and_needs_enough_values():
     assert all(np.isnan(co.median_ci([1.0, 2.0, 3.0])))
 
 
-@pytest.mark.parametrize("name", ["rust_two_arrays", "rayon_inline"])
-def test_measure_returns_the_first_call_then_one_value_per_sample(name):
-    cell = Cell(co.EXPERIMENT, name, 1, n_trials=4, options={"calls_per_sample": 3})
-    measured = co.measure(cell)
-    assert len(measured["seconds"]) == 5
-    assert measured["extra"]["calls_per_sample"] == 3
-    if name.startswith("rust"):
-        assert len(measured["extra"]["empty_loop_seconds"]) == 4
+def test_interleaved_measurement_gives_every_probe_one_sample_per_round():
+    probes = ["python_noop", "rust_two_arrays", "numba_noop", "rayon_inline"]
+    out = co.measure_interleaved(
+        probes, 1, samples=4, calls_per_sample=3, rayon_calls_per_sample=2, warmup_samples=1
+    )
+    assert list(out) == probes
+    for name, p in out.items():
+        assert len(p["raw"]) == len(p["loop"]) == 4
+        assert p["first_call"] > 0
+        assert p["timed_in"] == ("rust" if name.startswith("rayon") else "python")
+        assert p["calls_per_sample"] == (2 if name.startswith("rayon") else 3)
+    assert out["rayon_inline"]["loop"] == [0.0] * 4  # no Python loop around in-Rust timers
+    with pytest.raises(ValueError, match="at least 1"):
+        co.measure_interleaved(probes, 1, 0, 3, 2, 0)
 
 
 def test_every_python_probe_can_be_built_and_called():
@@ -141,62 +146,63 @@ def test_every_python_probe_can_be_built_and_called():
         if not name.startswith("rayon"):
             func, args = co.probe(name)
             func(*args)
-    with pytest.raises(ValueError, match="unknown"):
-        co.probe("rust_teleport")
-    with pytest.raises(ValueError, match="unknown probe"):
-        co.cells(1, 2, 3, 4, 0, probes=("nope",))
+    for bad in ("rust_teleport", "rayon_install"):
+        with pytest.raises(ValueError, match="unknown"):
+            co.probe(bad)
 
 
-def test_cells_use_fewer_calls_per_sample_for_the_rayon_pool():
-    cells = {c.implementation: c for c in co.cells(1, 10, 1000, 50, 2)}
-    assert set(cells) == set(co.PROBES)
-    assert cells["rayon_install"].options["calls_per_sample"] == 50
-    assert cells["rust_noop"].options["calls_per_sample"] == 1000
-    assert all(c.n_trials == 10 and c.regime == "per_call" for c in cells.values())
+def test_run_rejects_unknown_probes():
+    with pytest.raises(ValueError, match="unknown probes"):
+        co.run("smoke", "/nonexistent", probes=("rust_noop", "nope"))
 
 
 # --- summaries ---------------------------------------------------------------------------
 
 
-def _synthetic_run(per_call_ns: dict[str, float], loop_ns: float = 10.0):
-    """Raw rows and metadata as run_cells writes them, with constant times."""
-    frames, extra = [], {}
-    for name, ns in per_call_ns.items():
-        cell = Cell(co.EXPERIMENT, name, 1, regime="per_call", n_trials=3)
+def _report_of(per_call_ns: dict[str, list[float]], loop_ns: float = 10.0) -> dict:
+    """One process's report as measure_interleaved returns it."""
+    out = {}
+    for name, values in per_call_ns.items():
         in_rust = name.startswith("rayon")
-        frames.append(
-            results.cell_rows(cell, [1e-3] + [(ns + (0 if in_rust else loop_ns)) * 1e-9] * 3)
-        )
-        extra[cell.cell_id] = {"timed_in": "rust" if in_rust else "python", "calls_per_sample": 9}
-        if not in_rust:
-            extra[cell.cell_id]["empty_loop_seconds"] = [loop_ns * 1e-9] * 3
-    return pd.concat(frames, ignore_index=True), {"cell_extra": extra}
+        loop = 0.0 if in_rust else loop_ns
+        out[name] = {
+            "first_call": 1e-3,
+            "timed_in": "rust" if in_rust else "python",
+            "calls_per_sample": 9,
+            "raw": [(v + loop) * 1e-9 for v in values],
+            "loop": [loop * 1e-9] * len(values),
+        }
+    return {"probes": out}
 
 
-def test_summary_subtracts_the_paired_empty_loop_and_anatomy_adds_up():
-    ns = {
-        "rust_noop": 40.0,
-        "rust_two_objects": 50.0,
-        "rust_two_arrays_unborrowed": 100.0,
-        "rust_two_arrays": 400.0,
-        "rust_two_arrays_copied": 180.0,
-        "rust_dot_loop": 420.0,
-        "rust_return_array": 700.0,
-        "rust_detach": 100.0,
-        "python_noop": 35.0,
-        "numba_noop": 50.0,
-        "numba_dot": 500.0,
-        "numpy_dot": 1000.0,
-        "rayon_install": 5000.0,
-        "rayon_inline": 2.0,
-    }
-    raw, meta = _synthetic_run(ns)
-    summary = co.per_call_summary(raw, meta).set_index("probe")
-    for name, value in ns.items():
+NS = {
+    "rust_noop": 40.0,
+    "rust_two_objects": 50.0,
+    "rust_two_arrays_unborrowed": 100.0,
+    "rust_two_arrays": 400.0,
+    "rust_two_arrays_copied": 180.0,
+    "rust_dot_loop": 420.0,
+    "rust_return_array": 700.0,
+    "rust_detach": 100.0,
+    "python_noop": 35.0,
+    "numba_noop": 50.0,
+    "numba_dot": 500.0,
+    "numpy_dot": 1000.0,
+    "rayon_install": 5000.0,
+    "rayon_inline": 2.0,
+}
+
+
+def test_summary_subtracts_the_empty_loop_and_anatomy_adds_up():
+    reports = {0: _report_of({k: [v] * 7 for k, v in NS.items()})}
+    samples = co.per_call_frame(reports)
+    firsts = co.first_calls_in_process(reports)
+    summary = co.per_call_summary(samples, firsts).set_index("probe")
+    for name, value in NS.items():
         assert summary.loc[name, "net_median_s"] == pytest.approx(value * 1e-9)
         assert summary.loc[name, "first_call_s"] == pytest.approx(1e-3)
     assert summary.loc["rayon_install", "loop_median_s"] == 0
-    parts = co.anatomy(summary.reset_index())
+    parts = co.anatomy(samples)
     totals = parts.groupby("bar")["seconds"].sum() * 1e9
     assert totals["rust_dot_loop"] == pytest.approx(420.0 + 10.0)  # net + the loop iteration
     assert totals["rust_return_array"] == pytest.approx(700.0 + 10.0)
@@ -207,17 +213,64 @@ def test_summary_subtracts_the_paired_empty_loop_and_anatomy_adds_up():
     assert copied["copies instead of borrows"] == pytest.approx(80.0)
 
 
+def test_steps_are_paired_so_a_drift_shared_by_all_probes_cancels():
+    # Every probe slows down together halfway through (another job starts on the
+    # machine); the paired step stays exact although the medians of each probe move.
+    drift = [1.0] * 5 + [2.0] * 6
+    reports = {
+        0: _report_of(
+            {
+                "rust_noop": [40.0 * d for d in drift],
+                "rust_detach": [40.0 * d + 70.0 for d in drift],
+            }
+        )
+    }
+    parts = co.anatomy(co.per_call_frame(reports)).set_index("step")
+    assert parts.loc["GIL release + re-take", "seconds"] == pytest.approx(70e-9)
+    assert parts.loc["GIL release + re-take", "pairs"] == 11
+
+
+def test_summary_pools_processes_and_reports_their_spread():
+    reports = {0: _report_of({"rust_noop": [40.0] * 5}), 1: _report_of({"rust_noop": [60.0] * 5})}
+    row = co.per_call_summary(co.per_call_frame(reports)).iloc[0]
+    assert row["processes"] == 2 and row["samples"] == 10
+    assert row["process_median_low_s"] == pytest.approx(40e-9)
+    assert row["process_median_high_s"] == pytest.approx(60e-9)
+
+
 def test_a_missing_probe_drops_only_the_bars_that_need_it():
-    raw, meta = _synthetic_run({"rust_noop": 40.0, "rust_detach": 90.0, "numpy_dot": 900.0})
-    parts = co.anatomy(co.per_call_summary(raw, meta))
+    reports = {0: _report_of({"rust_noop": [40.0], "rust_detach": [90.0], "numpy_dot": [900.0]})}
+    parts = co.anatomy(co.per_call_frame(reports))
     assert set(parts["bar"]) == {"rust_detach", "numpy_dot"}
 
 
 def test_mismatched_empty_loops_are_an_error():
-    raw, meta = _synthetic_run({"rust_noop": 40.0})
-    meta["cell_extra"]["rust_noop__1"]["empty_loop_seconds"] = [1e-8]
+    reports = {0: _report_of({"rust_noop": [40.0, 41.0]})}
+    reports[0]["probes"]["rust_noop"]["loop"] = [1e-8]
     with pytest.raises(ValueError, match="empty loops"):
-        co.per_call_samples(raw, meta)
+        co.per_call_frame(reports)
+
+
+def test_per_call_part_resumes_without_rerunning_finished_processes(tmp_path, monkeypatch):
+    out = tmp_path / "per_call"
+    results.atomic_write_json(
+        out / "processes" / "process_000.json", _report_of({"rust_noop": [40.0] * 3})
+    )
+    started = []
+
+    def fake_process(arguments):
+        started.append(arguments["samples"])
+        return _report_of({"rust_noop": [50.0] * 3})
+
+    monkeypatch.setattr(co, "run_per_call_process", fake_process)
+    arguments = {"probes": ["rust_noop"], "samples": 3}
+    samples, firsts = co.run_per_call(out, 2, arguments, {"why": "test"}, log=lambda _: None)
+    assert started == [3]  # only the missing process ran
+    assert sorted(samples["process"].unique()) == [0, 1] and len(firsts) == 2
+    assert (out / "per_call.csv").exists() and (out / "first_calls_in_process.csv").exists()
+    co.run_per_call(out, 2, arguments, {"why": "test"}, log=lambda _: None)
+    assert started == [3]
+    assert json.loads((out / "metadata.json").read_text())["processes_done"] == 2
 
 
 def _report(first: float, later: float) -> dict:
@@ -273,6 +326,7 @@ def test_every_profile_has_a_call_overhead_section():
         params = profiles.section(name, co.EXPERIMENT)
         assert {
             "array_length",
+            "processes",
             "samples",
             "calls_per_sample",
             "rayon_calls_per_sample",
@@ -295,8 +349,8 @@ def test_call_overhead_notebook_runs_and_writes_its_figure_tables_and_data(smoke
         assert (figures / f"call_overhead_{stem}.csv").exists()
         assert (figures / f"call_overhead_{stem}.md").read_text().count("|") > 10
     data = data_dir(smoke_root) / co.EXPERIMENT
-    raw = pd.read_csv(data / "per_call" / "raw.csv")
-    assert set(raw["implementation"]) == set(co.PROBES)
+    samples = pd.read_csv(data / "per_call" / "per_call.csv")
+    assert set(samples["probe"]) == set(co.PROBES)
     first = pd.read_csv(data / "first_call" / "first_call.csv")
     assert set(first["scenario"]) == set(co.FIRST_CALL_SCENARIOS)
     text = json.dumps(nb)
