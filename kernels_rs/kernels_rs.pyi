@@ -77,6 +77,58 @@ def read_bandwidth(n_bytes: int = 536870912, repeats: int = 5) -> float:
     a kernel that reads B bytes is B / read_bandwidth()."""
 
 # --- tensor train (kernels_rs/src/tt.rs) -----------------------------------------------
+# complex128 arrays, axes in this order (values in C order): env [chi_bra, chi_ket],
+# site tensors [chi_left, d, chi_right], first-site operands [d, chi]. Bra operands are
+# conjugated. A C-contiguous array is read in place; any other layout is copied to C
+# order first (an unaligned one by NumPy). TypeError: not an ndarray / not complex128;
+# ValueError: wrong number of axes or shapes that do not fit (the message names them).
+# Single-threaded on the calling thread; the GIL is released for large contractions.
+
+def tt_first_site(
+    bra_first: npt.NDArray[np.complex128], ket_first: npt.NDArray[np.complex128]
+) -> npt.NDArray[np.complex128]:
+    """np.einsum("sa,sb->ab", bra_first.conj(), ket_first): [d, chi_bra], [d, chi_ket]
+    -> [chi_bra, chi_ket]."""
+
+def tt_env_bra(
+    env: npt.NDArray[np.complex128], bra: npt.NDArray[np.complex128]
+) -> npt.NDArray[np.complex128]:
+    """np.einsum("ab,asc->bsc", env, bra.conj()): [chi_bra, chi_ket], [chi_bra, d, chi_bra']
+    -> [chi_ket, d, chi_bra']."""
+
+def tt_tmp_ket(
+    tmp: npt.NDArray[np.complex128], ket: npt.NDArray[np.complex128]
+) -> npt.NDArray[np.complex128]:
+    """np.einsum("bsc,bse->ce", tmp, ket): [chi_ket, d, chi_bra'], [chi_ket, d, chi_ket']
+    -> [chi_bra', chi_ket']."""
+
+def tt_site_update(
+    env: npt.NDArray[np.complex128],
+    bra: npt.NDArray[np.complex128],
+    ket: npt.NDArray[np.complex128],
+) -> npt.NDArray[np.complex128]:
+    """tt_tmp_ket(tt_env_bra(env, bra), ket): the new environment [chi_bra', chi_ket']."""
+
+def tt_inner(
+    bras: list[npt.NDArray[np.complex128]] | tuple[npt.NDArray[np.complex128], ...],
+    kets: list[npt.NDArray[np.complex128]] | tuple[npt.NDArray[np.complex128], ...],
+) -> complex:
+    """<bra|ket>: env = [[1]], tt_site_update at every site, env[0, 0]. Same number of
+    sites (>= 1), same d per site, consecutive bonds equal, boundary bonds 1."""
+
+def bench_tt(
+    case: str, operands: tuple[object, ...], n_samples: int, min_sample_seconds: float
+) -> tuple[list[float], int]:
+    """Times one contraction inside Rust on copies of the operands; case: first_site
+    (bra_first, ket_first), env_bra (env, bra), tmp_ket (tmp, ket), site_update
+    (env, bra, ket) or chain (bras, kets). Returns (per-call seconds, calls per sample):
+    element 0 is the first call alone, each other the mean of a batch of calls (the
+    smallest power of two lasting >= min_sample_seconds)."""
+
+def tt_kernel_info() -> dict[str, object]:
+    """The tiled code path chosen on this CPU (tiled-avx512 / tiled-avx2-fma /
+    tiled-scalar), every available path and the size thresholds."""
+
 
 # --- overhead probes (kernels_rs/src/python/overhead.rs, kernels_rs/src/overhead.rs) ----
 # Each probe adds one step of a kernel call to the previous one; the difference between

@@ -12,6 +12,7 @@ pub mod memory;
 pub mod overhead;
 pub mod sparse;
 pub mod tt;
+pub mod tt_bench;
 
 #[cfg(feature = "python")]
 mod python;

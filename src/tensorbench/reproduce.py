@@ -39,6 +39,7 @@ RUNS: tuple[NotebookRun, ...] = (
     NotebookRun("matvec", {"regime": "square"}, "matvec-square"),
     NotebookRun("call_overhead"),
     NotebookRun("ttv"),
+    NotebookRun("tt_overhead"),
 )
 
 

@@ -1,6 +1,485 @@
-//! Bindings of the tensor-train kernels.
-use pyo3::prelude::*;
+//! Bindings of the tensor-train contractions (`crate::tt`) and their in-Rust timer.
+//!
+//! Arrays are complex128 with the axes of `crate::tt` (row-major order of the values):
+//! `env [chi_bra, chi_ket]`, site tensors `[chi_left, d, chi_right]`, first-site operands
+//! `[d, chi]`. A C-contiguous input is read in place; any other layout (Fortran order,
+//! slices, negative strides) is copied into C order first, and an unaligned array, or one
+//! whose strides are not whole elements, is first copied by NumPy, so the kernels only
+//! ever see aligned, contiguous data. A wrong type or dtype is a TypeError, a wrong
+//! number of axes or inconsistent shapes a ValueError naming the shapes.
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use std::borrow::Cow;
+
+use ndarray::{Array, Dimension, Ix2, Ix3};
+use numpy::{
+    PyArray, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray, PyUntypedArray,
+    PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PySequence};
+
+use super::bench::count;
+use crate::tt::{self, Site, C64};
+use crate::tt_bench::{self, Operands};
+
+const DTYPE: &str = "complex128";
+
+/// Above this many complex multiply-adds a call runs with the GIL released; below it the
+/// release and re-take (~0.1 us) would be a visible share of the call (site_update at
+/// chi = 16, d = 2 is 16,384).
+pub const GIL_RELEASE_MIN_MACS: usize = 1 << 15;
+
+fn value_error(e: tt::ShapeError) -> PyErr {
+    PyValueError::new_err(e.0)
+}
+
+/// At most this many elements, an input is copied instead of borrowed: rust-numpy's
+/// read-only borrow (a lookup and insertion in its global borrow table, ~170 ns) costs
+/// more than copying a small array (~40 ns plus ~0.5 ns per element).
+pub const COPY_MAX_ELEMENTS: usize = 256;
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// `obj` as a complex128 array with `D`'s number of axes, or the TypeError/ValueError
+/// that names `name` and what is wrong (as `validate::readonly`, without borrowing).
+fn checked<'a, 'py, D: Dimension>(
+    obj: &'a Bound<'py, PyAny>,
+    name: &str,
+) -> PyResult<&'a Bound<'py, PyArray<C64, D>>> {
+    if let Ok(array) = obj.cast::<PyArray<C64, D>>() {
+        return Ok(array);
+    }
+    let untyped = obj.cast::<PyUntypedArray>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{name} must be a numpy.ndarray of {DTYPE}, got {}",
+            type_name(obj)
+        ))
+    })?;
+    if let Some(ndim) = D::NDIM {
+        if untyped.ndim() != ndim {
+            return Err(PyValueError::new_err(format!(
+                "{name} must be {ndim}-D, got an array of shape {}",
+                tt::shape_str(untyped.shape())
+            )));
+        }
+    }
+    let dtype = untyped
+        .dtype()
+        .str()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| "?".into());
+    Err(PyTypeError::new_err(format!(
+        "{name} must have dtype {DTYPE}, got {dtype}"
+    )))
+}
+
+fn whole_aligned_elements<D: Dimension>(array: &Bound<'_, PyArray<C64, D>>) -> bool {
+    let item = std::mem::size_of::<C64>() as isize;
+    array.is_aligned() && array.strides().iter().all(|s| s % item == 0)
+}
+
+/// An input array: borrowed read-only (large) or copied (small).
+enum Operand<'py, D: Dimension> {
+    Borrowed(PyReadonlyArray<'py, C64, D>),
+    Copied(Array<C64, D>),
+}
+
+impl<D: Dimension> Operand<'_, D> {
+    fn shape(&self) -> &[usize] {
+        match self {
+            Operand::Borrowed(array) => array.shape(),
+            Operand::Copied(array) => array.shape(),
+        }
+    }
+
+    /// The values in C order: in place when they are in C order already, else a copy.
+    fn values(&self) -> PyResult<Cow<'_, [C64]>> {
+        match self {
+            Operand::Copied(array) => Ok(match array.as_slice() {
+                Some(slice) => Cow::Borrowed(slice),
+                None => Cow::Owned(array.iter().copied().collect()),
+            }),
+            Operand::Borrowed(array) if array.is_c_contiguous() => {
+                let slice = array.as_slice().map_err(|e| {
+                    PyRuntimeError::new_err(format!("C-contiguous array without a slice: {e}"))
+                })?;
+                Ok(Cow::Borrowed(slice))
+            }
+            Operand::Borrowed(array) => Ok(Cow::Owned(array.as_array().iter().copied().collect())),
+        }
+    }
+}
+
+/// Borrow or copy a checked array; an array the kernels must not read in place
+/// (unaligned, or strides that are not whole elements) is first copied by NumPy.
+fn take<'py, D: Dimension>(
+    array: &Bound<'py, PyArray<C64, D>>,
+    name: &str,
+) -> PyResult<Operand<'py, D>> {
+    if !whole_aligned_elements(array) {
+        let copy = array.call_method0("copy")?;
+        let copy = checked::<D>(&copy, name)?.clone();
+        if !whole_aligned_elements(&copy) {
+            return Err(PyRuntimeError::new_err(format!(
+                "{name}: NumPy's copy is not aligned"
+            )));
+        }
+        return take(&copy, name);
+    }
+    if array.len() <= COPY_MAX_ELEMENTS {
+        return Ok(Operand::Copied(array.to_owned_array()));
+    }
+    array
+        .try_readonly()
+        .map(Operand::Borrowed)
+        .map_err(|e| PyValueError::new_err(format!("{name} cannot be borrowed for reading: {e}")))
+}
+
+/// `obj` checked as a complex128 array with `D`'s number of axes, then borrowed or copied.
+fn complex_array<'py, D: Dimension>(
+    obj: &Bound<'py, PyAny>,
+    name: &str,
+) -> PyResult<Operand<'py, D>> {
+    take(checked::<D>(obj, name)?, name)
+}
+
+fn dims2(shape: &[usize]) -> [usize; 2] {
+    [shape[0], shape[1]]
+}
+
+fn dims3(shape: &[usize]) -> [usize; 3] {
+    [shape[0], shape[1], shape[2]]
+}
+
+/// A new C-order array of shape `dims`, filled by `fill` (with the GIL released when the
+/// work is large).
+fn output<'py, D, F>(
+    py: Python<'py>,
+    dims: D,
+    macs: usize,
+    fill: F,
+) -> PyResult<Bound<'py, PyArray<C64, D>>>
+where
+    D: Dimension,
+    F: FnOnce(&mut [C64]) + Send,
+{
+    let out = PyArray::<C64, D>::zeros(py, dims, false);
+    {
+        let mut guard = out
+            .try_readwrite()
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot write the new array: {e}")))?;
+        let values = guard
+            .as_slice_mut()
+            .map_err(|e| PyRuntimeError::new_err(format!("new array is not contiguous: {e}")))?;
+        if macs >= GIL_RELEASE_MIN_MACS {
+            py.detach(|| fill(values));
+        } else {
+            fill(values);
+        }
+    }
+    Ok(out)
+}
+
+/// `env[a, b] = sum_s conj(bra_first[s, a]) * ket_first[s, b]`, i.e.
+/// `einsum("sa,sb->ab", bra_first.conj(), ket_first)`; shapes `[d, chi_bra]`, `[d, chi_ket]`.
+#[pyfunction]
+fn tt_first_site<'py>(
+    py: Python<'py>,
+    bra_first: &Bound<'py, PyAny>,
+    ket_first: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray2<C64>>> {
+    let bra = complex_array::<Ix2>(bra_first, "bra_first")?;
+    let ket = complex_array::<Ix2>(ket_first, "ket_first")?;
+    tt::check_first_site(dims2(bra.shape()), dims2(ket.shape())).map_err(value_error)?;
+    let (d, chi_bra, chi_ket) = (bra.shape()[0], bra.shape()[1], ket.shape()[1]);
+    let (bra, ket) = (bra.values()?, ket.values()?);
+    output(py, Ix2(chi_bra, chi_ket), d * chi_bra * chi_ket, |out| {
+        tt::first_site_into(d, chi_bra, chi_ket, &bra, &ket, out)
+    })
+}
+
+/// `tmp = einsum("ab,asc->bsc", env, bra.conj())`: env `[chi_bra, chi_ket]`, bra
+/// `[chi_bra, d, chi_bra']` -> `[chi_ket, d, chi_bra']`.
+#[pyfunction]
+fn tt_env_bra<'py>(
+    py: Python<'py>,
+    env: &Bound<'py, PyAny>,
+    bra: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray3<C64>>> {
+    let env = complex_array::<Ix2>(env, "env")?;
+    let bra = complex_array::<Ix3>(bra, "bra")?;
+    tt::check_env_bra(dims2(env.shape()), dims3(bra.shape())).map_err(value_error)?;
+    let site = Site::from_shape(bra.shape());
+    let chi_ket = env.shape()[1];
+    let (env, bra) = (env.values()?, bra.values()?);
+    let macs = site.len() * chi_ket;
+    output(py, Ix3(chi_ket, site.phys, site.right), macs, |out| {
+        tt::env_bra_into(chi_ket, site, &env, &bra, out)
+    })
+}
+
+/// `new = einsum("bsc,bse->ce", tmp, ket)`: tmp `[chi_ket, d, chi_bra']`, ket
+/// `[chi_ket, d, chi_ket']` -> `[chi_bra', chi_ket']`.
+#[pyfunction]
+fn tt_tmp_ket<'py>(
+    py: Python<'py>,
+    tmp: &Bound<'py, PyAny>,
+    ket: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray2<C64>>> {
+    let tmp = complex_array::<Ix3>(tmp, "tmp")?;
+    let ket = complex_array::<Ix3>(ket, "ket")?;
+    tt::check_tmp_ket(dims3(tmp.shape()), dims3(ket.shape())).map_err(value_error)?;
+    let site = Site::from_shape(ket.shape());
+    let chi_bra_right = tmp.shape()[2];
+    let (tmp, ket) = (tmp.values()?, ket.values()?);
+    let macs = site.len() * chi_bra_right;
+    output(py, Ix2(chi_bra_right, site.right), macs, |out| {
+        tt::tmp_ket_into(chi_bra_right, site, &tmp, &ket, out)
+    })
+}
+
+/// One site of `<bra|ket>`: `tt_tmp_ket(tt_env_bra(env, bra), ket)`; env
+/// `[chi_bra, chi_ket]`, bra `[chi_bra, d, chi_bra']`, ket `[chi_ket, d, chi_ket']` ->
+/// the new environment `[chi_bra', chi_ket']`.
+#[pyfunction]
+fn tt_site_update<'py>(
+    py: Python<'py>,
+    env: &Bound<'py, PyAny>,
+    bra: &Bound<'py, PyAny>,
+    ket: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray2<C64>>> {
+    let env = complex_array::<Ix2>(env, "env")?;
+    let bra = complex_array::<Ix3>(bra, "bra")?;
+    let ket = complex_array::<Ix3>(ket, "ket")?;
+    tt::check_site_update(dims2(env.shape()), dims3(bra.shape()), dims3(ket.shape()))
+        .map_err(value_error)?;
+    let (bra_site, ket_site) = (Site::from_shape(bra.shape()), Site::from_shape(ket.shape()));
+    let (env, bra, ket) = (env.values()?, bra.values()?, ket.values()?);
+    let macs = bra_site.len() * ket_site.left + ket_site.len() * bra_site.right;
+    output(py, Ix2(bra_site.right, ket_site.right), macs, |out| {
+        tt::site_update_into(bra_site, ket_site, &env, &bra, &ket, out)
+    })
+}
+
+/// Every element of a list (or tuple) of site tensors, borrowed or copied.
+fn site_list<'py>(items: &Bound<'py, PyAny>, name: &str) -> PyResult<Vec<Operand<'py, Ix3>>> {
+    let sequence = items.cast::<PySequence>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{name} must be a list or tuple of 3-D numpy.ndarray of {DTYPE}, got {}",
+            type_name(items)
+        ))
+    })?;
+    let len = sequence.len()?;
+    let mut arrays = Vec::with_capacity(len);
+    for index in 0..len {
+        let item = sequence.get_item(index)?;
+        // The element's name is formatted only when something is wrong with it.
+        let array = match item.cast::<PyArray3<C64>>() {
+            Ok(array) => take(array, name)?,
+            Err(_) => complex_array::<Ix3>(&item, &format!("{name}[{index}]"))?,
+        };
+        arrays.push(array);
+    }
+    Ok(arrays)
+}
+
+fn shapes(arrays: &[Operand<'_, Ix3>]) -> Vec<Site> {
+    arrays.iter().map(|a| Site::from_shape(a.shape())).collect()
+}
+
+fn chain_macs(bras: &[Site], kets: &[Site]) -> usize {
+    bras.iter()
+        .zip(kets)
+        .map(|(b, k)| b.len() * k.left + k.len() * b.right)
+        .sum()
+}
+
+/// `<bra|ket>` of two lists of site tensors `[chi_left, d, chi_right]` (complex128): the
+/// environment starts as `[[1]]`, every site applies `tt_site_update`, the 1 x 1 result is
+/// returned. Boundary bonds must be 1, consecutive bonds must agree, bra and ket must
+/// have the same number of sites and the same `d` at each.
+#[pyfunction]
+fn tt_inner(py: Python<'_>, bras: &Bound<'_, PyAny>, kets: &Bound<'_, PyAny>) -> PyResult<C64> {
+    let bra_arrays = site_list(bras, "bras")?;
+    let ket_arrays = site_list(kets, "kets")?;
+    let (bra_sites, ket_sites) = (shapes(&bra_arrays), shapes(&ket_arrays));
+    tt::check_chain(&bra_sites, &ket_sites).map_err(value_error)?;
+    let bra_data = all_values(&bra_arrays)?;
+    let ket_data = all_values(&ket_arrays)?;
+    let bras: Vec<(Site, &[C64])> = bra_sites
+        .iter()
+        .copied()
+        .zip(bra_data.iter().map(|d| &**d))
+        .collect();
+    let kets: Vec<(Site, &[C64])> = ket_sites
+        .iter()
+        .copied()
+        .zip(ket_data.iter().map(|d| &**d))
+        .collect();
+    if chain_macs(&bra_sites, &ket_sites) >= GIL_RELEASE_MIN_MACS {
+        Ok(py.detach(|| tt::inner_checked(&bras, &kets)))
+    } else {
+        Ok(tt::inner_checked(&bras, &kets))
+    }
+}
+
+fn all_values<'a>(arrays: &'a [Operand<'_, Ix3>]) -> PyResult<Vec<Cow<'a, [C64]>>> {
+    arrays.iter().map(Operand::values).collect()
+}
+
+fn owned<D: Dimension>(array: &Operand<'_, D>) -> PyResult<Vec<C64>> {
+    Ok(array.values()?.into_owned())
+}
+
+fn operand<'a, 'py>(operands: &'a [Bound<'py, PyAny>], index: usize) -> &'a Bound<'py, PyAny> {
+    &operands[index]
+}
+
+/// Validate and copy the operands of one timed case.
+fn bench_operands(case: &str, operands: &[Bound<'_, PyAny>]) -> PyResult<Operands> {
+    let expected = match case {
+        "first_site" | "env_bra" | "tmp_ket" | "chain" => 2,
+        "site_update" => 3,
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "case must be one of 'first_site', 'env_bra', 'tmp_ket', 'site_update', 'chain', \
+                 got {case:?}"
+            )))
+        }
+    };
+    if operands.len() != expected {
+        return Err(PyValueError::new_err(format!(
+            "case {case:?} takes {expected} operands, got {}",
+            operands.len()
+        )));
+    }
+    let op = |i| operand(operands, i);
+    Ok(match case {
+        "first_site" => {
+            let bra = complex_array::<Ix2>(op(0), "bra_first")?;
+            let ket = complex_array::<Ix2>(op(1), "ket_first")?;
+            tt::check_first_site(dims2(bra.shape()), dims2(ket.shape())).map_err(value_error)?;
+            Operands::FirstSite {
+                d: bra.shape()[0],
+                chi_bra: bra.shape()[1],
+                chi_ket: ket.shape()[1],
+                bra: owned(&bra)?,
+                ket: owned(&ket)?,
+            }
+        }
+        "env_bra" => {
+            let env = complex_array::<Ix2>(op(0), "env")?;
+            let bra = complex_array::<Ix3>(op(1), "bra")?;
+            tt::check_env_bra(dims2(env.shape()), dims3(bra.shape())).map_err(value_error)?;
+            Operands::EnvBra {
+                chi_ket: env.shape()[1],
+                bra_site: Site::from_shape(bra.shape()),
+                env: owned(&env)?,
+                bra: owned(&bra)?,
+            }
+        }
+        "tmp_ket" => {
+            let tmp = complex_array::<Ix3>(op(0), "tmp")?;
+            let ket = complex_array::<Ix3>(op(1), "ket")?;
+            tt::check_tmp_ket(dims3(tmp.shape()), dims3(ket.shape())).map_err(value_error)?;
+            Operands::TmpKet {
+                chi_bra_right: tmp.shape()[2],
+                ket_site: Site::from_shape(ket.shape()),
+                tmp: owned(&tmp)?,
+                ket: owned(&ket)?,
+            }
+        }
+        "site_update" => {
+            let env = complex_array::<Ix2>(op(0), "env")?;
+            let bra = complex_array::<Ix3>(op(1), "bra")?;
+            let ket = complex_array::<Ix3>(op(2), "ket")?;
+            tt::check_site_update(dims2(env.shape()), dims3(bra.shape()), dims3(ket.shape()))
+                .map_err(value_error)?;
+            Operands::SiteUpdate {
+                bra_site: Site::from_shape(bra.shape()),
+                ket_site: Site::from_shape(ket.shape()),
+                env: owned(&env)?,
+                bra: owned(&bra)?,
+                ket: owned(&ket)?,
+            }
+        }
+        _ => {
+            let bras = site_list(op(0), "bras")?;
+            let kets = site_list(op(1), "kets")?;
+            let (bra_sites, ket_sites) = (shapes(&bras), shapes(&kets));
+            tt::check_chain(&bra_sites, &ket_sites).map_err(value_error)?;
+            let copy = |sites: Vec<Site>, arrays: &[Operand<'_, Ix3>]| {
+                sites
+                    .into_iter()
+                    .zip(arrays)
+                    .map(|(s, a)| Ok((s, owned(a)?)))
+                    .collect::<PyResult<Vec<_>>>()
+            };
+            Operands::Chain {
+                bras: copy(bra_sites, &bras)?,
+                kets: copy(ket_sites, &kets)?,
+            }
+        }
+    })
+}
+
+/// Time one contraction inside Rust on copies of the given arrays: returns (per-call
+/// seconds, calls per sample). Element 0 is the first call alone; each later element is
+/// the mean of a batch of `calls_per_sample` back-to-back calls (the smallest power of
+/// two whose batch lasts at least `min_sample_seconds`). `case` is first_site
+/// (bra_first, ket_first), env_bra (env, bra), tmp_ket (tmp, ket), site_update
+/// (env, bra, ket) or chain (bras, kets).
+#[pyfunction]
+#[pyo3(signature = (case, operands, n_samples, min_sample_seconds))]
+fn bench_tt(
+    py: Python<'_>,
+    case: &str,
+    operands: Vec<Bound<'_, PyAny>>,
+    n_samples: i64,
+    min_sample_seconds: f64,
+) -> PyResult<(Vec<f64>, usize)> {
+    let n_samples = count(n_samples, "n_samples", 1)?;
+    if !(min_sample_seconds.is_finite() && (0.0..=10.0).contains(&min_sample_seconds)) {
+        return Err(PyValueError::new_err(format!(
+            "min_sample_seconds must be between 0 and 10, got {min_sample_seconds}"
+        )));
+    }
+    let operands = bench_operands(case, &operands)?;
+    let timed = py.detach(|| tt_bench::time_contraction(&operands, n_samples, min_sample_seconds));
+    Ok((timed.seconds, timed.calls_per_sample))
+}
+
+/// How the TT kernels run on this machine: the tiled code path (instruction set), every
+/// available path, and the size thresholds.
+#[pyfunction]
+fn tt_kernel_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let info = PyDict::new(py);
+    info.set_item("tiled_path", tt::Path::best_tiled().name())?;
+    let paths: Vec<&str> = tt::Path::available()
+        .into_iter()
+        .map(|p| p.name())
+        .collect();
+    info.set_item("available_paths", paths)?;
+    info.set_item("direct_loop_max_macs", tt::SMALL_MACS)?;
+    info.set_item("gil_release_min_macs", GIL_RELEASE_MIN_MACS)?;
+    info.set_item("max_calls_per_sample", tt_bench::MAX_CALLS_PER_SAMPLE)?;
+    info.set_item("threads", "calling thread only (no thread pool)")?;
+    Ok(info)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(tt_first_site, m)?)?;
+    m.add_function(wrap_pyfunction!(tt_env_bra, m)?)?;
+    m.add_function(wrap_pyfunction!(tt_tmp_ket, m)?)?;
+    m.add_function(wrap_pyfunction!(tt_site_update, m)?)?;
+    m.add_function(wrap_pyfunction!(tt_inner, m)?)?;
+    m.add_function(wrap_pyfunction!(bench_tt, m)?)?;
+    m.add_function(wrap_pyfunction!(tt_kernel_info, m)?)?;
     Ok(())
 }
