@@ -904,7 +904,9 @@ def anatomy_figure(run: CallOverheadRun):
         left.text(offset, row, f" {offset:.0f} ns", va="center", fontsize=8)
     left.set_yticks(range(len(bars)), [LABELS[b] for b in bars])
     left.invert_yaxis()
-    left.set_xlabel("median time per call, ns (steps = differences between probes)")
+    left.set_xlabel(
+        "median time per call, ns (steps = paired differences between interleaved probes)"
+    )
     left.set_title("Where the time of a tiny call from Python goes")
     handles = [plt.Rectangle((0, 0), 1, 1, color=colors[s]) for s in steps]
     left.legend(handles, steps, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3)
@@ -922,7 +924,7 @@ def anatomy_figure(run: CallOverheadRun):
     right.bar(range(len(pool)), values, yerr=errors, capsize=3, color=["#2ca02c", "#d62728"])
     for i, value in enumerate(values):  # the inline bar is too small to see
         text = f"{value:.2f} µs" if value >= 0.1 else f"{value * 1e3:.1f} ns"
-        right.text(i, value, text, ha="center", va="bottom", fontsize=8)
+        right.text(i, value + errors[1][i], text, ha="center", va="bottom", fontsize=8)
     published = note_install_us()
     if published is not None:
         right.axhline(published, color="black", linestyle=":", linewidth=1)
