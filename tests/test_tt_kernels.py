@@ -389,3 +389,25 @@ def test_kernel_info_names_the_code_path_and_thresholds():
     assert info["tiled_path"] in info["available_paths"]
     assert {"direct", "tiled-scalar"} <= set(info["available_paths"])
     assert info["direct_loop_max_macs"] >= 1 and info["gil_release_min_macs"] > 0
+
+
+# --- sizes that cannot be served ---------------------------------------------------------
+
+
+def test_large_outputs_are_allocated_by_numpy_and_still_correct():
+    rng = np.random.default_rng(13)
+    env, bra = cnormal(rng, 1, 1024), cnormal(rng, 1, 2, 1024)  # output: 2**21 elements
+    assert rel_err(kernels_rs.tt_env_bra(env, bra), ref_env_bra(env, bra)) <= 1e-12
+
+
+def test_impossible_sizes_raise_memory_error_instead_of_crashing():
+    # np.zeros does not touch its pages, so these inputs cost no real memory.
+    n = 2**22
+    with pytest.raises(MemoryError):  # a 2**44-element output
+        kernels_rs.tt_first_site(np.zeros((1, n), complex), np.zeros((1, n), complex))
+    with pytest.raises(MemoryError, match="scratch"):  # a 2**44-element intermediate
+        kernels_rs.tt_site_update(
+            np.zeros((1, n), complex), np.zeros((1, 1, n), complex), np.zeros((n, 1, 1), complex)
+        )
+    # Afterwards everything works as before.
+    assert kernels_rs.tt_inner([np.ones((1, 2, 1), complex)], [np.ones((1, 2, 1), complex)]) == 2

@@ -77,6 +77,59 @@ impl fmt::Display for ShapeError {
 
 impl std::error::Error for ShapeError {}
 
+/// A contraction's scratch space could not be allocated; `elements` is the number of
+/// complex128 values asked for (`None`: the size overflows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScratchError {
+    pub elements: Option<usize>,
+}
+
+impl fmt::Display for ScratchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.elements {
+            Some(n) => write!(
+                f,
+                "cannot allocate the contraction's scratch space of {n} complex128 values \
+                 ({} bytes)",
+                n.saturating_mul(16)
+            ),
+            None => f.write_str("the contraction's scratch space size overflows"),
+        }
+    }
+}
+
+impl std::error::Error for ScratchError {}
+
+/// Why a contraction on views failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TtError {
+    Shape(ShapeError),
+    Scratch(ScratchError),
+}
+
+impl fmt::Display for TtError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TtError::Shape(e) => e.fmt(f),
+            TtError::Scratch(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for TtError {}
+
+impl From<ShapeError> for TtError {
+    fn from(e: ShapeError) -> TtError {
+        TtError::Shape(e)
+    }
+}
+
+impl From<ScratchError> for TtError {
+    fn from(e: ScratchError) -> TtError {
+        TtError::Scratch(e)
+    }
+}
+
 /// A shape written as Python writes a tuple: `(3,)`, `(2, 4)`.
 pub fn shape_str(shape: &[usize]) -> String {
     match shape {
@@ -353,7 +406,7 @@ fn check_atb_lengths(k: usize, m: usize, n: usize, a: &[C64], b: &[C64], c: &[C6
 /// # Panics
 /// If a slice length does not match `k`, `m`, `n`.
 pub fn atb(k: usize, m: usize, n: usize, a: &[C64], b: &[C64], conj: Conj, c: &mut [C64]) {
-    let path = if k * m * n <= SMALL_MACS {
+    let path = if k.saturating_mul(m).saturating_mul(n) <= SMALL_MACS {
         Path::Direct
     } else {
         Path::TiledAvx512 // the best available; atb_with falls back
@@ -375,17 +428,49 @@ pub fn atb_with(
     c: &mut [C64],
 ) {
     check_atb_lengths(k, m, n, a, b, c);
-    let g = Gemm { k, m, n, conj };
-    match path {
-        Path::Direct => direct(g, a, 0, m, b, 0, n, c),
-        // The panel buffer is borrowed here, outside the SIMD region, so that everything
-        // inside `vectorize` is inlined into the function compiled for that instruction set.
-        _ => with_buffer(&PANEL, 2 * k * MAX_PANEL_COMPLEX, |panel| match path {
-            Path::TiledAvx2 | Path::TiledAvx512 => tiled_simd(path, g, a, b, c, panel),
-            _ => tiled::<Scalar, 2, 2>(Scalar, g, a, b, c, panel),
-        }),
+    if m == 0 || n == 0 {
+        return;
     }
+    if k == 0 {
+        c.fill(ZERO);
+        return;
+    }
+    if path == Path::Direct {
+        let g = Gemm {
+            k,
+            m,
+            n,
+            conj,
+            accumulate: false,
+        };
+        return direct(g, a, 0, m, b, 0, n, c);
+    }
+    // The panel buffer is borrowed here, outside the SIMD region, so that everything
+    // inside `vectorize` is inlined into the function compiled for that instruction set.
+    with_buffer(&PANEL, 2 * KC.min(k) * MAX_PANEL_COMPLEX, |panel| {
+        // Passes over at most KC rows of a and b; later passes add to c.
+        for k0 in (0..k).step_by(KC) {
+            let depth = KC.min(k - k0);
+            let g = Gemm {
+                k: depth,
+                m,
+                n,
+                conj,
+                accumulate: k0 > 0,
+            };
+            let a = &a[k0 * m..(k0 + depth) * m];
+            let b = &b[k0 * n..(k0 + depth) * n];
+            match path {
+                Path::TiledAvx2 | Path::TiledAvx512 => tiled_simd(path, g, a, b, c, panel),
+                _ => tiled::<Scalar, 2, 2>(Scalar, g, a, b, c, panel),
+            }
+        }
+    })
 }
+
+/// The tiled kernel's pass depth: the copied panel of `b` holds at most this many rows
+/// (32 KiB on AVX-512), so it stays in cache and its buffer stays small whatever `k` is.
+const KC: usize = 256;
 
 /// The widest column panel of any tiled kernel, in complex numbers (AVX-512: 2 x 4).
 const MAX_PANEL_COMPLEX: usize = 8;
@@ -418,6 +503,8 @@ struct Gemm {
     m: usize,
     n: usize,
     conj: Conj,
+    /// Add to `c` instead of overwriting it.
+    accumulate: bool,
 }
 
 /// Combine the four real sums of one output element into the complex result.
@@ -446,7 +533,13 @@ fn direct(
     j1: usize,
     c: &mut [C64],
 ) {
-    let Gemm { k, m, n, conj } = g;
+    let Gemm {
+        k,
+        m,
+        n,
+        conj,
+        accumulate,
+    } = g;
     for i in i0..i1 {
         for j in j0..j1 {
             let (mut rr, mut ri, mut ir, mut ii) = (0.0, 0.0, 0.0, 0.0);
@@ -458,7 +551,12 @@ fn direct(
                 ir += x.im * y.re;
                 ii += x.im * y.im;
             }
-            c[i * n + j] = combine(rr, ri, ir, ii, conj);
+            let value = combine(rr, ri, ir, ii, conj);
+            c[i * n + j] = if accumulate {
+                c[i * n + j] + value
+            } else {
+                value
+            };
         }
     }
 }
@@ -472,6 +570,7 @@ trait Lanes: Copy {
     /// `a * b + c` (fused where the instruction set has FMA).
     fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
     /// Load `W` values; `x.len() == W`.
     fn load(self, x: &[f64]) -> Self::V;
     /// Store `W` values; `out.len() == W`.
@@ -500,6 +599,10 @@ impl Lanes for Scalar {
     #[inline(always)]
     fn mul(self, a: [f64; 2], b: [f64; 2]) -> [f64; 2] {
         [a[0] * b[0], a[1] * b[1]]
+    }
+    #[inline(always)]
+    fn add(self, a: [f64; 2], b: [f64; 2]) -> [f64; 2] {
+        [a[0] + b[0], a[1] + b[1]]
     }
     #[inline(always)]
     fn load(self, x: &[f64]) -> [f64; 2] {
@@ -541,6 +644,10 @@ mod x86 {
             self.mul_f64x4(a, b)
         }
         #[inline(always)]
+        fn add(self, a: f64x4, b: f64x4) -> f64x4 {
+            self.add_f64x4(a, b)
+        }
+        #[inline(always)]
         fn load(self, x: &[f64]) -> f64x4 {
             let lanes: [f64; 4] = x.try_into().expect("caller passes W values");
             pulp::cast(lanes)
@@ -574,6 +681,10 @@ mod x86 {
         #[inline(always)]
         fn mul(self, a: f64x8, b: f64x8) -> f64x8 {
             self.mul_f64x8(a, b)
+        }
+        #[inline(always)]
+        fn add(self, a: f64x8, b: f64x8) -> f64x8 {
+            self.add_f64x8(a, b)
         }
         #[inline(always)]
         fn load(self, x: &[f64]) -> f64x8 {
@@ -631,6 +742,45 @@ fn with_buffer<T: Copy + Default, R>(
             f(&mut buffer[..len])
         }
         Err(_) => f(&mut vec![T::default(); len]),
+    })
+}
+
+/// At most this many values stay in the thread-local workspace between calls; a call
+/// that needed more frees it at its end (a later call allocates again).
+const WORKSPACE_RETAIN_MAX: usize = 1 << 20;
+
+/// [`with_buffer`] for sizes that depend on the input: an allocation failure is an
+/// error, and a buffer grown beyond [`WORKSPACE_RETAIN_MAX`] is freed after use.
+fn try_with_buffer<R>(
+    key: &'static std::thread::LocalKey<RefCell<Vec<C64>>>,
+    len: usize,
+    f: impl FnOnce(&mut [C64]) -> R,
+) -> Result<R, ScratchError> {
+    let grow = |buffer: &mut Vec<C64>| {
+        if buffer.len() < len {
+            buffer
+                .try_reserve_exact(len - buffer.len())
+                .map_err(|_| ScratchError {
+                    elements: Some(len),
+                })?;
+            buffer.resize(len, ZERO);
+        }
+        Ok(())
+    };
+    key.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buffer) => {
+            grow(&mut buffer)?;
+            let result = f(&mut buffer[..len]);
+            if buffer.len() > WORKSPACE_RETAIN_MAX {
+                *buffer = Vec::new();
+            }
+            Ok(result)
+        }
+        Err(_) => {
+            let mut fresh = Vec::new();
+            grow(&mut fresh)?;
+            Ok(f(&mut fresh))
+        }
     })
 }
 
@@ -712,7 +862,13 @@ fn tile<S: Lanes, const MR: usize, const NV: usize>(
     j0: usize,
     cf: &mut [f64],
 ) {
-    let Gemm { m, n, conj, .. } = g;
+    let Gemm {
+        m,
+        n,
+        conj,
+        accumulate,
+        ..
+    } = g;
     let w = S::W;
     let zero = s.splat(0.0);
     let mut acc_re = [[zero; NV]; MR];
@@ -738,6 +894,11 @@ fn tile<S: Lanes, const MR: usize, const NV: usize>(
         let c_row = &mut cf[start..start + NV * w];
         for (v, out) in c_row.chunks_exact_mut(w).enumerate() {
             let value = s.mul_add(s2, s.swap_pairs(acc_im[i][v]), s.mul(s1, acc_re[i][v]));
+            let value = if accumulate {
+                s.add(value, s.load(out))
+            } else {
+                value
+            };
             s.store(value, out);
         }
     }
@@ -795,7 +956,8 @@ pub fn tmp_ket_into(
 }
 
 /// `tmp_ket(env_bra(env, bra), ket)`; `env` is `[bra.left, ket.left]`, `out` is
-/// `[bra.right, ket.right]`. The intermediate lives in the thread-local workspace.
+/// `[bra.right, ket.right]`. The intermediate lives in the thread-local workspace; the
+/// only possible error is that it cannot be allocated.
 pub fn site_update_into(
     bra: Site,
     ket: Site,
@@ -803,43 +965,50 @@ pub fn site_update_into(
     bra_data: &[C64],
     ket_data: &[C64],
     out: &mut [C64],
-) {
-    with_buffer(&WORKSPACE, ket.left * bra.phys * bra.right, |tmp| {
+) -> Result<(), ScratchError> {
+    if env.is_empty() || bra_data.is_empty() || ket_data.is_empty() {
+        // A zero bond or physical dimension: every sum is empty (or out is empty).
+        out.fill(ZERO);
+        return Ok(());
+    }
+    let tmp_len = product(&[ket.left, bra.phys, bra.right])?;
+    try_with_buffer(&WORKSPACE, tmp_len, |tmp| {
         env_bra_into(ket.left, bra, env, bra_data, tmp);
         tmp_ket_into(bra.right, ket, tmp, ket_data, out);
-    });
+    })
 }
 
-/// `<bra|ket>` of two chains of site tensors (shapes as [`check_chain`] requires):
-/// `env = [[1]]`, then `env_bra` and `tmp_ket` at every site (2 L contractions).
+fn product(factors: &[usize]) -> Result<usize, ScratchError> {
+    factors
+        .iter()
+        .try_fold(1usize, |acc, &f| acc.checked_mul(f))
+        .ok_or(ScratchError { elements: None })
+}
+
+/// `<bra|ket>` of two chains of site tensors whose shapes passed [`check_chain`]:
+/// `env = [[1]]`, then `env_bra` and `tmp_ket` at every site (2 L contractions), all in
+/// one thread-local workspace (two environments and one intermediate).
 ///
 /// # Panics
-/// If the shapes fail [`check_chain`] or a slice length does not match its shape.
-pub fn inner_slices(bras: &[(Site, &[C64])], kets: &[(Site, &[C64])]) -> C64 {
-    let bra_shapes: Vec<Site> = bras.iter().map(|(s, _)| *s).collect();
-    let ket_shapes: Vec<Site> = kets.iter().map(|(s, _)| *s).collect();
-    if let Err(e) = check_chain(&bra_shapes, &ket_shapes) {
-        panic!("inner_slices: {e}");
+/// If a slice's length does not match its shape (shapes must have passed [`check_chain`]).
+pub fn inner_checked(
+    bras: &[(Site, &[C64])],
+    kets: &[(Site, &[C64])],
+) -> Result<C64, ScratchError> {
+    if bras.iter().chain(kets).any(|(site, _)| site.is_empty()) {
+        // A zero bond or physical dimension somewhere: the sum over configurations is empty.
+        return Ok(ZERO);
     }
-    inner_checked(bras, kets)
-}
-
-/// [`inner_slices`] without the shape check (the caller has run [`check_chain`]).
-pub fn inner_checked(bras: &[(Site, &[C64])], kets: &[(Site, &[C64])]) -> C64 {
-    let env_len = bras
-        .iter()
-        .zip(kets)
-        .map(|((b, _), (k, _))| b.right * k.right)
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let tmp_len = bras
-        .iter()
-        .zip(kets)
-        .map(|((b, _), (k, _))| k.left * b.phys * b.right)
-        .max()
-        .unwrap_or(0);
-    with_buffer(&WORKSPACE, 2 * env_len + tmp_len, |work| {
+    let mut env_len = 1;
+    let mut tmp_len = 0;
+    for ((bra, _), (ket, _)) in bras.iter().zip(kets) {
+        env_len = env_len.max(product(&[bra.right, ket.right])?);
+        tmp_len = tmp_len.max(product(&[ket.left, bra.phys, bra.right])?);
+    }
+    let total = product(&[2, env_len])?
+        .checked_add(tmp_len)
+        .ok_or(ScratchError { elements: None })?;
+    try_with_buffer(&WORKSPACE, total, |work| {
         let (env_a, rest) = work.split_at_mut(env_len);
         let (env_b, tmp) = rest.split_at_mut(env_len);
         let (mut env, mut next) = (env_a, env_b);
@@ -928,7 +1097,7 @@ pub fn site_update(
     env: ArrayView2<C64>,
     bra: ArrayView3<C64>,
     ket: ArrayView3<C64>,
-) -> Result<Array2<C64>, ShapeError> {
+) -> Result<Array2<C64>, TtError> {
     check_site_update(dims2(env.shape()), dims3(bra.shape()), dims3(ket.shape()))?;
     let (bra_site, ket_site) = (Site::from_shape(bra.shape()), Site::from_shape(ket.shape()));
     let (env, bra, ket) = (
@@ -944,12 +1113,12 @@ pub fn site_update(
         bra.as_slice().expect("standard layout"),
         ket.as_slice().expect("standard layout"),
         out.as_slice_mut().expect("fresh array"),
-    );
+    )?;
     Ok(out)
 }
 
 /// `<bra|ket>` of two lists of site tensors `[chi_left, d, chi_right]` (any layout).
-pub fn inner(bras: &[ArrayView3<C64>], kets: &[ArrayView3<C64>]) -> Result<C64, ShapeError> {
+pub fn inner(bras: &[ArrayView3<C64>], kets: &[ArrayView3<C64>]) -> Result<C64, TtError> {
     let bra_shapes: Vec<Site> = bras.iter().map(|t| Site::from_shape(t.shape())).collect();
     let ket_shapes: Vec<Site> = kets.iter().map(|t| Site::from_shape(t.shape())).collect();
     check_chain(&bra_shapes, &ket_shapes)?;
@@ -965,7 +1134,7 @@ pub fn inner(bras: &[ArrayView3<C64>], kets: &[ArrayView3<C64>]) -> Result<C64, 
         .zip(&kets_std)
         .map(|(s, t)| (*s, t.as_slice().expect("standard layout")))
         .collect();
-    Ok(inner_checked(&bra_slices, &ket_slices))
+    Ok(inner_checked(&bra_slices, &ket_slices)?)
 }
 
 #[cfg(test)]
@@ -1290,15 +1459,52 @@ mod tests {
     }
 
     #[test]
+    fn long_contractions_run_in_passes_that_accumulate() {
+        let mut rng = StdRng::seed_from_u64(9);
+        for path in Path::available() {
+            for (k, m, n) in [(KC + 1, 5, 9), (2 * KC + 17, 8, 16), (3 * KC, 3, 3)] {
+                let a = random(&mut rng, k * m);
+                let b = random(&mut rng, k * n);
+                for conj in [Conj::NONE, Conj::B] {
+                    let mut c = vec![C64::new(f64::NAN, 1.0); m * n];
+                    atb_with(path, k, m, n, &a, &b, conj, &mut c);
+                    let err = max_rel_err(&c, &atb_reference(k, m, n, &a, &b, conj));
+                    assert!(err < 1e-13, "{path:?} k={k}: {err}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn scratch_that_cannot_be_allocated_is_an_error_not_an_abort() {
+        for len in [1usize << 50, usize::MAX / 8] {
+            let e = try_with_buffer(&WORKSPACE, len, |_| ()).unwrap_err();
+            assert_eq!(e.elements, Some(len));
+            assert!(e.to_string().contains("cannot allocate"));
+        }
+        assert_eq!(product(&[usize::MAX, 2]).unwrap_err().elements, None);
+        assert_eq!(product(&[3, 4, 5]).unwrap(), 60);
+        // The workspace still works afterwards, and a large one is not retained.
+        try_with_buffer(&WORKSPACE, WORKSPACE_RETAIN_MAX + 1, |b| b.fill(ZERO)).unwrap();
+        WORKSPACE.with(|cell| assert!(cell.borrow().is_empty()));
+        try_with_buffer(&WORKSPACE, 8, |b| assert_eq!(b.len(), 8)).unwrap();
+        WORKSPACE.with(|cell| assert_eq!(cell.borrow().len(), 8));
+    }
+
+    #[test]
     fn nested_buffer_use_gets_a_fresh_buffer() {
-        let outer = with_buffer(&WORKSPACE, 4, |a| {
+        let outer = try_with_buffer(&WORKSPACE, 4, |a| {
             a.fill(C64::new(1.0, 0.0));
-            with_buffer(&WORKSPACE, 4, |b| {
+            try_with_buffer(&WORKSPACE, 4, |b| {
                 b.fill(C64::new(2.0, 0.0));
                 b.len()
-            }) + a.iter().filter(|z| z.re == 1.0).count()
+            })
+            .unwrap()
+                + a.iter().filter(|z| z.re == 1.0).count()
         });
-        assert_eq!(outer, 8);
+        assert_eq!(outer, Ok(8));
+        let panel = with_buffer(&PANEL, 3, |a| with_buffer(&PANEL, 5, |b| a.len() + b.len()));
+        assert_eq!(panel, 8);
     }
 
     // --- validation ------------------------------------------------------------------

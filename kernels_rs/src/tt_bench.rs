@@ -13,10 +13,11 @@
 //! it allocates its output (a fresh `Vec`, as the binding allocates a fresh NumPy
 //! array) and computes into it; inputs and outputs pass through `black_box`.
 
+use std::cell::Cell;
 use std::hint::black_box;
 use std::time::Instant;
 
-use crate::tt::{self, Site, C64};
+use crate::tt::{self, ScratchError, Site, C64};
 
 /// The largest batch the calibration picks.
 pub const MAX_CALLS_PER_SAMPLE: usize = 1 << 16;
@@ -111,9 +112,21 @@ fn zeros(len: usize) -> Vec<C64> {
     vec![C64::new(0.0, 0.0); len]
 }
 
-/// Time the contraction of `operands` (see the module documentation).
-pub fn time_contraction(operands: &Operands, n_samples: usize, min_sample_seconds: f64) -> Batched {
-    match operands {
+/// Time the contraction of `operands` (see the module documentation). The only error is
+/// a scratch allocation that failed (reported after the timing loop, which then stops
+/// being meaningful).
+pub fn time_contraction(
+    operands: &Operands,
+    n_samples: usize,
+    min_sample_seconds: f64,
+) -> Result<Batched, ScratchError> {
+    let failure: Cell<Option<ScratchError>> = Cell::new(None);
+    let record = |result: Result<(), ScratchError>| {
+        if let Err(e) = result {
+            failure.set(Some(e));
+        }
+    };
+    let timed = match operands {
         Operands::FirstSite {
             d,
             chi_bra,
@@ -185,14 +198,14 @@ pub fn time_contraction(operands: &Operands, n_samples: usize, min_sample_second
         } => time_batched(
             || {
                 let mut out = zeros(bra_site.right * ket_site.right);
-                tt::site_update_into(
+                record(tt::site_update_into(
                     *bra_site,
                     *ket_site,
                     black_box(env),
                     black_box(bra),
                     black_box(ket),
                     &mut out,
-                );
+                ));
                 black_box(out);
             },
             n_samples,
@@ -203,12 +216,19 @@ pub fn time_contraction(operands: &Operands, n_samples: usize, min_sample_second
             let kets: Vec<(Site, &[C64])> = kets.iter().map(|(s, v)| (*s, v.as_slice())).collect();
             time_batched(
                 || {
-                    black_box(tt::inner_checked(black_box(&bras), black_box(&kets)));
+                    record(
+                        black_box(tt::inner_checked(black_box(&bras), black_box(&kets)))
+                            .map(|_| ()),
+                    );
                 },
                 n_samples,
                 min_sample_seconds,
             )
         }
+    };
+    match failure.take() {
+        Some(e) => Err(e),
+        None => Ok(timed),
     }
 }
 
@@ -278,7 +298,7 @@ mod tests {
             ["first_site", "env_bra", "tmp_ket", "site_update", "chain"]
         );
         for case in &cases {
-            let timed = time_contraction(case, 2, 1e-6);
+            let timed = time_contraction(case, 2, 1e-6).expect("small scratch");
             assert_eq!(timed.seconds.len(), 3);
         }
     }

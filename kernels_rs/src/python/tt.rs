@@ -15,9 +15,9 @@ use numpy::{
     PyArray, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray, PyUntypedArray,
     PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PySequence};
+use pyo3::types::{PyDict, PySequence, PyTuple};
 
 use super::bench::count;
 use crate::tt::{self, Site, C64};
@@ -157,8 +157,34 @@ fn dims3(shape: &[usize]) -> [usize; 3] {
     [shape[0], shape[1], shape[2]]
 }
 
+/// Outputs up to this many elements are made by rust-numpy's `PyArray::zeros`, which
+/// panics if NumPy cannot allocate; larger ones by `numpy.zeros` called from Python, which
+/// raises MemoryError instead.
+const DIRECT_ALLOCATION_MAX_ELEMENTS: usize = 1 << 20;
+
+fn zeros<'py, D: Dimension>(py: Python<'py>, dims: D) -> PyResult<Bound<'py, PyArray<C64, D>>> {
+    let len = dims
+        .slice()
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    match len {
+        Some(len) if len <= DIRECT_ALLOCATION_MAX_ELEMENTS => {
+            Ok(PyArray::<C64, D>::zeros(py, dims, false))
+        }
+        _ => {
+            let shape = PyTuple::new(py, dims.slice())?;
+            let array = py.import("numpy")?.call_method1("zeros", (shape, DTYPE))?;
+            Ok(array.cast_into::<PyArray<C64, D>>()?)
+        }
+    }
+}
+
+fn memory_error(e: tt::ScratchError) -> PyErr {
+    PyMemoryError::new_err(e.to_string())
+}
+
 /// A new C-order array of shape `dims`, filled by `fill` (with the GIL released when the
-/// work is large).
+/// work, in complex multiply-adds, is large).
 fn output<'py, D, F>(
     py: Python<'py>,
     dims: D,
@@ -167,9 +193,9 @@ fn output<'py, D, F>(
 ) -> PyResult<Bound<'py, PyArray<C64, D>>>
 where
     D: Dimension,
-    F: FnOnce(&mut [C64]) + Send,
+    F: FnOnce(&mut [C64]) -> Result<(), tt::ScratchError> + Send,
 {
-    let out = PyArray::<C64, D>::zeros(py, dims, false);
+    let out = zeros(py, dims)?;
     {
         let mut guard = out
             .try_readwrite()
@@ -178,12 +204,17 @@ where
             .as_slice_mut()
             .map_err(|e| PyRuntimeError::new_err(format!("new array is not contiguous: {e}")))?;
         if macs >= GIL_RELEASE_MIN_MACS {
-            py.detach(|| fill(values));
+            py.detach(|| fill(values))
         } else {
-            fill(values);
+            fill(values)
         }
+        .map_err(memory_error)?;
     }
     Ok(out)
+}
+
+fn macs(factors: &[usize]) -> usize {
+    factors.iter().fold(1usize, |acc, &f| acc.saturating_mul(f))
 }
 
 /// `env[a, b] = sum_s conj(bra_first[s, a]) * ket_first[s, b]`, i.e.
@@ -199,9 +230,15 @@ fn tt_first_site<'py>(
     tt::check_first_site(dims2(bra.shape()), dims2(ket.shape())).map_err(value_error)?;
     let (d, chi_bra, chi_ket) = (bra.shape()[0], bra.shape()[1], ket.shape()[1]);
     let (bra, ket) = (bra.values()?, ket.values()?);
-    output(py, Ix2(chi_bra, chi_ket), d * chi_bra * chi_ket, |out| {
-        tt::first_site_into(d, chi_bra, chi_ket, &bra, &ket, out)
-    })
+    output(
+        py,
+        Ix2(chi_bra, chi_ket),
+        macs(&[d, chi_bra, chi_ket]),
+        |out| {
+            tt::first_site_into(d, chi_bra, chi_ket, &bra, &ket, out);
+            Ok(())
+        },
+    )
 }
 
 /// `tmp = einsum("ab,asc->bsc", env, bra.conj())`: env `[chi_bra, chi_ket]`, bra
@@ -218,9 +255,10 @@ fn tt_env_bra<'py>(
     let site = Site::from_shape(bra.shape());
     let chi_ket = env.shape()[1];
     let (env, bra) = (env.values()?, bra.values()?);
-    let macs = site.len() * chi_ket;
+    let macs = macs(&[site.len(), chi_ket]);
     output(py, Ix3(chi_ket, site.phys, site.right), macs, |out| {
-        tt::env_bra_into(chi_ket, site, &env, &bra, out)
+        tt::env_bra_into(chi_ket, site, &env, &bra, out);
+        Ok(())
     })
 }
 
@@ -238,9 +276,10 @@ fn tt_tmp_ket<'py>(
     let site = Site::from_shape(ket.shape());
     let chi_bra_right = tmp.shape()[2];
     let (tmp, ket) = (tmp.values()?, ket.values()?);
-    let macs = site.len() * chi_bra_right;
+    let macs = macs(&[site.len(), chi_bra_right]);
     output(py, Ix2(chi_bra_right, site.right), macs, |out| {
-        tt::tmp_ket_into(chi_bra_right, site, &tmp, &ket, out)
+        tt::tmp_ket_into(chi_bra_right, site, &tmp, &ket, out);
+        Ok(())
     })
 }
 
@@ -261,7 +300,8 @@ fn tt_site_update<'py>(
         .map_err(value_error)?;
     let (bra_site, ket_site) = (Site::from_shape(bra.shape()), Site::from_shape(ket.shape()));
     let (env, bra, ket) = (env.values()?, bra.values()?, ket.values()?);
-    let macs = bra_site.len() * ket_site.left + ket_site.len() * bra_site.right;
+    let macs = macs(&[bra_site.len(), ket_site.left])
+        .saturating_add(macs(&[ket_site.len(), bra_site.right]));
     output(py, Ix2(bra_site.right, ket_site.right), macs, |out| {
         tt::site_update_into(bra_site, ket_site, &env, &bra, &ket, out)
     })
@@ -296,8 +336,8 @@ fn shapes(arrays: &[Operand<'_, Ix3>]) -> Vec<Site> {
 fn chain_macs(bras: &[Site], kets: &[Site]) -> usize {
     bras.iter()
         .zip(kets)
-        .map(|(b, k)| b.len() * k.left + k.len() * b.right)
-        .sum()
+        .map(|(b, k)| macs(&[b.len(), k.left]).saturating_add(macs(&[k.len(), b.right])))
+        .fold(0usize, usize::saturating_add)
 }
 
 /// `<bra|ket>` of two lists of site tensors `[chi_left, d, chi_right]` (complex128): the
@@ -323,10 +363,11 @@ fn tt_inner(py: Python<'_>, bras: &Bound<'_, PyAny>, kets: &Bound<'_, PyAny>) ->
         .zip(ket_data.iter().map(|d| &**d))
         .collect();
     if chain_macs(&bra_sites, &ket_sites) >= GIL_RELEASE_MIN_MACS {
-        Ok(py.detach(|| tt::inner_checked(&bras, &kets)))
+        py.detach(|| tt::inner_checked(&bras, &kets))
     } else {
-        Ok(tt::inner_checked(&bras, &kets))
+        tt::inner_checked(&bras, &kets)
     }
+    .map_err(memory_error)
 }
 
 fn all_values<'a>(arrays: &'a [Operand<'_, Ix3>]) -> PyResult<Vec<Cow<'a, [C64]>>> {
@@ -451,7 +492,9 @@ fn bench_tt(
         )));
     }
     let operands = bench_operands(case, &operands)?;
-    let timed = py.detach(|| tt_bench::time_contraction(&operands, n_samples, min_sample_seconds));
+    let timed = py
+        .detach(|| tt_bench::time_contraction(&operands, n_samples, min_sample_seconds))
+        .map_err(memory_error)?;
     Ok((timed.seconds, timed.calls_per_sample))
 }
 
