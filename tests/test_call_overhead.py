@@ -18,6 +18,7 @@ kernels_rs = pytest.importorskip("kernels_rs")
 
 ARRAY_PROBES = (
     kernels_rs.overhead_two_arrays,
+    kernels_rs.overhead_two_arrays_borrowed,
     kernels_rs.overhead_two_arrays_unborrowed,
     kernels_rs.overhead_two_arrays_copied,
     kernels_rs.overhead_return_array,
@@ -33,6 +34,8 @@ def test_probes_return_what_they_document():
     assert kernels_rs.overhead_two_objects("anything", None) is None
     assert kernels_rs.overhead_detach() is None
     assert kernels_rs.overhead_two_arrays(x, y) == 8.0
+    assert kernels_rs.overhead_two_arrays(np.ones(300), np.ones(400)) == 700.0  # borrowed
+    assert kernels_rs.overhead_two_arrays_borrowed(x, y) == 8.0
     assert kernels_rs.overhead_two_arrays_unborrowed(x, y) == 8.0
     assert kernels_rs.overhead_two_arrays_copied(x, y) == 8.0
     out = kernels_rs.overhead_return_array(x, y)
@@ -179,7 +182,8 @@ NS = {
     "rust_noop": 40.0,
     "rust_two_objects": 50.0,
     "rust_two_arrays_unborrowed": 100.0,
-    "rust_two_arrays": 400.0,
+    "rust_two_arrays": 190.0,
+    "rust_two_arrays_borrowed": 400.0,
     "rust_two_arrays_copied": 180.0,
     "rust_dot_loop": 420.0,
     "rust_return_array": 700.0,
@@ -207,8 +211,10 @@ def test_summary_subtracts_the_empty_loop_and_anatomy_adds_up():
     assert totals["rust_dot_loop"] == pytest.approx(420.0 + 10.0)  # net + the loop iteration
     assert totals["rust_return_array"] == pytest.approx(700.0 + 10.0)
     steps = parts[parts["bar"] == "rust_dot_loop"].set_index("step")["seconds"] * 1e9
-    assert steps["read-only borrow checks"] == pytest.approx(300.0)
+    assert steps["small-array copies"] == pytest.approx(90.0)
     assert steps["array type/ndim/dtype checks"] == pytest.approx(50.0)
+    borrowed = parts[parts["bar"] == "rust_two_arrays_borrowed"].set_index("step")["seconds"]
+    assert borrowed["read-only borrow checks"] * 1e9 == pytest.approx(300.0)
     copied = parts[parts["bar"] == "rust_two_arrays_copied"].set_index("step")["seconds"] * 1e9
     assert copied["copies instead of borrows"] == pytest.approx(80.0)
 

@@ -1,27 +1,30 @@
 //! Bindings of the dense kernels: `dot_loop`, `dot`, `matvec_loop`, `matvec`.
 
 use ndarray::{ArrayView1, ArrayView2, Ix1, Ix2};
-use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::PyArray1;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use super::validate::{readonly, shape_str, GIL_RELEASE_MIN_ELEMENTS};
+use super::validate::{array_arg, shape_str, ArrayArg, GIL_RELEASE_MIN_ELEMENTS};
 use crate::dense;
 
 type DotKernel = fn(ArrayView1<f64>, ArrayView1<f64>) -> f64;
 type MatvecKernel = fn(ArrayView2<f64>, ArrayView1<f64>) -> Vec<f64>;
 
+type Vector<'py> = ArrayArg<'py, f64, Ix1>;
+
 fn checked_pair<'py>(
     x: &Bound<'py, PyAny>,
     y: &Bound<'py, PyAny>,
-) -> PyResult<(PyReadonlyArray1<'py, f64>, PyReadonlyArray1<'py, f64>)> {
-    let x = readonly::<f64, Ix1>(x, "x", "float64")?;
-    let y = readonly::<f64, Ix1>(y, "y", "float64")?;
-    if x.len()? != y.len()? {
+) -> PyResult<(Vector<'py>, Vector<'py>)> {
+    let x = array_arg::<f64, Ix1>(x, "x", "float64")?;
+    let y = array_arg::<f64, Ix1>(y, "y", "float64")?;
+    let (nx, ny) = (x.view().len(), y.view().len());
+    if nx != ny {
         return Err(PyValueError::new_err(format!(
             "x and y must have the same length, got shapes {} and {}",
-            shape_str(&[x.len()?]),
-            shape_str(&[y.len()?])
+            shape_str(&[nx]),
+            shape_str(&[ny])
         )));
     }
     Ok((x, y))
@@ -34,10 +37,10 @@ fn run_dot(
     k: DotKernel,
 ) -> PyResult<f64> {
     let (x, y) = checked_pair(x, y)?;
-    let (xv, yv) = (x.as_array(), y.as_array());
+    let (xv, yv) = (x.view(), y.view());
     if xv.len() >= GIL_RELEASE_MIN_ELEMENTS {
-        // The views borrow NumPy memory that the read-only borrows above keep alive and
-        // un-writable from Rust for the whole call; they are Send because f64 is Sync.
+        // Large inputs are borrowed: the read-only borrows above keep the NumPy memory
+        // alive and un-writable from Rust for the whole call; views are Send (f64: Sync).
         Ok(py.detach(|| k(xv, yv)))
     } else {
         Ok(k(xv, yv))
@@ -62,9 +65,9 @@ fn run_matvec<'py>(
     x: &Bound<'py, PyAny>,
     k: MatvecKernel,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let a: PyReadonlyArray2<f64> = readonly::<f64, Ix2>(a, "a", "float64")?;
-    let x: PyReadonlyArray1<f64> = readonly::<f64, Ix1>(x, "x", "float64")?;
-    let (av, xv) = (a.as_array(), x.as_array());
+    let a = array_arg::<f64, Ix2>(a, "a", "float64")?;
+    let x = array_arg::<f64, Ix1>(x, "x", "float64")?;
+    let (av, xv) = (a.view(), x.view());
     if av.ncols() != xv.len() {
         return Err(PyValueError::new_err(format!(
             "a's columns must match x's length, got shapes {} and {}",

@@ -4,20 +4,22 @@
 //! difference between two probes' per-call times is the cost of that step:
 //! `overhead_noop` (PyO3 dispatch), `overhead_two_objects` (plus two positional
 //! arguments), `overhead_two_arrays_unborrowed` (plus checking both are 1-D float64
-//! arrays and returning a float), `overhead_two_arrays` (the same through the
-//! `validate::readonly` path of the kernels, which also takes rust-numpy's read-only
-//! borrows; `overhead_two_arrays_copied` copies both instead), `overhead_return_array` (a new array returned instead of the float) and
-//! `overhead_detach` (a GIL release and re-take on top of `overhead_noop`).
+//! arrays and returning a float), `overhead_two_arrays` (the same through the kernels'
+//! `validate::array_arg`: a copy of small arrays, a read-only borrow of large ones),
+//! `overhead_two_arrays_borrowed` (rust-numpy's read-only borrows whatever the size),
+//! `overhead_two_arrays_copied` (copies whatever the size), `overhead_return_array` (a
+//! new array returned instead of the float) and `overhead_detach` (a GIL release and
+//! re-take on top of `overhead_noop`).
 //! `overhead_pool_entry` times `rayon::ThreadPool::install` inside Rust.
 
 use ndarray::Ix1;
-use numpy::{PyArray1, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use numpy::{PyArray1, PyArrayMethods, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::bench::count;
-use super::validate::readonly;
+use super::validate::{array_arg, readonly, typed};
 use crate::overhead::{self, PoolEntry};
 
 /// Does nothing: the cost of calling a PyO3 function with no arguments.
@@ -30,20 +32,13 @@ fn overhead_two_objects(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) {
     let _ = (x, y);
 }
 
-/// The type, dimension and dtype checks of `validate::readonly` without its read-only
-/// borrow (the borrow-check step is what `overhead_two_arrays` adds on top).
+/// The type, dimension and dtype checks of the kernels (`validate::typed`) without a copy
+/// or a borrow (what `overhead_two_arrays` adds on top).
 fn checked_unborrowed<'a, 'py>(
     obj: &'a Bound<'py, PyAny>,
     name: &str,
 ) -> PyResult<&'a Bound<'py, PyArray1<f64>>> {
-    let untyped = obj
-        .cast::<PyUntypedArray>()
-        .map_err(|_| PyTypeError::new_err(format!("{name} must be a numpy.ndarray of float64")))?;
-    if untyped.ndim() != 1 {
-        return Err(PyValueError::new_err(format!("{name} must be 1-D")));
-    }
-    obj.cast::<PyArray1<f64>>()
-        .map_err(|_| PyTypeError::new_err(format!("{name} must have dtype float64")))
+    typed::<f64, Ix1>(obj, name, "float64")
 }
 
 /// Checks two objects are 1-D float64 arrays without borrowing them; returns len(x) + len(y).
@@ -64,9 +59,19 @@ fn overhead_two_arrays_copied(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyR
     Ok((x.len() + y.len()) as f64)
 }
 
-/// Extracts and borrows two 1-D float64 arrays as the kernels do; returns len(x) + len(y).
+/// Takes two 1-D float64 arrays exactly as the kernels do (`validate::array_arg`: checks,
+/// then a copy of small arrays or a read-only borrow of large ones); returns len(x) + len(y).
 #[pyfunction]
 fn overhead_two_arrays(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<f64> {
+    let x = array_arg::<f64, Ix1>(x, "x", "float64")?;
+    let y = array_arg::<f64, Ix1>(y, "y", "float64")?;
+    Ok((x.view().len() + y.view().len()) as f64)
+}
+
+/// Checks, then borrows two 1-D float64 arrays read-only through rust-numpy's borrow table
+/// whatever their size (the kernels' path for large arrays); returns len(x) + len(y).
+#[pyfunction]
+fn overhead_two_arrays_borrowed(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<f64> {
     let x = readonly::<f64, Ix1>(x, "x", "float64")?;
     let y = readonly::<f64, Ix1>(y, "y", "float64")?;
     Ok((x.len() + y.len()) as f64)
@@ -80,9 +85,9 @@ fn overhead_return_array<'py>(
     x: &Bound<'py, PyAny>,
     y: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let x = readonly::<f64, Ix1>(x, "x", "float64")?;
-    let _y = readonly::<f64, Ix1>(y, "y", "float64")?;
-    Ok(PyArray1::from_vec(py, x.as_array().to_vec()))
+    let x = array_arg::<f64, Ix1>(x, "x", "float64")?;
+    let _y = array_arg::<f64, Ix1>(y, "y", "float64")?;
+    Ok(PyArray1::from_vec(py, x.view().to_vec()))
 }
 
 /// Releases the GIL and takes it back, doing nothing in between.
@@ -128,6 +133,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(overhead_two_arrays_unborrowed, m)?)?;
     m.add_function(wrap_pyfunction!(overhead_two_arrays_copied, m)?)?;
     m.add_function(wrap_pyfunction!(overhead_two_arrays, m)?)?;
+    m.add_function(wrap_pyfunction!(overhead_two_arrays_borrowed, m)?)?;
     m.add_function(wrap_pyfunction!(overhead_return_array, m)?)?;
     m.add_function(wrap_pyfunction!(overhead_detach, m)?)?;
     m.add_function(wrap_pyfunction!(overhead_pool_entry, m)?)?;

@@ -2,6 +2,7 @@
 //! names the argument and what was wrong (TypeError for type/dtype, ValueError for
 //! shape/value), so no bad input reaches a kernel's assertions.
 
+use ndarray::{Array, ArrayView};
 use numpy::{
     Element, PyArray, PyArrayMethods, PyReadonlyArray, PyUntypedArray, PyUntypedArrayMethods,
 };
@@ -11,6 +12,28 @@ use pyo3::prelude::*;
 /// Above this many elements a kernel runs with the GIL released; below it the
 /// release/re-acquire (~0.1 us) would be a visible share of the call.
 pub const GIL_RELEASE_MIN_ELEMENTS: usize = 1 << 15;
+
+/// Arrays of at most this many elements are copied instead of borrowed. rust-numpy's
+/// read-only borrow registers the array in a process-wide, mutex-protected table and
+/// removes it again: ~135 ns per array measured here (notebooks/call_overhead.ipynb),
+/// more than copying 256 float64 values costs. Larger arrays are borrowed (no copy).
+pub const COPY_MAX_ELEMENTS: usize = 256;
+
+/// A validated array argument: copied when small, borrowed read-only when large.
+pub enum ArrayArg<'py, T: Element, D: ndarray::Dimension> {
+    Copied(Array<T, D>),
+    Borrowed(PyReadonlyArray<'py, T, D>),
+}
+
+impl<T: Element, D: ndarray::Dimension> ArrayArg<'_, T, D> {
+    /// A view of the data, whichever way it was taken.
+    pub fn view(&self) -> ArrayView<'_, T, D> {
+        match self {
+            ArrayArg::Copied(array) => array.view(),
+            ArrayArg::Borrowed(array) => array.as_array(),
+        }
+    }
+}
 
 /// A shape written as Python writes a tuple: `(3,)`, `(2, 4)`.
 pub fn shape_str(shape: &[usize]) -> String {
@@ -27,14 +50,14 @@ pub fn shape_str(shape: &[usize]) -> String {
     }
 }
 
-/// Borrow `obj` as a read-only NumPy array of element type `T` and dimension `D`.
+/// Check that `obj` is a NumPy array of element type `T` and dimension `D`.
 ///
 /// `dtype_name` is the NumPy name of `T` used in messages (e.g. "float64").
-pub fn readonly<'py, T: Element, D: ndarray::Dimension>(
-    obj: &Bound<'py, PyAny>,
+pub fn typed<'a, 'py, T: Element, D: ndarray::Dimension>(
+    obj: &'a Bound<'py, PyAny>,
     name: &str,
     dtype_name: &str,
-) -> PyResult<PyReadonlyArray<'py, T, D>> {
+) -> PyResult<&'a Bound<'py, PyArray<T, D>>> {
     let untyped = obj.cast::<PyUntypedArray>().map_err(|_| {
         let type_name = obj
             .get_type()
@@ -53,15 +76,41 @@ pub fn readonly<'py, T: Element, D: ndarray::Dimension>(
             )));
         }
     }
-    let typed = untyped.cast::<PyArray<T, D>>().map_err(|_| {
+    obj.cast::<PyArray<T, D>>().map_err(|_| {
         let dtype = untyped
             .dtype()
             .str()
             .map(|s| s.to_string())
             .unwrap_or_else(|_| "?".into());
         PyTypeError::new_err(format!("{name} must have dtype {dtype_name}, got {dtype}"))
-    })?;
-    typed
+    })
+}
+
+/// Borrow `obj` as a read-only NumPy array of element type `T` and dimension `D`.
+pub fn readonly<'py, T: Element, D: ndarray::Dimension>(
+    obj: &Bound<'py, PyAny>,
+    name: &str,
+    dtype_name: &str,
+) -> PyResult<PyReadonlyArray<'py, T, D>> {
+    typed::<T, D>(obj, name, dtype_name)?
         .try_readonly()
+        .map_err(|e| PyValueError::new_err(format!("{name} cannot be borrowed for reading: {e}")))
+}
+
+/// The kernels' way to take an array argument: checked as [`readonly`] does, then copied
+/// if it has at most [`COPY_MAX_ELEMENTS`] elements (rust-numpy's safe `to_owned_array`,
+/// under the GIL) and borrowed read-only otherwise.
+pub fn array_arg<'py, T: Element, D: ndarray::Dimension>(
+    obj: &Bound<'py, PyAny>,
+    name: &str,
+    dtype_name: &str,
+) -> PyResult<ArrayArg<'py, T, D>> {
+    let array = typed::<T, D>(obj, name, dtype_name)?;
+    if array.len() <= COPY_MAX_ELEMENTS {
+        return Ok(ArrayArg::Copied(array.to_owned_array()));
+    }
+    array
+        .try_readonly()
+        .map(ArrayArg::Borrowed)
         .map_err(|e| PyValueError::new_err(format!("{name} cannot be borrowed for reading: {e}")))
 }
