@@ -151,7 +151,14 @@ def overhead_two_arrays_copied(x: npt.NDArray[np.float64], y: npt.NDArray[np.flo
     returns len(x) + len(y)."""
 
 def overhead_two_arrays(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float:
-    """Extracts and borrows two 1-D float64 arrays as the kernels do; returns len(x) + len(y)."""
+    """Takes two 1-D float64 arrays as the kernels do (checks, then a copy of arrays of at
+    most 256 elements, a read-only borrow of larger ones); returns len(x) + len(y)."""
+
+def overhead_two_arrays_borrowed(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+) -> float:
+    """Checks, then borrows two 1-D float64 arrays read-only through rust-numpy whatever
+    their size; returns len(x) + len(y)."""
 
 def overhead_return_array(
     x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
