@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tensorbench import paths, results
 from tensorbench.estimate import dense_seconds
-from tensorbench.experiments import dense_report, dot, matvec
+from tensorbench.experiments import call_overhead, dense_report, dot, matvec
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 PROFILE_ORDER = ("paper", "quick")  # smoke runs are for tests, not for the record
@@ -33,7 +33,10 @@ def _dense_findings(profile: str, root: Path) -> list[str]:
 
 
 # Experiments contribute README lines here: f(profile, results_root) -> list of sentences.
-FINDINGS: list[Callable[[str, Path], list[str]]] = [_dense_findings]
+FINDINGS: list[Callable[[str, Path], list[str]]] = [
+    _dense_findings,
+    call_overhead.readme_findings,
+]
 
 
 def _machine_description(profile_dir: Path) -> str:
