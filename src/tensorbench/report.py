@@ -89,11 +89,12 @@ def section(root: Path | None = None) -> str:
                 f"raw data and metadata: `data/{machine_dir.name}/{profile}/`; "
                 f"executed notebooks: `executed/{machine_dir.name}/{profile}/`.\n"
             )
-        if not (machine_dir / "paper").is_dir() and machine_dir.name == paths.machine_label():
+        paper_log = results.read_json(machine_dir / "paper" / "reproduce.json")
+        if "last_full_run" not in paper_log and machine_dir.name == paths.machine_label():
             estimate = dense_seconds("paper", "quick", root)
             if estimate:
                 parts.append(
-                    f"The `paper` profile has not been run on `{machine_dir.name}`. Estimated "
+                    f"The full `paper` profile has not been run on `{machine_dir.name}`. Estimated "
                     f"from the `quick` run's per-cell wall times (linear in size and in the "
                     f"number of calls), its dense notebooks alone would take about "
                     f"{sum(estimate.values()) / 3600:.1f} h here: "
