@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use ndarray::{Array, Dimension, Ix2, Ix3};
+use ndarray::{Array, ArrayView, Dimension, Ix2, Ix3};
 use numpy::{
     PyArray, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray, PyUntypedArray,
     PyUntypedArrayMethods,
@@ -183,6 +183,31 @@ fn memory_error(e: tt::ScratchError) -> PyErr {
     PyMemoryError::new_err(e.to_string())
 }
 
+/// Outputs up to this many elements are computed into a buffer on the stack and copied
+/// into a new array (`PyArray::from_array`): cheaper than a zeroed array plus
+/// rust-numpy's write borrow (about 130 ns against 190 ns for one element).
+const STACK_OUTPUT_MAX_ELEMENTS: usize = 256;
+
+const SMALL_STACK_OUTPUT: usize = 16;
+
+fn stack_output<'py, D, F, const N: usize>(
+    py: Python<'py>,
+    dims: D,
+    len: usize,
+    fill: F,
+) -> PyResult<Bound<'py, PyArray<C64, D>>>
+where
+    D: Dimension,
+    F: FnOnce(&mut [C64]) -> Result<(), tt::ScratchError>,
+{
+    let mut buffer = [C64::new(0.0, 0.0); N];
+    let values = &mut buffer[..len];
+    fill(values).map_err(memory_error)?;
+    let view = ArrayView::from_shape(dims, values)
+        .map_err(|e| PyRuntimeError::new_err(format!("output shape: {e}")))?;
+    Ok(PyArray::from_array(py, &view))
+}
+
 /// A new C-order array of shape `dims`, filled by `fill` (with the GIL released when the
 /// work, in complex multiply-adds, is large).
 fn output<'py, D, F>(
@@ -195,6 +220,20 @@ where
     D: Dimension,
     F: FnOnce(&mut [C64]) -> Result<(), tt::ScratchError> + Send,
 {
+    let len = dims
+        .slice()
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    match len {
+        // Two buffer sizes, so that a 1-element output does not zero 4 KiB of stack.
+        Some(len) if len <= SMALL_STACK_OUTPUT => {
+            return stack_output::<D, F, SMALL_STACK_OUTPUT>(py, dims, len, fill)
+        }
+        Some(len) if len <= STACK_OUTPUT_MAX_ELEMENTS => {
+            return stack_output::<D, F, STACK_OUTPUT_MAX_ELEMENTS>(py, dims, len, fill)
+        }
+        _ => {}
+    }
     let out = zeros(py, dims)?;
     {
         let mut guard = out
