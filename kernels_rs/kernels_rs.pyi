@@ -50,10 +50,10 @@ def ttv(
     method: Literal["auto", "dense", "sort"] = "auto",
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], tuple[int, ...]] | float:
     """Mode-``mode`` (0-based) product of a COO sparse tensor with ``vector``, as pyttb's
-    ``sptensor.ttv``: ``(newsubs (m, d-1) int64, newvals (m, 1) float64, newshape)`` with
-    repeated subscripts summed in input order, exact zeros dropped, rows sorted
-    lexicographically; a float when d = 1. ``subs`` is (nnz, d) int64 (any strides; an
-    empty array means nnz = 0), ``vals`` (nnz,) or (nnz, 1) float64. ``method='auto'``
+    ``sptensor.ttv``: ``(newsubs (m, d-1) int64 in Fortran order, newvals (m, 1) float64,
+    newshape)`` with repeated subscripts summed in input order, exact zeros dropped, rows
+    sorted lexicographically; a float when d = 1. ``subs`` is (nnz, d) int64 (any strides;
+    an empty array means nnz = 0), ``vals`` (nnz,) or (nnz, 1) float64. ``method='auto'``
     uses a dense accumulator when the output space is at most 4 x nnz cells, else sorts
     a linearized key (never allocating the output space)."""
 

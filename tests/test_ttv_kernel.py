@@ -41,6 +41,7 @@ def rust_coo(tensor, vector, mode, method="auto"):
     newsubs, newvals, newshape = result
     assert newsubs.dtype == np.int64 and newvals.dtype == np.float64
     assert newsubs.shape == (len(newvals), tensor.ndims - 1) and newvals.shape[1:] == (1,)
+    assert newsubs.flags["F_CONTIGUOUS"]  # pyttb's layout; its constructor reduces columns
     assert isinstance(newshape, tuple) and all(isinstance(n, int) for n in newshape)
     assert np.all(newvals != 0), "exact zeros must be dropped"
     if len(newsubs) > 1:  # strictly increasing rows: sorted and no repeats

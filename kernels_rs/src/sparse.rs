@@ -5,6 +5,9 @@
 //! `mode` and returns the order-`d - 1` result as pyttb's `sptensor.ttv` would: values
 //! of equal output subscripts summed (in input order, as NumPy's `bincount` does),
 //! exact zeros dropped, subscripts sorted lexicographically; a scalar when `d = 1`.
+//! The output subscripts are column-major (pyttb's "F" order): building the
+//! `pyttb.sptensor` checks them with `np.max(subs, axis=0)`, which NumPy reduces ~40x
+//! faster over contiguous columns than over the rows of a C-ordered nnz x 2 array.
 //!
 //! pyttb builds the output with a row-wise `np.unique` (a sort of nnz x (d-1) rows).
 //! Here the output construction is picked by case ([`TtvMethod::Auto`]):
@@ -135,7 +138,8 @@ impl fmt::Display for TtvError {
 
 impl std::error::Error for TtvError {}
 
-/// An order-`shape.len()` sparse tensor: `subs` row-major (nnz x order), `vals` (nnz).
+/// An order-`shape.len()` sparse tensor: `subs` is nnz x order in column-major order
+/// (`subs[j * nnz + k]` is subscript `j` of nonzero `k`), `vals` has nnz entries.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SparseTensor {
     pub subs: Vec<i64>,
@@ -150,6 +154,13 @@ impl SparseTensor {
 
     pub fn order(&self) -> usize {
         self.shape.len()
+    }
+
+    /// The subscripts of nonzero `k`.
+    pub fn row(&self, k: usize) -> Vec<i64> {
+        (0..self.order())
+            .map(|j| self.subs[j * self.nnz() + k])
+            .collect()
     }
 }
 
@@ -424,17 +435,20 @@ fn by_dense_accumulator(
     // NaN != 0, so NaN sums are kept, as NumPy's nonzero keeps them.
     let nonzeros = acc.iter().filter(|&&v| v != 0.0).count();
     let out_order = out_shape.len();
-    let mut subs = try_with_capacity::<i64>(nonzeros * out_order)?;
+    let mut subs = try_vec(nonzeros * out_order, 0i64)?;
     let mut vals = try_with_capacity::<f64>(nonzeros)?;
     // Walk the output space row by row (last dimension fastest), carrying the leading
     // subscripts as an odometer: no division per nonzero, lexicographic order for free.
     let last = out_shape[out_order - 1];
     let mut prefix = vec![0i64; out_order - 1];
     for row in acc.chunks_exact(last) {
-        for (k, &v) in row.iter().enumerate() {
+        for (c, &v) in row.iter().enumerate() {
             if v != 0.0 {
-                subs.extend_from_slice(&prefix);
-                subs.push(k as i64);
+                let k = vals.len();
+                for (j, &p) in prefix.iter().enumerate() {
+                    subs[j * nonzeros + k] = p;
+                }
+                subs[(out_order - 1) * nonzeros + k] = c as i64;
                 vals.push(v);
             }
         }
@@ -490,12 +504,12 @@ fn by_key_sort(
         .filter(|&(j, _)| j != input.mode)
         .map(|(_, &s)| s)
         .collect();
-    let mut subs = try_with_capacity::<i64>(kept * out_strides.len())?;
+    let mut subs = try_vec(kept * out_strides.len(), 0i64)?;
     let mut vals = try_with_capacity::<f64>(kept)?;
-    for &(key, sum) in &terms {
+    for (k, &(key, sum)) in terms.iter().enumerate() {
         let mut rest = key;
-        for &stride in &out_strides {
-            subs.push((rest / stride) as i64);
+        for (j, &stride) in out_strides.iter().enumerate() {
+            subs[j * kept + k] = (rest / stride) as i64;
             rest %= stride;
         }
         vals.push(sum);
@@ -577,7 +591,7 @@ fn by_row_sort(input: &Input, out_shape: Vec<usize>) -> Result<SparseTensor, Ttv
     rows.extend(0..input.nnz());
     rows.sort_by(|&a, &b| out_key(a).cmp(out_key(b)));
 
-    let mut subs = Vec::new();
+    let mut firsts = Vec::new();
     let mut vals = Vec::new();
     for group in rows.chunk_by(|&a, &b| out_key(a).eq(out_key(b))) {
         let sum = sum_in_order(
@@ -586,8 +600,15 @@ fn by_row_sort(input: &Input, out_shape: Vec<usize>) -> Result<SparseTensor, Ttv
                 .map(|&i| input.vals[i] * input.vector[row_of(i)[mode] as usize]),
         );
         if sum != 0.0 {
-            subs.extend(out_key(group[0]));
+            firsts.push(group[0]);
             vals.push(sum);
+        }
+    }
+    let kept = vals.len();
+    let mut subs = try_vec(kept * (order - 1), 0i64)?;
+    for (k, &first) in firsts.iter().enumerate() {
+        for (j, s) in out_key(first).enumerate() {
+            subs[j * kept + k] = s;
         }
     }
     Ok(SparseTensor {
@@ -657,13 +678,14 @@ mod tests {
     }
 
     fn as_map(result: &SparseTensor) -> BTreeMap<Vec<i64>, f64> {
-        let order = result.order();
-        result
-            .subs
-            .chunks_exact(order.max(1))
-            .map(|c| c.to_vec())
+        rows(result)
+            .into_iter()
             .zip(result.vals.iter().copied())
             .collect()
+    }
+
+    fn rows(result: &SparseTensor) -> Vec<Vec<i64>> {
+        (0..result.nnz()).map(|k| result.row(k)).collect()
     }
 
     fn random_tensor(rng: &mut StdRng, shape: &[usize], nnz: usize) -> (Array2<i64>, Vec<f64>) {
@@ -688,12 +710,7 @@ mod tests {
     }
 
     fn is_sorted_rows(t: &SparseTensor) -> bool {
-        let order = t.order();
-        t.subs
-            .chunks_exact(order)
-            .collect::<Vec<_>>()
-            .windows(2)
-            .all(|w| w[0] < w[1])
+        rows(t).windows(2).all(|w| w[0] < w[1])
     }
 
     #[test]
@@ -839,7 +856,12 @@ mod tests {
                 )
                 .unwrap(),
             );
-            assert_eq!(got.subs, vec![0, (n - 1) as i64, 1, 5, 7, 8, 5, 7, 9]);
+            let last = (n - 1) as i64;
+            assert_eq!(
+                rows(&got),
+                vec![vec![0, last, 1], vec![5, 7, 8], vec![5, 7, 9]]
+            );
+            assert_eq!(got.subs, vec![0, 5, 5, last, 7, 7, 1, 8, 9]); // column-major
             assert_eq!(got.vals, vec![12.0, 8.0, 21.0]);
         }
         let dense = ttv(
@@ -865,7 +887,7 @@ mod tests {
             )
             .unwrap(),
         );
-        assert_eq!(got.subs, vec![7, 0, 9, 0]);
+        assert_eq!(rows(&got), vec![vec![7, 0], vec![9, 0]]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Bindings of the sparse kernels: `ttv`, its in-Rust timer `bench_ttv`, and
 //! `read_bandwidth` (crate::memory), the memory-traffic limit the TTV figure draws first.
 
-use ndarray::{ArrayView1, ArrayView2, Axis, Ix1, Ix2, IxDyn};
+use ndarray::{ArrayView1, ArrayView2, Axis, Ix1, Ix2, IxDyn, ShapeBuilder};
 use numpy::{IntoPyArray, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -112,8 +112,8 @@ fn to_py_err(err: TtvError) -> PyErr {
 }
 
 /// Mode-`mode` product of the COO tensor (`subs`, `vals`, `shape`) with `vector`:
-/// `(newsubs, newvals, newshape)` as pyttb's `sptensor.ttv` defines it, or a float
-/// for an order-1 tensor.
+/// `(newsubs, newvals, newshape)` as pyttb's `sptensor.ttv` defines it (newsubs in
+/// Fortran order, like pyttb's own layout), or a float for an order-1 tensor.
 #[pyfunction]
 #[pyo3(signature = (subs, vals, shape, vector, mode, *, method = "auto"))]
 fn ttv<'py>(
@@ -143,7 +143,8 @@ fn ttv<'py>(
         TtvOutput::Scalar(value) => Ok(PyFloat::new(py, value).into_any()),
         TtvOutput::Sparse(result) => {
             let (nnz, order) = (result.nnz(), result.order());
-            let newsubs = ndarray::Array2::from_shape_vec((nnz, order), result.subs)
+            // Column-major, as the kernel writes it: NumPy gets an F-contiguous array.
+            let newsubs = ndarray::Array2::from_shape_vec((nnz, order).f(), result.subs)
                 .expect("the kernel returns nnz x order subscripts")
                 .into_pyarray(py);
             let newvals = ndarray::Array2::from_shape_vec((nnz, 1), result.vals)

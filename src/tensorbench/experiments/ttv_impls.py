@@ -12,6 +12,10 @@ dense conversion: a ``pyttb.sptensor`` (a float for an order-1 tensor).
   ``pyttb.sptensor`` is built in Python, as in the paper.
 * ``numba``: the Rust kernel's algorithm (dense accumulator or stable key sort, with
   every subscript range-checked) in Numba, the paper's future work.
+
+Both compiled kernels return ``newsubs`` in Fortran order: pyttb's constructor checks it
+with ``np.max(subs, axis=0)``, which takes ~45 ms on a C-ordered 1.44M x 2 array and ~2 ms
+on a Fortran-ordered one.
 """
 
 from __future__ import annotations
@@ -137,7 +141,8 @@ def _numba_kernels() -> dict:
     @numba.njit(cache=False)
     def emit(acc, out_shape, nonzeros):
         out_order = out_shape.shape[0]
-        newsubs = np.empty((nonzeros, out_order), dtype=np.int64)
+        # Column-major like the Rust kernel's output (a transposed C array is F-ordered).
+        newsubs = np.empty((out_order, nonzeros), dtype=np.int64).T
         newvals = np.empty((nonzeros, 1), dtype=np.float64)
         last = out_shape[out_order - 1]
         prefix = np.zeros(out_order, dtype=np.int64)
@@ -210,7 +215,7 @@ def _numba_kernels() -> dict:
                 out_vals[kept] = total
                 kept += 1
             start = end
-        newsubs = np.empty((kept, order - 1), dtype=np.int64)
+        newsubs = np.empty((order - 1, kept), dtype=np.int64).T
         newvals = np.empty((kept, 1), dtype=np.float64)
         for k in range(kept):
             rest = out_keys[k]
