@@ -603,8 +603,8 @@ def comparison_table(run: TtRun, case: str, statistic: str = "median"):
 
 
 def case_table(run: TtRun, statistic: str = "median"):
-    """Every case and chi: our ``statistic`` (µs) per implementation, calls per sample of
-    the Rust-from-Python cell, and the ratio Rust from Python / Rust inside Rust."""
+    """Every case and chi: our ``statistic`` (µs) per implementation and the ratio Rust
+    from Python / Rust inside Rust."""
     s = run.summary
     table = s.pivot_table(index=["case", "chi"], columns="implementation", values=statistic) * 1e6
     table = table[[i for i in IMPLEMENTATIONS if i in table.columns]]
@@ -727,14 +727,6 @@ def _value(run: TtRun, impl: str, case: str, chi: int, statistic: str = "median"
     return value_at(run.summary, impl, statistic, variant=case, n1=chi)
 
 
-def _calls(run: TtRun, impl: str, case: str, chi: int) -> int | None:
-    extra = run.metadata.get("cell_extra", {})
-    cell = Cell(
-        EXPERIMENT, impl, chi, regime="chain" if case == "chain" else "pairwise", variant=case
-    )
-    return extra.get(cell.cell_id, {}).get("calls_per_sample")
-
-
 def _us(seconds: float) -> str:
     return f"{seconds * 1e6:.3g} µs" if not math.isnan(seconds) else "not measured"
 
@@ -760,8 +752,8 @@ def findings(run: TtRun) -> list[str]:
         lines.append(
             f"The same call timed inside Rust takes {_us(rust1)} (median), so the call from "
             f"Python costs {ratio:.1f}x the Rust floor ({verdict} the 5x target); the "
-            f"difference, {_us(py1 - rust1)}, is the price of crossing the boundary (argument "
-            "parsing, three array checks and borrows, allocating the NumPy result)."
+            f"difference, {_us(py1 - rust1)}, is the price of crossing the boundary (the "
+            "PyO3 call, checking and reading three arrays, making the NumPy result)."
         )
     chis = sorted(run.summary.loc[run.summary["case"] == "site_update", "chi"].unique())
     ratios = {
