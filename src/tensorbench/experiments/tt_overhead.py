@@ -409,7 +409,10 @@ def time_batched(
 
 def cells(params: dict, implementations: Sequence[str] = IMPLEMENTATIONS) -> list[Cell]:
     """Every (implementation, case, chi) of a profile section: each pairwise case of
-    ``pairwise_cases`` at every ``pairwise_chi``, and the chain at every ``chain_chi``."""
+    ``pairwise_cases`` at every ``pairwise_chi``, and the chain at every ``chain_chi``.
+    Ordered by case, then chi, then implementation, so that the implementations compared
+    at one (case, chi) are measured within seconds of each other: on a shared machine the
+    background load drifts over minutes."""
     unknown = set(implementations) - set(IMPLEMENTATIONS)
     if unknown:
         raise ValueError(f"unknown implementations {sorted(unknown)}; known: {IMPLEMENTATIONS}")
@@ -424,10 +427,10 @@ def cells(params: dict, implementations: Sequence[str] = IMPLEMENTATIONS) -> lis
     for case, chis in plan:
         if case not in CASES:
             raise ValueError(f"case must be one of {CASES}, got {case!r}")
-        for impl in implementations:
-            if impl in CHAIN_ONLY and case != "chain":
-                continue
-            for chi in chis:
+        for chi in chis:
+            for impl in implementations:
+                if impl in CHAIN_ONLY and case != "chain":
+                    continue
                 planned.append(
                     Cell(
                         EXPERIMENT,
@@ -773,6 +776,15 @@ def findings(run: TtRun) -> list[str]:
                 if close
                 else "; the boundary cost dominates at every measured chi."
             )
+        )
+    below = [chi for chi, r in ratios.items() if r < 0.95]
+    if below:
+        lines.append(
+            "At chi = "
+            + ", ".join(str(chi) for chi in below)
+            + " the call from Python measured faster than the same kernel timed inside Rust, "
+            "which it cannot be: the two cells ran seconds apart and the machine's background "
+            "load changed in between. Differences of that size between cells are noise."
         )
     others = []
     for impl in ("numpy_einsum", "numpy_matmul", "opt_einsum", "scipy_zgemm"):
