@@ -447,7 +447,11 @@ pub fn atb_with(
     }
     // The panel buffer is borrowed here, outside the SIMD region, so that everything
     // inside `vectorize` is inlined into the function compiled for that instruction set.
-    with_buffer(&PANEL, 2 * KC.min(k) * MAX_PANEL_COMPLEX, |panel| {
+    let panel_len = 2 * KC.min(k) * MAX_PANEL_COMPLEX;
+    with_buffer(&PANEL, panel_len + PANEL_ALIGN_SLACK, |buffer| {
+        // Start the panel on a 64-byte boundary, so no 512-bit load of it splits a cache line.
+        let offset = buffer.as_ptr().align_offset(64).min(PANEL_ALIGN_SLACK);
+        let panel = &mut buffer[offset..offset + panel_len];
         // Passes over at most KC rows of a and b; later passes add to c.
         for k0 in (0..k).step_by(KC) {
             let depth = KC.min(k - k0);
@@ -471,6 +475,9 @@ pub fn atb_with(
 /// The tiled kernel's pass depth: the copied panel of `b` holds at most this many rows
 /// (32 KiB on AVX-512), so it stays in cache and its buffer stays small whatever `k` is.
 const KC: usize = 256;
+
+/// Extra f64 values in the panel buffer, enough to start the panel 64-byte aligned.
+const PANEL_ALIGN_SLACK: usize = 8;
 
 /// The widest column panel of any tiled kernel, in complex numbers (AVX-512: 2 x 4).
 const MAX_PANEL_COMPLEX: usize = 8;
