@@ -130,8 +130,9 @@ else:
 
 The SPLATT test tensors in `data/tns` (MIT licence). Modes are numbered from 1 (mode 3 is
 pyttb `dims=2`). `output_cells` is the size of the output space, `output_nnz` the nonzeros
-of the result; `*_peak_MB` is the peak resident memory of the timed calls after the first,
-above the process's size before them (the tensor itself is already loaded).
+of the result; `*_peak_MB` is the working memory of one more, untimed call: its peak resident
+size above the process's size before it, after the memory freed by the timed calls was handed
+back to the system (the tensor itself, `input_MB`, is already loaded).
 """),
         code("""
 frostt = ttv.run_frostt(profile, results_root or None)

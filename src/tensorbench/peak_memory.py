@@ -6,10 +6,17 @@ the process's high-water mark (``VmHWM``) to its current resident size (Linux >=
 and ``VmHWM`` read afterwards is the peak of whatever ran in between. Where the reset
 is not allowed the lifetime peak ``ru_maxrss`` is used, which only shows a stretch
 whose peak exceeds everything before it; the report says which method was used.
+
+Freed memory that the allocator keeps for reuse is resident but not counted again, so a
+call repeated in the same process can show no growth at all. :func:`release_free_memory`
+returns it to the system first (``gc.collect`` and glibc's ``malloc_trim``), so that the
+peak of the next call is that call's own working memory.
 """
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import resource
 from pathlib import Path
 
@@ -33,6 +40,16 @@ def _reset_high_water_mark() -> bool:
     except OSError:
         return False
     return True
+
+
+def release_free_memory() -> bool:
+    """Collect garbage and hand the allocator's free pages back to the system; False
+    where glibc's ``malloc_trim`` is not available (then only garbage is collected)."""
+    gc.collect()
+    try:
+        return bool(ctypes.CDLL("libc.so.6").malloc_trim(0) >= 0)
+    except (OSError, AttributeError):
+        return False
 
 
 class PeakMemory:

@@ -76,6 +76,14 @@ def ttv_rust_from_python(tensor: ttb.sptensor, vector: np.ndarray, mode: int):
     return _sptensor(kernels_rs.ttv(tensor.subs, tensor.vals, tensor.shape, vector, mode))
 
 
+def ttv_kernel_only(tensor: ttb.sptensor, vector: np.ndarray, mode: int):
+    """``kernels_rs.ttv``'s three arrays, without building the ``pyttb.sptensor``: what
+    the in-Rust timer ("rust") times."""
+    import kernels_rs
+
+    return kernels_rs.ttv(tensor.subs, tensor.vals, tensor.shape, vector, mode)
+
+
 def ttv_numba(tensor: ttb.sptensor, vector: np.ndarray, mode: int):
     """The Rust kernel's algorithm compiled by Numba; same contract as ``kernels_rs.ttv``
     for the tensors of this experiment (output spaces below 2^63 cells)."""

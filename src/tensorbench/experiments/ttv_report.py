@@ -125,8 +125,8 @@ def speedup_table(run: DenseRun) -> pd.DataFrame:
 
 
 def frostt_table(run: DenseRun) -> pd.DataFrame:
-    """Per real tensor and mode: sizes, mean seconds, speedups over pyttb and the peak
-    memory of the calls (above the process's resident size before them)."""
+    """Per real tensor and mode: sizes, mean seconds, speedups over pyttb and the working
+    memory of one call (its peak resident size above the size before it)."""
     frame = cells(run)
     means = _means(frame, "variant")
     first = frame.drop_duplicates("variant").set_index("variant")
@@ -250,8 +250,8 @@ def frostt_findings(run: DenseRun) -> list[str]:
         lines.append(
             f"med.tns mode {row.mode} ({row.output_cells:,} output cells, "
             f"{row.output_nnz:,} nonzero): Rust from Python is {faster:,.1f}x faster than "
-            f"pyttb ({'beats' if faster > 1 else 'does NOT beat'} it); its calls peak "
-            f"{peak:.1f} MB above the process's resident size, {peak / row.input_MB:.2f}x the "
+            f"pyttb ({'beats' if faster > 1 else 'does NOT beat'} it); one call needs "
+            f"{peak:.1f} MB of memory at its peak, {peak / row.input_MB:.2f}x the "
             f"{row.input_MB:.1f} MB input (pyttb: {row.pyttb_peak_MB:.1f} MB)."
         )
     return lines
