@@ -145,6 +145,10 @@ def test_measure_returns_first_call_samples_and_extras(impl):
     assert extra["calls_per_sample"] >= 1 and extra["timed_in"] in {"python", "rust"}
     if impl in tt.RUST_IMPLEMENTATIONS:
         assert extra["tt_kernel_info"]["tiled_path"].startswith("tiled-")
+    if impl in tt.PAIRED:
+        paired = extra["paired"]
+        assert len(paired["python_seconds"]) == len(paired["rust_seconds"]) == 3
+        assert all(s > 0 for s in paired["python_seconds"] + paired["rust_seconds"])
 
 
 # --- the notebook ------------------------------------------------------------------------
@@ -168,6 +172,10 @@ def test_tt_overhead_notebook_writes_tables_figures_and_findings(smoke_root):
     assert (accuracy.drop(columns="implementation").fillna(0) <= tt.TOLERANCE).all().all()
     raw = pd.read_csv(data_dir(smoke_root) / tt.EXPERIMENT / "raw.csv")
     assert set(raw["implementation"]) == set(tt.IMPLEMENTATIONS)
+    paired = pd.read_csv(figures / "tt_paired.csv")
+    assert set(paired["implementation"]) == set(tt.PAIRED)
+    assert (paired["ratio"] > 0).all()
     text = json.dumps(nb)
     assert "site_update at chi = 1 from Python" in text  # findings computed from the data
+    assert "Timed alternately in one process" in text
     assert "L = 32 chain at chi = 4 in one call" in text

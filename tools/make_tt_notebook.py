@@ -129,9 +129,25 @@ saved = plotting.save(fig, run.figures_dir, "fig_tt_chain")
 display(Markdown("\\n".join(f"- {line}" for line in tt.findings(run))))
 """),
         md("""
+## Calling from Python against the Rust floor, timed alternately
+
+Each Rust-from-Python cell also alternates, round by round in the same process, one sample of
+its call from Python with one sample of the same contraction timed inside Rust
+(`kernels_rs.bench_tt`), so both halves of each pair see the same background load. Medians of
+per-call seconds; `ratio` = from Python / inside Rust. (For the chain, the
+`rust_from_python` row is the Python loop of 64 calls against the whole chain inside Rust.)
+"""),
+        code("""
+paired = tt.paired_table(run)
+tables.write(paired, run.figures_dir, "tt_paired",
+             title="From Python vs inside Rust, alternating samples\\n\\n" + run.caption())
+display(Markdown(tables.to_markdown(paired)))
+"""),
+        md("""
 ## Every case measured: medians (us) and the cost of calling from Python
 
-`python/rust` is Rust from Python (one call) over the same kernel timed inside Rust.
+`python/rust (separate cells)` is Rust from Python (one call) over the same kernel timed inside
+Rust, each from its own cell (seconds apart, so background-load noise enters the ratio).
 """),
         code("""
 cases = tt.case_table(run)
