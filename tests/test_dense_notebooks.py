@@ -42,6 +42,7 @@ def test_dot_notebook_produces_figure_2_and_table_1(smoke_root):
         "numpy",
         "rust_tuned",
         "rust_from_python_tuned",
+        "read_bandwidth",  # the probe behind the memory-traffic bound of the figure
     }
     text = json.dumps(nb)
     assert "Rust from Python over the Python loop" in text  # findings computed from the data
