@@ -122,7 +122,7 @@ else:
     table = ttv_report.headline_table(headline)
     ttv_report.save(headline, table, "ttv_headline_n1200",
                     f"Sparse TTV at n = 1200 ({headline_profile} profile, headline run)")
-    display(Markdown(f"Recorded in `{headline.data_dir}` ({headline.caption()})"))
+    display(Markdown(f"Recorded in `{headline.data_dir}` ({ttv_report.caption(headline)})"))
     display(Markdown(tables.to_markdown(table)))
 """),
         md("""

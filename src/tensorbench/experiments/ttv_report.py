@@ -47,6 +47,13 @@ def cells(run: DenseRun) -> pd.DataFrame:
     return pd.concat([summary, frame], axis=1)
 
 
+def caption(run: DenseRun) -> str:
+    """The figure/table caption, counting the kernels' calls (not the bandwidth passes)."""
+    kernels = run.summary[run.summary["implementation"] != BANDWIDTH]
+    n_calls = int(kernels["n_calls"].max()) if len(kernels) else 0
+    return plotting.caption(run.metadata, run.profile, n_calls)
+
+
 def bandwidth(run: DenseRun) -> float:
     """Bytes per second of the fastest read-bandwidth pass of this run (NaN if none)."""
     return best_bandwidth(run.summary)
@@ -72,7 +79,7 @@ def figure4(run: DenseRun):
         x="size",
         xlabel="n (tensor of n x n x n, density 0.01, times a vector along mode 2)",
         title="Figure 4: sparse tensor times vector",
-        caption_text=run.caption(),
+        caption_text=caption(run),
         implementations=[i for i in ORDER if i in set(summary["implementation"])],
         labels=LABELS,
         bound=bound(run)[["size", "seconds"]],
@@ -186,7 +193,7 @@ def headline_table(run: DenseRun) -> pd.DataFrame:
 
 
 def save(run: DenseRun, frame: pd.DataFrame, stem: str, title: str):
-    return tables.write(frame, run.figures_dir, stem, title=f"{title}\n\n{run.caption()}")
+    return tables.write(frame, run.figures_dir, stem, title=f"{title}\n\n{caption(run)}")
 
 
 # --- findings ---------------------------------------------------------------------------
