@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tensorbench import paths, results
 from tensorbench.estimate import dense_seconds
-from tensorbench.experiments import call_overhead, dense_report, dot, matvec
+from tensorbench.experiments import call_overhead, dense_report, dot, matvec, tt_overhead
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 PROFILE_ORDER = ("paper", "quick")  # smoke runs are for tests, not for the record
@@ -32,9 +32,15 @@ def _dense_findings(profile: str, root: Path) -> list[str]:
     return lines
 
 
+def _tt_findings(profile: str, root: Path) -> list[str]:
+    run = tt_overhead.load(profile, root)
+    return [f"TT inner product: {line}" for line in tt_overhead.findings(run)] if run else []
+
+
 # Experiments contribute README lines here: f(profile, results_root) -> list of sentences.
 FINDINGS: list[Callable[[str, Path], list[str]]] = [
     _dense_findings,
+    _tt_findings,
     call_overhead.readme_findings,
 ]
 
