@@ -14,7 +14,15 @@ from pathlib import Path
 
 from tensorbench import paths, results
 from tensorbench.estimate import dense_seconds
-from tensorbench.experiments import call_overhead, dense_report, dot, matvec, tt_overhead
+from tensorbench.experiments import (
+    call_overhead,
+    dense_report,
+    dot,
+    matvec,
+    tt_overhead,
+    ttv,
+    ttv_report,
+)
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 PROFILE_ORDER = ("paper", "quick")  # smoke runs are for tests, not for the record
@@ -37,9 +45,22 @@ def _tt_findings(profile: str, root: Path) -> list[str]:
     return [f"TT inner product: {line}" for line in tt_overhead.findings(run)] if run else []
 
 
+def _ttv_findings(profile: str, root: Path) -> list[str]:
+    lines = []
+    for name, where in (("main", "Figure 4"), ("headline", "n = 1200 check")):
+        run = ttv.load(name, profile, root)
+        if run is not None:
+            lines += [f"TTV: {line}" for line in ttv_report.speedup_findings(run, where)]
+    run = ttv.load("frostt", profile, root)
+    if run is not None:
+        lines += [f"TTV: {line}" for line in ttv_report.frostt_findings(run)]
+    return lines
+
+
 # Experiments contribute README lines here: f(profile, results_root) -> list of sentences.
 FINDINGS: list[Callable[[str, Path], list[str]]] = [
     _dense_findings,
+    _ttv_findings,
     _tt_findings,
     call_overhead.readme_findings,
 ]
