@@ -9,8 +9,6 @@ VENV          := .venv
 PY            := $(VENV)/bin/python
 PROFILE       ?= paper
 KERNEL_NAME   := tensorbench
-NOTEBOOKS     := dot matvec
-MATVEC_REGIMES := rows cols square
 RUST_SOURCES  := $(shell find kernels_rs/src -name '*.rs') kernels_rs/Cargo.toml kernels_rs/Cargo.lock kernels_rs/build.rs kernels_rs/pyproject.toml
 
 # Every run is single-threaded unless an experiment is about threads.
