@@ -143,7 +143,7 @@ results_root = ""  # empty means this project; tests point this at a temporary f
 from tensorbench.experiments import matvec
 
 run = matvec.run(profile, regime, results_root or None)
-fixed = int(run.summary["n2"].min() if regime == "rows" else run.summary["n1"].min())
+fixed = matvec.fixed_dimension(run, regime)
 print(f"{len(run.raw)} raw rows from {len(run.summary)} cells in {run.data_dir}")
 """
         ),

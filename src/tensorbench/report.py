@@ -98,14 +98,15 @@ def section(root: Path | None = None) -> str:
             )
             parts.append(f"### Profile `{profile}` on `{machine_dir.name}`\n")
             parts.append(f"Machine: {_machine_description(profile_dir)}; {duration}.\n")
-            per_notebook = log.get("notebooks", {})
+            # Per-notebook times of the last full run; else of each notebook's last execution
+            # (which may have resumed a run that was already partly on disk).
+            per_notebook = (full or {}).get("notebooks") or {
+                name: info["seconds"] for name, info in log.get("notebooks", {}).items()
+            }
             if per_notebook:
                 parts.append(
                     "Wall time per notebook: "
-                    + ", ".join(
-                        f"{name} {info['seconds'] / 60:.1f} min"
-                        for name, info in per_notebook.items()
-                    )
+                    + ", ".join(f"{name} {sec / 60:.1f} min" for name, sec in per_notebook.items())
                     + ".\n"
                 )
             for finder in FINDINGS:

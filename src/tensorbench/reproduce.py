@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     log = results.read_json(log_path)
     log.setdefault("notebooks", {})
     start = time.monotonic()
+    this_run: dict[str, float] = {}
     for index, run in enumerate(runs, start=1):
         print(f"== [{index}/{len(runs)}] {run.stem} (profile {args.profile})", flush=True)
         started, t0 = environment.now(), time.monotonic()
@@ -113,12 +114,17 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.monotonic() - t0
         # Wall time of this execution; a resumed run measures only what was left to do.
         log["notebooks"][run.stem] = {"started": started, "seconds": round(seconds, 1)}
+        this_run[run.stem] = round(seconds, 1)
         log["machine_label"] = paths.machine_label()
         results.atomic_write_json(log_path, log)
         print(f"== {run.stem} done in {seconds:.0f} s -> {target}", flush=True)
     total = time.monotonic() - start
     if args.only is None:
-        log["last_full_run"] = {"finished": environment.now(), "seconds": round(total, 1)}
+        log["last_full_run"] = {
+            "finished": environment.now(),
+            "seconds": round(total, 1),
+            "notebooks": this_run,
+        }
         results.atomic_write_json(log_path, log)
     print(f"== all {len(runs)} notebooks done in {total:.0f} s", flush=True)
     return 0

@@ -104,7 +104,7 @@ def findings(run) -> list[str]:
     from tensorbench.experiments.dense_report import claim_sentence
     from tensorbench.stats import value_at
 
-    s = run.summary
+    s = run.summary[run.summary["implementation"] != BANDWIDTH]
     lines = []
     both = sorted(
         set(s.loc[s.implementation == "python", "size"])
