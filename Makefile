@@ -44,10 +44,10 @@ setup: $(VENV)/.kernels $(VENV)/.jupyter-kernel ## Create .venv, install pinned 
 reproduce: setup ## Run every notebook with PROFILE (default paper): data/, figures/, executed/
 	PROFILE=$(PROFILE) $(PY) -m tensorbench.reproduce --profile $(PROFILE)
 
-quick: ## `make reproduce PROFILE=quick` (a few minutes)
+quick: ## `make reproduce PROFILE=quick` (minutes; the run time is in the README)
 	$(MAKE) reproduce PROFILE=quick
 
-smoke: ## `make reproduce PROFILE=smoke` (seconds)
+smoke: ## `make reproduce PROFILE=smoke` (tiny sizes: what the tests run)
 	$(MAKE) reproduce PROFILE=smoke
 
 readme: setup ## Refresh the README's results section from the recorded data
