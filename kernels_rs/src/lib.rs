@@ -19,3 +19,18 @@ mod python;
 
 /// True when compiled without debug assertions (a release build).
 pub const IS_RELEASE_BUILD: bool = !cfg!(debug_assertions);
+
+/// A shape written as Python writes a tuple: `(3,)`, `(2, 4)`; used in error messages.
+pub fn shape_str(shape: &[usize]) -> String {
+    match shape {
+        [one] => format!("({one},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}

@@ -130,20 +130,7 @@ impl From<ScratchError> for TtError {
     }
 }
 
-/// A shape written as Python writes a tuple: `(3,)`, `(2, 4)`.
-pub fn shape_str(shape: &[usize]) -> String {
-    match shape {
-        [one] => format!("({one},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
+pub use crate::shape_str;
 
 /// The shape of a site tensor `[chi_left, d, chi_right]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,15 +11,13 @@
 use std::borrow::Cow;
 
 use ndarray::{Array, ArrayView, Dimension, Ix2, Ix3};
-use numpy::{
-    PyArray, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray, PyUntypedArray,
-    PyUntypedArrayMethods,
-};
+use numpy::{PyArray, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PySequence, PyTuple};
 
 use super::bench::count;
+use super::validate::{type_name, typed, COPY_MAX_ELEMENTS};
 use crate::tt::{self, Site, C64};
 use crate::tt_bench::{self, Operands};
 
@@ -34,49 +32,13 @@ fn value_error(e: tt::ShapeError) -> PyErr {
     PyValueError::new_err(e.0)
 }
 
-/// At most this many elements, an input is copied instead of borrowed: rust-numpy's
-/// read-only borrow (a lookup and insertion in its global borrow table, ~170 ns) costs
-/// more than copying a small array (~40 ns plus ~0.5 ns per element).
-pub const COPY_MAX_ELEMENTS: usize = 256;
-
-fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type()
-        .name()
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| "?".into())
-}
-
 /// `obj` as a complex128 array with `D`'s number of axes, or the TypeError/ValueError
-/// that names `name` and what is wrong (as `validate::readonly`, without borrowing).
+/// that names `name` and what is wrong (`validate::typed`, without borrowing).
 fn checked<'a, 'py, D: Dimension>(
     obj: &'a Bound<'py, PyAny>,
     name: &str,
 ) -> PyResult<&'a Bound<'py, PyArray<C64, D>>> {
-    if let Ok(array) = obj.cast::<PyArray<C64, D>>() {
-        return Ok(array);
-    }
-    let untyped = obj.cast::<PyUntypedArray>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{name} must be a numpy.ndarray of {DTYPE}, got {}",
-            type_name(obj)
-        ))
-    })?;
-    if let Some(ndim) = D::NDIM {
-        if untyped.ndim() != ndim {
-            return Err(PyValueError::new_err(format!(
-                "{name} must be {ndim}-D, got an array of shape {}",
-                tt::shape_str(untyped.shape())
-            )));
-        }
-    }
-    let dtype = untyped
-        .dtype()
-        .str()
-        .map(|s| s.to_string())
-        .unwrap_or_else(|_| "?".into());
-    Err(PyTypeError::new_err(format!(
-        "{name} must have dtype {DTYPE}, got {dtype}"
-    )))
+    typed::<C64, D>(obj, name, DTYPE)
 }
 
 fn whole_aligned_elements<D: Dimension>(array: &Bound<'_, PyArray<C64, D>>) -> bool {

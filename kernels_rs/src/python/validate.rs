@@ -35,19 +35,14 @@ impl<T: Element, D: ndarray::Dimension> ArrayArg<'_, T, D> {
     }
 }
 
-/// A shape written as Python writes a tuple: `(3,)`, `(2, 4)`.
-pub fn shape_str(shape: &[usize]) -> String {
-    match shape {
-        [one] => format!("({one},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
+pub use crate::shape_str;
+
+/// The Python type name of `obj`, for messages.
+pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
 }
 
 /// Check that `obj` is a NumPy array of element type `T` and dimension `D`.
@@ -58,14 +53,14 @@ pub fn typed<'a, 'py, T: Element, D: ndarray::Dimension>(
     name: &str,
     dtype_name: &str,
 ) -> PyResult<&'a Bound<'py, PyArray<T, D>>> {
+    // Fast path: the right array (one type check); the rest only diagnoses a wrong one.
+    if let Ok(array) = obj.cast::<PyArray<T, D>>() {
+        return Ok(array);
+    }
     let untyped = obj.cast::<PyUntypedArray>().map_err(|_| {
-        let type_name = obj
-            .get_type()
-            .name()
-            .map(|n| n.to_string())
-            .unwrap_or_else(|_| "?".into());
         PyTypeError::new_err(format!(
-            "{name} must be a numpy.ndarray of {dtype_name}, got {type_name}"
+            "{name} must be a numpy.ndarray of {dtype_name}, got {}",
+            type_name(obj)
         ))
     })?;
     if let Some(ndim) = D::NDIM {
@@ -76,14 +71,14 @@ pub fn typed<'a, 'py, T: Element, D: ndarray::Dimension>(
             )));
         }
     }
-    obj.cast::<PyArray<T, D>>().map_err(|_| {
-        let dtype = untyped
-            .dtype()
-            .str()
-            .map(|s| s.to_string())
-            .unwrap_or_else(|_| "?".into());
-        PyTypeError::new_err(format!("{name} must have dtype {dtype_name}, got {dtype}"))
-    })
+    let dtype = untyped
+        .dtype()
+        .str()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| "?".into());
+    Err(PyTypeError::new_err(format!(
+        "{name} must have dtype {dtype_name}, got {dtype}"
+    )))
 }
 
 /// Borrow `obj` as a read-only NumPy array of element type `T` and dimension `D`.
