@@ -10,27 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tensorbench import paths, profiles, results
+from tensorbench import paths, results
 from tensorbench.experiments import dot, matvec
 
 
 def _planned_cells(profile: str) -> dict[str, list]:
-    params = profiles.section(profile, "dot")
-    planned = {
-        "dot": dot.cells(
-            params["sizes"], params["n_trials"], params["seed"], params.get("max_size")
-        )
-    }
-    params = profiles.section(profile, "matvec")
+    planned = {"dot": dot.planned_cells(profile)}
     for regime in matvec.REGIMES:
-        planned[f"matvec-{regime}"] = matvec.cells(
-            regime,
-            params["sizes"][regime],
-            params["fixed"],
-            params["n_trials"],
-            params["seed"],
-            params.get("max_elements"),
-        )
+        planned[f"matvec-{regime}"] = matvec.planned_cells(profile, regime)
     return planned
 
 

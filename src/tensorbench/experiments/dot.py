@@ -75,10 +75,9 @@ def measure(cell: Cell) -> list[float]:
     return time_calls(func, fresh_vectors, cell.n_trials)
 
 
-def run(profile: str, results_root: str | None = None):
-    """Run (or resume) the dot experiment of ``profile``; returns a DenseRun."""
+def planned_cells(profile: str) -> list[Cell]:
+    """Every cell the dot experiment of ``profile`` measures, the bandwidth probe included."""
     from tensorbench import profiles
-    from tensorbench.experiments import dense_report
 
     params = profiles.section(profile, EXPERIMENT)
     planned = cells(params["sizes"], params["n_trials"], params["seed"], params.get("max_size"))
@@ -90,9 +89,18 @@ def run(profile: str, results_root: str | None = None):
             params.get("bandwidth_bytes", DEFAULT_BANDWIDTH_BYTES),
         )
     )
+    return planned
+
+
+def run(profile: str, results_root: str | None = None):
+    """Run (or resume) the dot experiment of ``profile``; returns a DenseRun."""
+    from tensorbench import profiles
+    from tensorbench.experiments import dense_report
+
+    params = profiles.section(profile, EXPERIMENT)
     return dense_report.execute(
         EXPERIMENT,
-        planned,
+        planned_cells(profile),
         profile,
         results_root,
         description={"experiment": EXPERIMENT, "profile": profile, "parameters": params},

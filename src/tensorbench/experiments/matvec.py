@@ -113,11 +113,9 @@ AXIS_LABELS = {
 FIGURE_NUMBERS = {"rows": "3a", "cols": "3b", "square": "3c"}
 
 
-def run(profile: str, regime: str, results_root: str | None = None):
-    """Run (or resume) one matvec regime of ``profile``; returns a DenseRun whose summary
-    has a column ``n`` (the varying dimension)."""
+def planned_cells(profile: str, regime: str) -> list[Cell]:
+    """Every cell one matvec regime of ``profile`` measures, the bandwidth probe included."""
     from tensorbench import profiles
-    from tensorbench.experiments import dense_report
 
     params = profiles.section(profile, EXPERIMENT)
     planned = cells(
@@ -136,9 +134,19 @@ def run(profile: str, regime: str, results_root: str | None = None):
             params.get("bandwidth_bytes", DEFAULT_BANDWIDTH_BYTES),
         )
     )
+    return planned
+
+
+def run(profile: str, regime: str, results_root: str | None = None):
+    """Run (or resume) one matvec regime of ``profile``; returns a DenseRun whose summary
+    has a column ``n`` (the varying dimension)."""
+    from tensorbench import profiles
+    from tensorbench.experiments import dense_report
+
+    params = profiles.section(profile, EXPERIMENT)
     result = dense_report.execute(
         f"{EXPERIMENT}-{regime}",
-        planned,
+        planned_cells(profile, regime),
         profile,
         results_root,
         description={
