@@ -199,6 +199,62 @@ def test_the_same_array_may_be_passed_twice():
     assert norm.real > 0 and abs(norm.imag) <= 1e-12 * norm.real
 
 
+# Sizes on both sides of the bindings' thresholds: inputs of at most 256 elements
+# (COPY_MAX_ELEMENTS) are read in place, outputs of at most 16 and 256 elements go through
+# stack buffers, and work of 2**15 multiply-adds or more releases the GIL.
+BOUNDARY_SHAPES = [  # (chi_bra, chi_ket, d, chi_bra', chi_ket')
+    (16, 16, 2, 8, 8),  # env 256, sites 256, output 64: in place
+    (16, 17, 2, 8, 8),  # env 272: copied
+    (16, 16, 2, 8, 9),  # ket 288: copied
+    (4, 4, 2, 4, 4),  # output 16
+    (4, 4, 2, 4, 5),  # output 20
+    (1, 1, 2, 16, 16),  # output 256
+    (1, 1, 2, 16, 17),  # output 272
+    (8, 8, 4, 8, 8),  # 4096 multiply-adds, sites 256
+    (16, 16, 8, 16, 16),  # 65,536 multiply-adds: GIL released
+]
+
+
+@pytest.mark.parametrize(("cb", "ck", "d", "cbr", "ckr"), BOUNDARY_SHAPES)
+def test_every_path_gives_a_new_correct_array(cb, ck, d, cbr, ckr):
+    rng = np.random.default_rng(cb + 100 * ck + 10_000 * cbr + 1_000_000 * ckr)
+    env = cnormal(rng, cb, ck)
+    bra, ket = cnormal(rng, cb, d, cbr), cnormal(rng, ck, d, ckr)
+    bra_first, ket_first = cnormal(rng, d, cbr), cnormal(rng, d, ckr)
+    tmp = ref_env_bra(env, bra)
+    calls = [
+        (kernels_rs.tt_first_site(bra_first, ket_first), ref_first_site(bra_first, ket_first)),
+        (kernels_rs.tt_env_bra(env, bra), tmp),
+        (kernels_rs.tt_tmp_ket(tmp, ket), ref_tmp_ket(tmp, ket)),
+        (kernels_rs.tt_site_update(env, bra, ket), ref_site_update(env, bra, ket)),
+    ]
+    for got, want in calls:
+        assert rel_err(got, want) <= 1e-12
+        assert got.dtype == np.complex128
+        assert got.flags.c_contiguous and got.flags.owndata and got.flags.writeable
+        for operand in (env, bra, ket, bra_first, ket_first, tmp):
+            assert not np.shares_memory(got, operand)
+
+
+def test_arrays_are_read_after_python_code_that_changes_them():
+    """The chain reads its arrays only once every list element has been fetched, so a
+    sequence whose __getitem__ changes an earlier element gives the result for the
+    changed values (reading in place while Python code runs would be unsound)."""
+    rng = np.random.default_rng(21)
+    bras = chain(rng, [1, 2, 2, 1], [2, 2, 2])
+    kets = chain(rng, [1, 2, 2, 1], [2, 2, 2])
+
+    class Mutating(list):
+        def __getitem__(self, index):
+            if index == len(self) - 1:
+                list.__getitem__(self, 0)[...] *= 2.0
+            return list.__getitem__(self, index)
+
+    got = kernels_rs.tt_inner(Mutating(bras), kets)
+    want = ref_inner(bras, kets)  # bras[0] has been doubled by now
+    assert abs(got - want) <= 1e-12 * abs(want)
+
+
 def test_zero_sized_axes_give_zeros():
     env = np.ones((2, 3), dtype=complex)
     out = kernels_rs.tt_site_update(env, np.zeros((2, 0, 4), complex), np.zeros((3, 0, 5), complex))
@@ -409,5 +465,7 @@ def test_impossible_sizes_raise_memory_error_instead_of_crashing():
         kernels_rs.tt_site_update(
             np.zeros((1, n), complex), np.zeros((1, 1, n), complex), np.zeros((n, 1, 1), complex)
         )
+    with pytest.raises(MemoryError):  # empty inputs, a 2**44-element output
+        kernels_rs.tt_env_bra(np.zeros((0, n), complex), np.zeros((0, 2**11, 2**11), complex))
     # Afterwards everything works as before.
     assert kernels_rs.tt_inner([np.ones((1, 2, 1), complex)], [np.ones((1, 2, 1), complex)]) == 2

@@ -312,6 +312,16 @@ def test_shape_accepts_lists_and_numpy_integers():
         assert other[2] == (2, 3)
 
 
+def test_equivalent_integer_dtypes_are_accepted():
+    # int64 has two type numbers (C long and long long); the checks' fast path knows one,
+    # the other must still pass through rust-numpy's equivalence check.
+    want = call()
+    for dtype in (np.longlong, np.int64, np.dtype("<i8")):
+        got = call(subs=GOOD["subs"].astype(dtype))
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+
+
 def test_read_only_inputs_are_accepted_and_not_modified():
     subs, vals = GOOD["subs"].copy(), GOOD["vals"].copy()
     subs.flags.writeable = False

@@ -2,15 +2,22 @@
 //!
 //! Arrays are complex128 with the axes of `crate::tt` (row-major order of the values):
 //! `env [chi_bra, chi_ket]`, site tensors `[chi_left, d, chi_right]`, first-site operands
-//! `[d, chi]`. A C-contiguous input is read in place; any other layout (Fortran order,
-//! slices, negative strides) is copied into C order first, and an unaligned array, or one
-//! whose strides are not whole elements, is first copied by NumPy, so the kernels only
-//! ever see aligned, contiguous data. A wrong type or dtype is a TypeError, a wrong
-//! number of axes or inconsistent shapes a ValueError naming the shapes.
+//! `[d, chi]`. A wrong type or dtype is a TypeError, a wrong number of axes or
+//! inconsistent shapes a ValueError naming the shapes.
+//!
+//! How inputs are read, cheapest first:
+//! - a tiny call (every input of at most 256 elements, C-contiguous and aligned, too
+//!   little work to release the GIL) reads its inputs in place with the GIL held and
+//!   computes into a stack buffer before it makes the result array (`small_call`);
+//! - otherwise a C-contiguous input is borrowed read-only through rust-numpy (small
+//!   ones are copied, which is cheaper than the borrow table), any other layout (Fortran
+//!   order, slices, negative strides) is copied into C order, and an unaligned array, or
+//!   one whose strides are not whole elements, is first copied by NumPy, so the kernels
+//!   only ever see aligned, contiguous data.
 
 use std::borrow::Cow;
 
-use ndarray::{Array, ArrayView, Dimension, Ix2, Ix3};
+use ndarray::{Array, Dimension, Ix2, Ix3};
 use numpy::{PyArray, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -145,29 +152,23 @@ fn memory_error(e: tt::ScratchError) -> PyErr {
     PyMemoryError::new_err(e.to_string())
 }
 
-/// Outputs up to this many elements are computed into a buffer on the stack and copied
-/// into a new array (`PyArray::from_array`): cheaper than a zeroed array plus
-/// rust-numpy's write borrow (about 130 ns against 190 ns for one element).
-const STACK_OUTPUT_MAX_ELEMENTS: usize = 256;
-
-const SMALL_STACK_OUTPUT: usize = 16;
-
-fn stack_output<'py, D, F, const N: usize>(
-    py: Python<'py>,
-    dims: D,
-    len: usize,
-    fill: F,
-) -> PyResult<Bound<'py, PyArray<C64, D>>>
-where
-    D: Dimension,
-    F: FnOnce(&mut [C64]) -> Result<(), tt::ScratchError>,
-{
-    let mut buffer = [C64::new(0.0, 0.0); N];
-    let values = &mut buffer[..len];
-    fill(values).map_err(memory_error)?;
-    let view = ArrayView::from_shape(dims, values)
-        .map_err(|e| PyRuntimeError::new_err(format!("output shape: {e}")))?;
-    Ok(PyArray::from_array(py, &view))
+/// The values of `out`, an array this call has just made, for writing.
+///
+/// # Safety
+/// `out` must have been created by this call (by [`zeros`]) and not yet handed to
+/// Python or anyone else. A fresh array is reachable only through `out` (NumPy arrays
+/// are not tracked by the garbage collector, so not even `gc.get_objects` can see it),
+/// so the slice is the only reference to its data, with or without the GIL; `zeros`
+/// made it C-contiguous, aligned and initialised.
+// The `&mut` comes from a shared `&Bound` as in rust-numpy's own `as_slice_mut`; the
+// contract below is what makes it unique.
+#[allow(clippy::mut_from_ref)]
+unsafe fn fresh_values<'a, D: Dimension>(
+    out: &'a Bound<'_, PyArray<C64, D>>,
+) -> PyResult<&'a mut [C64]> {
+    // SAFETY: see the contract above; as_slice_mut checks contiguity and alignment.
+    unsafe { out.as_slice_mut() }
+        .map_err(|e| PyRuntimeError::new_err(format!("new array is not contiguous: {e}")))
 }
 
 /// A new C-order array of shape `dims`, filled by `fill` (with the GIL released when the
@@ -182,36 +183,112 @@ where
     D: Dimension,
     F: FnOnce(&mut [C64]) -> Result<(), tt::ScratchError> + Send,
 {
+    let out = zeros(py, dims)?;
+    // SAFETY: `out` was made just above and is returned only after `fill` is done.
+    let values = unsafe { fresh_values(&out)? };
+    if macs >= GIL_RELEASE_MIN_MACS {
+        py.detach(|| fill(values))
+    } else {
+        fill(values)
+    }
+    .map_err(memory_error)?;
+    Ok(out)
+}
+
+/// Inputs of at most this many elements, C-contiguous and aligned, are read in place
+/// by [`small_call`] (the same bound as the copies of small arrays).
+const IN_PLACE_MAX_ELEMENTS: usize = COPY_MAX_ELEMENTS;
+
+/// Outputs of [`small_call`] are computed into a stack buffer of this many elements
+/// (4 KiB) or, up to 16 elements, of 16, so that a 1-element output does not zero 4 KiB.
+const STACK_OUTPUT_MAX_ELEMENTS: usize = 256;
+const SMALL_STACK_OUTPUT: usize = 16;
+
+/// The values of a small, aligned, C-contiguous array, read in place (no copy, no
+/// borrow-table entry), or `None` for any other array.
+///
+/// # Safety
+/// The caller must hold the GIL, must not release it, and must not call anything that
+/// can run Python code (or NumPy, which may start the garbage collector) while the
+/// returned slice is alive. Then no Python code can write, resize or free the array
+/// meanwhile (`array` keeps the object alive). This is the contract under which
+/// rust-numpy's safe `to_owned_array` and `to_vec` read an array without its borrow
+/// table; like them it cannot see native code that writes the array from another thread
+/// without holding the GIL, which no NumPy reader can see either.
+#[inline]
+unsafe fn in_place<'a, D: Dimension>(array: &'a Bound<'_, PyArray<C64, D>>) -> Option<&'a [C64]> {
+    let len = array.len();
+    if len > IN_PLACE_MAX_ELEMENTS || !array.is_c_contiguous() || !array.is_aligned() {
+        return None;
+    }
+    if len == 0 {
+        return Some(&[]);
+    }
+    // SAFETY: NumPy's flags say the `len` elements at `data()` are aligned and contiguous
+    // in C order (so the slice holds the values in C order); a non-empty array's data
+    // pointer is not null. The caller's contract keeps them alive and unwritten.
+    Some(unsafe { std::slice::from_raw_parts(array.data(), len) })
+}
+
+/// The fast path of a tiny contraction, or `None` when it does not apply: when every
+/// input was read [`in_place`], the output has at most [`STACK_OUTPUT_MAX_ELEMENTS`]
+/// elements and the work is too small to release the GIL, `kernel` computes from the
+/// inputs in place into a stack buffer, which is then copied into a new array. Every
+/// input is read before anything that can run Python code (making the new array):
+/// what `in_place` requires. This saves copying small inputs, about a third of a tiny
+/// call.
+fn small_call<'py, D, const K: usize>(
+    py: Python<'py>,
+    dims: D,
+    macs: usize,
+    inputs: [Option<&[C64]>; K],
+    kernel: impl FnOnce([&[C64]; K], &mut [C64]) -> Result<(), tt::ScratchError>,
+) -> Option<PyResult<Bound<'py, PyArray<C64, D>>>>
+where
+    D: Dimension,
+{
     let len = dims
         .slice()
         .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d));
-    match len {
-        // Two buffer sizes, so that a 1-element output does not zero 4 KiB of stack.
-        Some(len) if len <= SMALL_STACK_OUTPUT => {
-            return stack_output::<D, F, SMALL_STACK_OUTPUT>(py, dims, len, fill)
-        }
-        Some(len) if len <= STACK_OUTPUT_MAX_ELEMENTS => {
-            return stack_output::<D, F, STACK_OUTPUT_MAX_ELEMENTS>(py, dims, len, fill)
-        }
-        _ => {}
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&len| len <= STACK_OUTPUT_MAX_ELEMENTS)?;
+    if macs >= GIL_RELEASE_MIN_MACS {
+        return None;
     }
-    let out = zeros(py, dims)?;
-    {
-        let mut guard = out
-            .try_readwrite()
-            .map_err(|e| PyRuntimeError::new_err(format!("cannot write the new array: {e}")))?;
-        let values = guard
-            .as_slice_mut()
-            .map_err(|e| PyRuntimeError::new_err(format!("new array is not contiguous: {e}")))?;
-        if macs >= GIL_RELEASE_MIN_MACS {
-            py.detach(|| fill(values))
-        } else {
-            fill(values)
-        }
-        .map_err(memory_error)?;
+    let mut slices: [&[C64]; K] = [&[]; K];
+    for (slot, input) in slices.iter_mut().zip(inputs) {
+        *slot = input?;
     }
-    Ok(out)
+    Some(if len <= SMALL_STACK_OUTPUT {
+        on_stack::<D, SMALL_STACK_OUTPUT>(py, dims, len, |out| kernel(slices, out))
+    } else {
+        on_stack::<D, STACK_OUTPUT_MAX_ELEMENTS>(py, dims, len, |out| kernel(slices, out))
+    })
+}
+
+/// Compute `len` (<= `N`) values into a zeroed stack buffer with `fill`, then copy them
+/// into a new C-order array of shape `dims`. `fill` is done before anything here can
+/// run Python code.
+#[inline]
+fn on_stack<'py, D: Dimension, const N: usize>(
+    py: Python<'py>,
+    dims: D,
+    len: usize,
+    fill: impl FnOnce(&mut [C64]) -> Result<(), tt::ScratchError>,
+) -> PyResult<Bound<'py, PyArray<C64, D>>> {
+    let mut buffer = [C64::new(0.0, 0.0); N];
+    let values = &mut buffer[..len];
+    fill(values).map_err(memory_error)?;
+    debug_assert_eq!(dims.size(), len);
+    // SAFETY: `PyArray::new` returns a fresh C-contiguous array of `dims.size()` == `len`
+    // elements (small_call computed `len` from `dims`) that nothing else can see yet. C64
+    // has no drop glue, and every element is written here, from a stack buffer that
+    // cannot overlap the new allocation, before the array is read or returned.
+    unsafe {
+        let array = PyArray::<C64, D>::new(py, dims, false);
+        std::ptr::copy_nonoverlapping(values.as_ptr(), array.data(), len);
+        Ok(array)
+    }
 }
 
 fn macs(factors: &[usize]) -> usize {
@@ -226,20 +303,23 @@ fn tt_first_site<'py>(
     bra_first: &Bound<'py, PyAny>,
     ket_first: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyArray2<C64>>> {
-    let bra = complex_array::<Ix2>(bra_first, "bra_first")?;
-    let ket = complex_array::<Ix2>(ket_first, "ket_first")?;
+    let bra = checked::<Ix2>(bra_first, "bra_first")?;
+    let ket = checked::<Ix2>(ket_first, "ket_first")?;
     tt::check_first_site(dims2(bra.shape()), dims2(ket.shape())).map_err(value_error)?;
     let (d, chi_bra, chi_ket) = (bra.shape()[0], bra.shape()[1], ket.shape()[1]);
+    let (dims, macs) = (Ix2(chi_bra, chi_ket), macs(&[d, chi_bra, chi_ket]));
+    let kernel = |[bra, ket]: [&[C64]; 2], out: &mut [C64]| {
+        tt::first_site_into(d, chi_bra, chi_ket, bra, ket, out);
+        Ok(())
+    };
+    // SAFETY (in_place): small_call reads these before it runs any Python code.
+    let inputs = unsafe { [in_place(bra), in_place(ket)] };
+    if let Some(result) = small_call(py, dims, macs, inputs, kernel) {
+        return result;
+    }
+    let (bra, ket) = (take(bra, "bra_first")?, take(ket, "ket_first")?);
     let (bra, ket) = (bra.values()?, ket.values()?);
-    output(
-        py,
-        Ix2(chi_bra, chi_ket),
-        macs(&[d, chi_bra, chi_ket]),
-        |out| {
-            tt::first_site_into(d, chi_bra, chi_ket, &bra, &ket, out);
-            Ok(())
-        },
-    )
+    output(py, dims, macs, |out| kernel([&bra, &ket], out))
 }
 
 /// `tmp = einsum("ab,asc->bsc", env, bra.conj())`: env `[chi_bra, chi_ket]`, bra
@@ -250,17 +330,27 @@ fn tt_env_bra<'py>(
     env: &Bound<'py, PyAny>,
     bra: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyArray3<C64>>> {
-    let env = complex_array::<Ix2>(env, "env")?;
-    let bra = complex_array::<Ix3>(bra, "bra")?;
+    let env = checked::<Ix2>(env, "env")?;
+    let bra = checked::<Ix3>(bra, "bra")?;
     tt::check_env_bra(dims2(env.shape()), dims3(bra.shape())).map_err(value_error)?;
     let site = Site::from_shape(bra.shape());
     let chi_ket = env.shape()[1];
-    let (env, bra) = (env.values()?, bra.values()?);
-    let macs = macs(&[site.len(), chi_ket]);
-    output(py, Ix3(chi_ket, site.phys, site.right), macs, |out| {
-        tt::env_bra_into(chi_ket, site, &env, &bra, out);
+    let (dims, macs) = (
+        Ix3(chi_ket, site.phys, site.right),
+        macs(&[site.len(), chi_ket]),
+    );
+    let kernel = |[env, bra]: [&[C64]; 2], out: &mut [C64]| {
+        tt::env_bra_into(chi_ket, site, env, bra, out);
         Ok(())
-    })
+    };
+    // SAFETY (in_place): small_call reads these before it runs any Python code.
+    let inputs = unsafe { [in_place(env), in_place(bra)] };
+    if let Some(result) = small_call(py, dims, macs, inputs, kernel) {
+        return result;
+    }
+    let (env, bra) = (take(env, "env")?, take(bra, "bra")?);
+    let (env, bra) = (env.values()?, bra.values()?);
+    output(py, dims, macs, |out| kernel([&env, &bra], out))
 }
 
 /// `new = einsum("bsc,bse->ce", tmp, ket)`: tmp `[chi_ket, d, chi_bra']`, ket
@@ -271,17 +361,27 @@ fn tt_tmp_ket<'py>(
     tmp: &Bound<'py, PyAny>,
     ket: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyArray2<C64>>> {
-    let tmp = complex_array::<Ix3>(tmp, "tmp")?;
-    let ket = complex_array::<Ix3>(ket, "ket")?;
+    let tmp = checked::<Ix3>(tmp, "tmp")?;
+    let ket = checked::<Ix3>(ket, "ket")?;
     tt::check_tmp_ket(dims3(tmp.shape()), dims3(ket.shape())).map_err(value_error)?;
     let site = Site::from_shape(ket.shape());
     let chi_bra_right = tmp.shape()[2];
-    let (tmp, ket) = (tmp.values()?, ket.values()?);
-    let macs = macs(&[site.len(), chi_bra_right]);
-    output(py, Ix2(chi_bra_right, site.right), macs, |out| {
-        tt::tmp_ket_into(chi_bra_right, site, &tmp, &ket, out);
+    let (dims, macs) = (
+        Ix2(chi_bra_right, site.right),
+        macs(&[site.len(), chi_bra_right]),
+    );
+    let kernel = |[tmp, ket]: [&[C64]; 2], out: &mut [C64]| {
+        tt::tmp_ket_into(chi_bra_right, site, tmp, ket, out);
         Ok(())
-    })
+    };
+    // SAFETY (in_place): small_call reads these before it runs any Python code.
+    let inputs = unsafe { [in_place(tmp), in_place(ket)] };
+    if let Some(result) = small_call(py, dims, macs, inputs, kernel) {
+        return result;
+    }
+    let (tmp, ket) = (take(tmp, "tmp")?, take(ket, "ket")?);
+    let (tmp, ket) = (tmp.values()?, ket.values()?);
+    output(py, dims, macs, |out| kernel([&tmp, &ket], out))
 }
 
 /// One site of `<bra|ket>`: `tt_tmp_ket(tt_env_bra(env, bra), ket)`; env
@@ -294,22 +394,33 @@ fn tt_site_update<'py>(
     bra: &Bound<'py, PyAny>,
     ket: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyArray2<C64>>> {
-    let env = complex_array::<Ix2>(env, "env")?;
-    let bra = complex_array::<Ix3>(bra, "bra")?;
-    let ket = complex_array::<Ix3>(ket, "ket")?;
+    let env = checked::<Ix2>(env, "env")?;
+    let bra = checked::<Ix3>(bra, "bra")?;
+    let ket = checked::<Ix3>(ket, "ket")?;
     tt::check_site_update(dims2(env.shape()), dims3(bra.shape()), dims3(ket.shape()))
         .map_err(value_error)?;
     let (bra_site, ket_site) = (Site::from_shape(bra.shape()), Site::from_shape(ket.shape()));
-    let (env, bra, ket) = (env.values()?, bra.values()?, ket.values()?);
+    let dims = Ix2(bra_site.right, ket_site.right);
     let macs = macs(&[bra_site.len(), ket_site.left])
         .saturating_add(macs(&[ket_site.len(), bra_site.right]));
-    output(py, Ix2(bra_site.right, ket_site.right), macs, |out| {
-        tt::site_update_into(bra_site, ket_site, &env, &bra, &ket, out)
-    })
+    let kernel = |[env, bra, ket]: [&[C64]; 3], out: &mut [C64]| {
+        tt::site_update_into(bra_site, ket_site, env, bra, ket, out)
+    };
+    // SAFETY (in_place): small_call reads these before it runs any Python code.
+    let inputs = unsafe { [in_place(env), in_place(bra), in_place(ket)] };
+    if let Some(result) = small_call(py, dims, macs, inputs, kernel) {
+        return result;
+    }
+    let (env, bra, ket) = (take(env, "env")?, take(bra, "bra")?, take(ket, "ket")?);
+    let (env, bra, ket) = (env.values()?, bra.values()?, ket.values()?);
+    output(py, dims, macs, |out| kernel([&env, &bra, &ket], out))
 }
 
-/// Every element of a list (or tuple) of site tensors, borrowed or copied.
-fn site_list<'py>(items: &Bound<'py, PyAny>, name: &str) -> PyResult<Vec<Operand<'py, Ix3>>> {
+/// Every element of a list (or tuple) of site tensors, checked as 3-D complex128 arrays.
+fn site_arrays<'py>(
+    items: &Bound<'py, PyAny>,
+    name: &str,
+) -> PyResult<Vec<Bound<'py, PyArray3<C64>>>> {
     let sequence = items.cast::<PySequence>().map_err(|_| {
         PyTypeError::new_err(format!(
             "{name} must be a list or tuple of 3-D numpy.ndarray of {DTYPE}, got {}",
@@ -321,16 +432,16 @@ fn site_list<'py>(items: &Bound<'py, PyAny>, name: &str) -> PyResult<Vec<Operand
     for index in 0..len {
         let item = sequence.get_item(index)?;
         // The element's name is formatted only when something is wrong with it.
-        let array = match item.cast::<PyArray3<C64>>() {
-            Ok(array) => take(array, name)?,
-            Err(_) => complex_array::<Ix3>(&item, &format!("{name}[{index}]"))?,
-        };
-        arrays.push(array);
+        if checked::<Ix3>(&item, name).is_err() {
+            checked::<Ix3>(&item, &format!("{name}[{index}]"))?;
+        }
+        // SAFETY: checked just above to be a 3-D complex128 array.
+        arrays.push(unsafe { item.cast_into_unchecked::<PyArray3<C64>>() });
     }
     Ok(arrays)
 }
 
-fn shapes(arrays: &[Operand<'_, Ix3>]) -> Vec<Site> {
+fn shapes(arrays: &[Bound<'_, PyArray3<C64>>]) -> Vec<Site> {
     arrays.iter().map(|a| Site::from_shape(a.shape())).collect()
 }
 
@@ -341,18 +452,55 @@ fn chain_macs(bras: &[Site], kets: &[Site]) -> usize {
         .fold(0usize, usize::saturating_add)
 }
 
+/// The sites with their values read [`in_place`], or `None` if one cannot be.
+///
+/// # Safety
+/// As for [`in_place`], for as long as the returned slices are alive.
+unsafe fn sites_in_place<'a>(
+    sites: &[Site],
+    arrays: &'a [Bound<'_, PyArray3<C64>>],
+) -> Option<Vec<(Site, &'a [C64])>> {
+    sites
+        .iter()
+        .zip(arrays)
+        // SAFETY: the caller upholds in_place's contract.
+        .map(|(&site, array)| unsafe { in_place(array) }.map(|values| (site, values)))
+        .collect()
+}
+
 /// `<bra|ket>` of two lists of site tensors `[chi_left, d, chi_right]` (complex128): the
 /// environment starts as `[[1]]`, every site applies `tt_site_update`, the 1 x 1 result is
 /// returned. Boundary bonds must be 1, consecutive bonds must agree, bra and ket must
 /// have the same number of sites and the same `d` at each.
 #[pyfunction]
-fn tt_inner(py: Python<'_>, bras: &Bound<'_, PyAny>, kets: &Bound<'_, PyAny>) -> PyResult<C64> {
-    let bra_arrays = site_list(bras, "bras")?;
-    let ket_arrays = site_list(kets, "kets")?;
+fn tt_inner<'py>(
+    py: Python<'py>,
+    bras: &Bound<'py, PyAny>,
+    kets: &Bound<'py, PyAny>,
+) -> PyResult<C64> {
+    // Every call that can run Python code (reading the lists) happens here, first.
+    let bra_arrays = site_arrays(bras, "bras")?;
+    let ket_arrays = site_arrays(kets, "kets")?;
     let (bra_sites, ket_sites) = (shapes(&bra_arrays), shapes(&ket_arrays));
     tt::check_chain(&bra_sites, &ket_sites).map_err(value_error)?;
-    let bra_data = all_values(&bra_arrays)?;
-    let ket_data = all_values(&ket_arrays)?;
+    let small = chain_macs(&bra_sites, &ket_sites) < GIL_RELEASE_MIN_MACS;
+    if small {
+        // SAFETY (in_place): the slices are read only by inner_checked, with the GIL held
+        // and no Python code run between here and its return.
+        let in_place = unsafe {
+            (
+                sites_in_place(&bra_sites, &bra_arrays),
+                sites_in_place(&ket_sites, &ket_arrays),
+            )
+        };
+        if let (Some(bras), Some(kets)) = in_place {
+            return tt::inner_checked(&bras, &kets).map_err(memory_error);
+        }
+    }
+    let bra_operands = take_all(&bra_arrays, "bras")?;
+    let ket_operands = take_all(&ket_arrays, "kets")?;
+    let bra_data = all_values(&bra_operands)?;
+    let ket_data = all_values(&ket_operands)?;
     let bras: Vec<(Site, &[C64])> = bra_sites
         .iter()
         .copied()
@@ -363,12 +511,19 @@ fn tt_inner(py: Python<'_>, bras: &Bound<'_, PyAny>, kets: &Bound<'_, PyAny>) ->
         .copied()
         .zip(ket_data.iter().map(|d| &**d))
         .collect();
-    if chain_macs(&bra_sites, &ket_sites) >= GIL_RELEASE_MIN_MACS {
-        py.detach(|| tt::inner_checked(&bras, &kets))
-    } else {
+    if small {
         tt::inner_checked(&bras, &kets)
+    } else {
+        py.detach(|| tt::inner_checked(&bras, &kets))
     }
     .map_err(memory_error)
+}
+
+fn take_all<'py>(
+    arrays: &[Bound<'py, PyArray3<C64>>],
+    name: &str,
+) -> PyResult<Vec<Operand<'py, Ix3>>> {
+    arrays.iter().map(|a| take(a, name)).collect()
 }
 
 fn all_values<'a>(arrays: &'a [Operand<'_, Ix3>]) -> PyResult<Vec<Cow<'a, [C64]>>> {
@@ -452,20 +607,20 @@ fn bench_operands(case: &str, operands: &[Bound<'_, PyAny>]) -> PyResult<Operand
             }
         }
         _ => {
-            let bras = site_list(op(0), "bras")?;
-            let kets = site_list(op(1), "kets")?;
+            let bras = site_arrays(op(0), "bras")?;
+            let kets = site_arrays(op(1), "kets")?;
             let (bra_sites, ket_sites) = (shapes(&bras), shapes(&kets));
             tt::check_chain(&bra_sites, &ket_sites).map_err(value_error)?;
-            let copy = |sites: Vec<Site>, arrays: &[Operand<'_, Ix3>]| {
+            let copy = |sites: Vec<Site>, arrays: &[Bound<'_, PyArray3<C64>>], name| {
                 sites
                     .into_iter()
                     .zip(arrays)
-                    .map(|(s, a)| Ok((s, owned(a)?)))
+                    .map(|(s, a)| Ok((s, owned(&take(a, name)?)?)))
                     .collect::<PyResult<Vec<_>>>()
             };
             Operands::Chain {
-                bras: copy(bra_sites, &bras)?,
-                kets: copy(ket_sites, &kets)?,
+                bras: copy(bra_sites, &bras, "bras")?,
+                kets: copy(ket_sites, &kets, "kets")?,
             }
         }
     })

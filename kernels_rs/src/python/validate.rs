@@ -3,8 +3,12 @@
 //! shape/value), so no bad input reaches a kernel's assertions.
 
 use ndarray::{Array, ArrayView};
+use std::os::raw::c_int;
+
+use numpy::npyffi::NPY_TYPES;
 use numpy::{
-    Element, PyArray, PyArrayMethods, PyReadonlyArray, PyUntypedArray, PyUntypedArrayMethods,
+    Element, PyArray, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray, PyUntypedArray,
+    PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -37,6 +41,29 @@ impl<T: Element, D: ndarray::Dimension> ArrayArg<'_, T, D> {
 
 pub use crate::shape_str;
 
+/// An element type with its NumPy type number, for the fast path of [`typed`].
+pub trait Dtype: Element {
+    /// NumPy's type number of `Self` (`dtype.num`).
+    const NUM: c_int;
+}
+
+impl Dtype for f64 {
+    const NUM: c_int = NPY_TYPES::NPY_DOUBLE as c_int;
+}
+
+impl Dtype for num_complex::Complex64 {
+    const NUM: c_int = NPY_TYPES::NPY_CDOUBLE as c_int;
+}
+
+impl Dtype for i64 {
+    // NumPy's int64 is C `long` where that has 64 bits, else `long long`; an array whose
+    // number is the other one still passes, through the slow path.
+    #[cfg(all(not(windows), target_pointer_width = "64"))]
+    const NUM: c_int = NPY_TYPES::NPY_LONG as c_int;
+    #[cfg(not(all(not(windows), target_pointer_width = "64")))]
+    const NUM: c_int = NPY_TYPES::NPY_LONGLONG as c_int;
+}
+
 /// The Python type name of `obj`, for messages.
 pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
@@ -48,12 +75,30 @@ pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
 /// Check that `obj` is a NumPy array of element type `T` and dimension `D`.
 ///
 /// `dtype_name` is the NumPy name of `T` used in messages (e.g. "float64").
-pub fn typed<'a, 'py, T: Element, D: ndarray::Dimension>(
+#[inline]
+pub fn typed<'a, 'py, T: Dtype, D: ndarray::Dimension>(
     obj: &'a Bound<'py, PyAny>,
     name: &str,
     dtype_name: &str,
 ) -> PyResult<&'a Bound<'py, PyArray<T, D>>> {
-    // Fast path: the right array (one type check); the rest only diagnoses a wrong one.
+    // Fast path: an ndarray with D's number of axes and exactly T's type number in native
+    // byte order. rust-numpy's own check (next) would also accept it, but looks up T's
+    // dtype through NumPy on every call: about a third of the checks' cost.
+    if let Ok(untyped) = obj.cast::<PyUntypedArray>() {
+        let dtype = untyped.dtype();
+        if D::NDIM.is_none_or(|ndim| ndim == untyped.ndim())
+            && dtype.num() == T::NUM
+            && dtype.is_native_byteorder() == Some(true)
+        {
+            // SAFETY: `PyArray<T, D>` is `PyUntypedArray` with a type-level promise of T and
+            // D, both just checked: D's number of axes, and a dtype NumPy treats as T (the
+            // same type number, native byte order), which is what rust-numpy's
+            // `PyArray::type_check` establishes through `PyArray_EquivTypes`.
+            return Ok(unsafe { untyped.cast_unchecked::<PyArray<T, D>>() });
+        }
+    }
+    // The slow path accepts the arrays the fast path does not know (an equivalent dtype
+    // with another type number); the rest only diagnoses a wrong one.
     if let Ok(array) = obj.cast::<PyArray<T, D>>() {
         return Ok(array);
     }
@@ -82,7 +127,7 @@ pub fn typed<'a, 'py, T: Element, D: ndarray::Dimension>(
 }
 
 /// Borrow `obj` as a read-only NumPy array of element type `T` and dimension `D`.
-pub fn readonly<'py, T: Element, D: ndarray::Dimension>(
+pub fn readonly<'py, T: Dtype, D: ndarray::Dimension>(
     obj: &Bound<'py, PyAny>,
     name: &str,
     dtype_name: &str,
@@ -95,7 +140,7 @@ pub fn readonly<'py, T: Element, D: ndarray::Dimension>(
 /// The kernels' way to take an array argument: checked as [`readonly`] does, then copied
 /// if it has at most [`COPY_MAX_ELEMENTS`] elements (rust-numpy's safe `to_owned_array`,
 /// under the GIL) and borrowed read-only otherwise.
-pub fn array_arg<'py, T: Element, D: ndarray::Dimension>(
+pub fn array_arg<'py, T: Dtype, D: ndarray::Dimension>(
     obj: &Bound<'py, PyAny>,
     name: &str,
     dtype_name: &str,
