@@ -85,19 +85,25 @@ def read_bandwidth(n_bytes: int = 536870912, repeats: int = 5) -> float:
 # Single-threaded on the calling thread; the GIL is released for large contractions.
 
 def tt_first_site(
-    bra_first: npt.NDArray[np.complex128], ket_first: npt.NDArray[np.complex128]
+    bra_first: npt.NDArray[np.complex128],
+    ket_first: npt.NDArray[np.complex128],
+    out: npt.NDArray[np.complex128] | None = None,
 ) -> npt.NDArray[np.complex128]:
     """np.einsum("sa,sb->ab", bra_first.conj(), ket_first): [d, chi_bra], [d, chi_ket]
-    -> [chi_bra, chi_ket]."""
+    -> [chi_bra, chi_ket]. With ``out`` (see below) the result is written there."""
 
 def tt_env_bra(
-    env: npt.NDArray[np.complex128], bra: npt.NDArray[np.complex128]
+    env: npt.NDArray[np.complex128],
+    bra: npt.NDArray[np.complex128],
+    out: npt.NDArray[np.complex128] | None = None,
 ) -> npt.NDArray[np.complex128]:
     """np.einsum("ab,asc->bsc", env, bra.conj()): [chi_bra, chi_ket], [chi_bra, d, chi_bra']
     -> [chi_ket, d, chi_bra']."""
 
 def tt_tmp_ket(
-    tmp: npt.NDArray[np.complex128], ket: npt.NDArray[np.complex128]
+    tmp: npt.NDArray[np.complex128],
+    ket: npt.NDArray[np.complex128],
+    out: npt.NDArray[np.complex128] | None = None,
 ) -> npt.NDArray[np.complex128]:
     """np.einsum("bsc,bse->ce", tmp, ket): [chi_ket, d, chi_bra'], [chi_ket, d, chi_ket']
     -> [chi_bra', chi_ket']."""
@@ -106,8 +112,15 @@ def tt_site_update(
     env: npt.NDArray[np.complex128],
     bra: npt.NDArray[np.complex128],
     ket: npt.NDArray[np.complex128],
+    out: npt.NDArray[np.complex128] | None = None,
 ) -> npt.NDArray[np.complex128]:
-    """tt_tmp_ket(tt_env_bra(env, bra), ket): the new environment [chi_bra', chi_ket']."""
+    """tt_tmp_ket(tt_env_bra(env, bra), ket): the new environment [chi_bra', chi_ket'].
+
+    ``out`` (all four pairwise contractions, positional or keyword, as in ``np.dot``): a
+    writeable complex128 array of the result's shape, any layout, which receives the
+    result and is returned; it may be one of the inputs (they are read first). Saves
+    making a new array per call (about half of a tiny call). Wrong dtype: TypeError;
+    wrong shape or read-only: ValueError."""
 
 def tt_inner(
     bras: list[npt.NDArray[np.complex128]] | tuple[npt.NDArray[np.complex128], ...],

@@ -255,6 +255,95 @@ def test_arrays_are_read_after_python_code_that_changes_them():
     assert abs(got - want) <= 1e-12 * abs(want)
 
 
+# --- out= -------------------------------------------------------------------------------
+
+
+def _out_layouts(shape):
+    """Writeable complex128 arrays of ``shape`` in several memory layouts."""
+    yield "C order", np.full(shape, np.nan, complex)
+    yield "Fortran order", np.asfortranarray(np.full(shape, np.nan, complex))
+    padded = np.full((*shape[:-1], 2 * shape[-1]), np.nan, complex)
+    yield "strided", padded[..., ::2]
+    raw = np.zeros(int(np.prod(shape)) * 16 + 8, dtype=np.uint8)
+    yield "unaligned", raw[8:].view(np.complex128).reshape(shape)
+
+
+@pytest.mark.parametrize(
+    ("cb", "ck", "d", "cbr", "ckr"),
+    BOUNDARY_SHAPES[:1] + SHAPES[:2] + [(1, 1, 2, 16, 17), (16, 16, 8, 16, 16)],
+)
+def test_out_receives_the_result_in_any_layout_and_is_returned(cb, ck, d, cbr, ckr):
+    rng = np.random.default_rng(cb + 7 * ck + 49 * cbr + 343 * ckr)
+    env = cnormal(rng, cb, ck)
+    bra, ket = cnormal(rng, cb, d, cbr), cnormal(rng, ck, d, ckr)
+    bra_first, ket_first = cnormal(rng, d, cbr), cnormal(rng, d, ckr)
+    tmp = ref_env_bra(env, bra)
+    cases = [
+        (kernels_rs.tt_first_site, (bra_first, ket_first), ref_first_site(bra_first, ket_first)),
+        (kernels_rs.tt_env_bra, (env, bra), tmp),
+        (kernels_rs.tt_tmp_ket, (tmp, ket), ref_tmp_ket(tmp, ket)),
+        (kernels_rs.tt_site_update, (env, bra, ket), ref_site_update(env, bra, ket)),
+    ]
+    for func, args, want in cases:
+        for name, out in _out_layouts(want.shape):
+            assert func(*args, out=out) is out, name
+            assert rel_err(out, want) <= 1e-12, name
+            out[...] = np.nan
+            assert func(*args, out) is out, name  # positional, as in np.dot
+            assert rel_err(out, want) <= 1e-12, name
+
+
+@pytest.mark.parametrize("chi", [1, 4, 16, 64])
+def test_out_may_be_an_input(chi):
+    rng = np.random.default_rng(chi)
+    env, bra, ket = cnormal(rng, chi, chi), cnormal(rng, chi, 2, chi), cnormal(rng, chi, 2, chi)
+    want = ref_site_update(env, bra, ket)
+    assert kernels_rs.tt_site_update(env, bra, ket, out=env) is env
+    assert rel_err(env, want) <= 1e-12
+    site, env = cnormal(rng, chi, 2, chi), cnormal(rng, chi, chi)
+    want = ref_env_bra(env, site)
+    assert kernels_rs.tt_env_bra(env, site, out=site) is site
+    assert rel_err(site, want) <= 1e-12
+
+
+@pytest.mark.parametrize(
+    ("out", "error", "message"),
+    [
+        (np.zeros((4, 5)), TypeError, "out must have dtype complex128"),
+        (np.zeros((4, 5), np.complex64), TypeError, "out must have dtype complex128"),
+        ([[0j] * 5] * 4, TypeError, "out must be a numpy.ndarray"),
+        (
+            np.zeros((5, 4), complex),
+            ValueError,
+            r"out must have the result's shape \(4, 5\), got \(5, 4\)",
+        ),
+        (np.zeros((4, 5, 1), complex), ValueError, "out must be 2-D"),
+        (np.zeros((4, 5), complex), None, None),
+    ],
+    ids=["float64", "complex64", "list", "shape", "ndim", "ok"],
+)
+def test_bad_out_is_refused_with_a_clear_message(out, error, message):
+    args = (GOOD["env"], GOOD["bra"], GOOD["ket"])
+    if error is None:
+        assert kernels_rs.tt_site_update(*args, out=out) is out
+        return
+    with pytest.raises(error, match=message):
+        kernels_rs.tt_site_update(*args, out=out)
+
+
+def test_read_only_out_is_a_value_error_and_untouched():
+    out = np.zeros((4, 5), complex)
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="out is read-only"):
+        kernels_rs.tt_site_update(GOOD["env"], GOOD["bra"], GOOD["ket"], out=out)
+    assert not out.any()
+    big = np.zeros((64, 64), complex)
+    big.flags.writeable = False
+    rng = np.random.default_rng(3)
+    with pytest.raises(ValueError, match="out is read-only"):
+        kernels_rs.tt_first_site(cnormal(rng, 2, 64), cnormal(rng, 2, 64), out=big)
+
+
 def test_zero_sized_axes_give_zeros():
     env = np.ones((2, 3), dtype=complex)
     out = kernels_rs.tt_site_update(env, np.zeros((2, 0, 4), complex), np.zeros((3, 0, 5), complex))

@@ -18,13 +18,14 @@
 use std::borrow::Cow;
 
 use ndarray::{Array, Dimension, Ix2, Ix3};
+use numpy::npyffi::{_PyArray_GET_ITEM_DATA, NPY_ARRAY_WRITEABLE};
 use numpy::{PyArray, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PySequence, PyTuple};
 
 use super::bench::count;
-use super::validate::{type_name, typed, COPY_MAX_ELEMENTS};
+use super::validate::{shape_str, type_name, typed, COPY_MAX_ELEMENTS};
 use crate::tt::{self, Site, C64};
 use crate::tt_bench::{self, Operands};
 
@@ -172,10 +173,11 @@ unsafe fn fresh_values<'a, D: Dimension>(
 }
 
 /// A new C-order array of shape `dims`, filled by `fill` (with the GIL released when the
-/// work, in complex multiply-adds, is large).
+/// work, in complex multiply-adds, is large), returned or copied into `dest`'s `out`.
 fn output<'py, D, F>(
     py: Python<'py>,
     dims: D,
+    dest: Destination<'_, 'py, D>,
     macs: usize,
     fill: F,
 ) -> PyResult<Bound<'py, PyArray<C64, D>>>
@@ -192,7 +194,7 @@ where
         fill(values)
     }
     .map_err(memory_error)?;
-    Ok(out)
+    dest.deliver(out)
 }
 
 /// Inputs of at most this many elements, C-contiguous and aligned, are read in place
@@ -240,6 +242,7 @@ unsafe fn in_place<'a, D: Dimension>(array: &'a Bound<'_, PyArray<C64, D>>) -> O
 fn small_call<'py, D, const K: usize>(
     py: Python<'py>,
     dims: D,
+    dest: Destination<'_, 'py, D>,
     macs: usize,
     inputs: [Option<&[C64]>; K],
     kernel: impl FnOnce([&[C64]; K], &mut [C64]) -> Result<(), tt::ScratchError>,
@@ -260,19 +263,20 @@ where
         *slot = input?;
     }
     Some(if len <= SMALL_STACK_OUTPUT {
-        on_stack::<D, SMALL_STACK_OUTPUT>(py, dims, len, |out| kernel(slices, out))
+        on_stack::<D, SMALL_STACK_OUTPUT>(py, dims, dest, len, |out| kernel(slices, out))
     } else {
-        on_stack::<D, STACK_OUTPUT_MAX_ELEMENTS>(py, dims, len, |out| kernel(slices, out))
+        on_stack::<D, STACK_OUTPUT_MAX_ELEMENTS>(py, dims, dest, len, |out| kernel(slices, out))
     })
 }
 
 /// Compute `len` (<= `N`) values into a zeroed stack buffer with `fill`, then copy them
-/// into a new C-order array of shape `dims`. `fill` is done before anything here can
-/// run Python code.
+/// into `dest` (a new C-order array of shape `dims`, or `out`). `fill` is done before
+/// anything here can run Python code.
 #[inline]
 fn on_stack<'py, D: Dimension, const N: usize>(
     py: Python<'py>,
     dims: D,
+    dest: Destination<'_, 'py, D>,
     len: usize,
     fill: impl FnOnce(&mut [C64]) -> Result<(), tt::ScratchError>,
 ) -> PyResult<Bound<'py, PyArray<C64, D>>> {
@@ -280,15 +284,88 @@ fn on_stack<'py, D: Dimension, const N: usize>(
     let values = &mut buffer[..len];
     fill(values).map_err(memory_error)?;
     debug_assert_eq!(dims.size(), len);
-    // SAFETY: `PyArray::new` returns a fresh C-contiguous array of `dims.size()` == `len`
-    // elements (small_call computed `len` from `dims`) that nothing else can see yet. C64
-    // has no drop glue, and every element is written here, from a stack buffer that
-    // cannot overlap the new allocation, before the array is read or returned.
-    unsafe {
-        let array = PyArray::<C64, D>::new(py, dims, false);
-        std::ptr::copy_nonoverlapping(values.as_ptr(), array.data(), len);
-        Ok(array)
+    match dest {
+        Destination::Out(out) if out.is_c_contiguous() && out.is_aligned() => {
+            // SAFETY: `out` passed `out_array`: a writeable complex128 array of shape
+            // `dims`, so `len` elements; C-contiguous and aligned (checked here). The
+            // write happens with the GIL held and no Rust reference to its memory alive
+            // (the inputs were last read by `fill`, above), from a stack buffer that
+            // cannot overlap it. It is the write that NumPy's own `np.copyto` or a Python
+            // `out[...] = values` would make, with the same guarantees.
+            unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out.data(), len) };
+            Ok(out.clone())
+        }
+        dest => {
+            // SAFETY: `PyArray::new` returns a fresh C-contiguous array of `dims.size()`
+            // == `len` elements that nothing else can see yet. C64 has no drop glue, and
+            // every element is written here, from a stack buffer that cannot overlap the
+            // new allocation, before the array is read or returned.
+            let array = unsafe {
+                let array = PyArray::<C64, D>::new(py, dims, false);
+                std::ptr::copy_nonoverlapping(values.as_ptr(), array.data(), len);
+                array
+            };
+            dest.deliver(array)
+        }
     }
+}
+
+/// Where a contraction's result goes: a new array, or the caller's `out`.
+#[derive(Clone, Copy)]
+enum Destination<'a, 'py, D: Dimension> {
+    New,
+    Out(&'a Bound<'py, PyArray<C64, D>>),
+}
+
+impl<'py, D: Dimension> Destination<'_, 'py, D> {
+    /// `out=None` (a new array) or `out` checked by [`out_array`] against `dims`.
+    fn from_arg<'a>(
+        out: Option<&'a Bound<'py, PyAny>>,
+        dims: &D,
+    ) -> PyResult<Destination<'a, 'py, D>> {
+        Ok(match out {
+            None => Destination::New,
+            Some(out) => Destination::Out(out_array(out, dims)?),
+        })
+    }
+
+    /// Return `result`, a new array, or copy it into `out` (any layout: NumPy's
+    /// `PyArray_CopyInto`) and return `out`.
+    fn deliver(self, result: Bound<'py, PyArray<C64, D>>) -> PyResult<Bound<'py, PyArray<C64, D>>> {
+        match self {
+            Destination::New => Ok(result),
+            Destination::Out(out) => {
+                result.copy_to(out)?;
+                Ok(out.clone())
+            }
+        }
+    }
+}
+
+fn writeable<D: Dimension>(array: &Bound<'_, PyArray<C64, D>>) -> bool {
+    // SAFETY: `as_array_ptr` points to the array object, which `array` keeps alive; only
+    // its flags field is read, with the GIL held.
+    unsafe { (*_PyArray_GET_ITEM_DATA(array.as_array_ptr())).flags & NPY_ARRAY_WRITEABLE != 0 }
+}
+
+/// `out` checked as a writeable complex128 array of the result's shape `dims` (any
+/// layout), or the TypeError/ValueError that says what is wrong.
+fn out_array<'a, 'py, D: Dimension>(
+    out: &'a Bound<'py, PyAny>,
+    dims: &D,
+) -> PyResult<&'a Bound<'py, PyArray<C64, D>>> {
+    let array = checked::<D>(out, "out")?;
+    if array.shape() != dims.slice() {
+        return Err(PyValueError::new_err(format!(
+            "out must have the result's shape {}, got {}",
+            shape_str(dims.slice()),
+            shape_str(array.shape())
+        )));
+    }
+    if !writeable(array) {
+        return Err(PyValueError::new_err("out is read-only"));
+    }
+    Ok(array)
 }
 
 fn macs(factors: &[usize]) -> usize {
@@ -298,37 +375,42 @@ fn macs(factors: &[usize]) -> usize {
 /// `env[a, b] = sum_s conj(bra_first[s, a]) * ket_first[s, b]`, i.e.
 /// `einsum("sa,sb->ab", bra_first.conj(), ket_first)`; shapes `[d, chi_bra]`, `[d, chi_ket]`.
 #[pyfunction]
+#[pyo3(signature = (bra_first, ket_first, out=None))]
 fn tt_first_site<'py>(
     py: Python<'py>,
     bra_first: &Bound<'py, PyAny>,
     ket_first: &Bound<'py, PyAny>,
+    out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray2<C64>>> {
     let bra = checked::<Ix2>(bra_first, "bra_first")?;
     let ket = checked::<Ix2>(ket_first, "ket_first")?;
     tt::check_first_site(dims2(bra.shape()), dims2(ket.shape())).map_err(value_error)?;
     let (d, chi_bra, chi_ket) = (bra.shape()[0], bra.shape()[1], ket.shape()[1]);
     let (dims, macs) = (Ix2(chi_bra, chi_ket), macs(&[d, chi_bra, chi_ket]));
+    let dest = Destination::from_arg(out, &dims)?;
     let kernel = |[bra, ket]: [&[C64]; 2], out: &mut [C64]| {
         tt::first_site_into(d, chi_bra, chi_ket, bra, ket, out);
         Ok(())
     };
     // SAFETY (in_place): small_call reads these before it runs any Python code.
     let inputs = unsafe { [in_place(bra), in_place(ket)] };
-    if let Some(result) = small_call(py, dims, macs, inputs, kernel) {
+    if let Some(result) = small_call(py, dims, dest, macs, inputs, kernel) {
         return result;
     }
     let (bra, ket) = (take(bra, "bra_first")?, take(ket, "ket_first")?);
     let (bra, ket) = (bra.values()?, ket.values()?);
-    output(py, dims, macs, |out| kernel([&bra, &ket], out))
+    output(py, dims, dest, macs, |out| kernel([&bra, &ket], out))
 }
 
 /// `tmp = einsum("ab,asc->bsc", env, bra.conj())`: env `[chi_bra, chi_ket]`, bra
 /// `[chi_bra, d, chi_bra']` -> `[chi_ket, d, chi_bra']`.
 #[pyfunction]
+#[pyo3(signature = (env, bra, out=None))]
 fn tt_env_bra<'py>(
     py: Python<'py>,
     env: &Bound<'py, PyAny>,
     bra: &Bound<'py, PyAny>,
+    out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray3<C64>>> {
     let env = checked::<Ix2>(env, "env")?;
     let bra = checked::<Ix3>(bra, "bra")?;
@@ -339,27 +421,30 @@ fn tt_env_bra<'py>(
         Ix3(chi_ket, site.phys, site.right),
         macs(&[site.len(), chi_ket]),
     );
+    let dest = Destination::from_arg(out, &dims)?;
     let kernel = |[env, bra]: [&[C64]; 2], out: &mut [C64]| {
         tt::env_bra_into(chi_ket, site, env, bra, out);
         Ok(())
     };
     // SAFETY (in_place): small_call reads these before it runs any Python code.
     let inputs = unsafe { [in_place(env), in_place(bra)] };
-    if let Some(result) = small_call(py, dims, macs, inputs, kernel) {
+    if let Some(result) = small_call(py, dims, dest, macs, inputs, kernel) {
         return result;
     }
     let (env, bra) = (take(env, "env")?, take(bra, "bra")?);
     let (env, bra) = (env.values()?, bra.values()?);
-    output(py, dims, macs, |out| kernel([&env, &bra], out))
+    output(py, dims, dest, macs, |out| kernel([&env, &bra], out))
 }
 
 /// `new = einsum("bsc,bse->ce", tmp, ket)`: tmp `[chi_ket, d, chi_bra']`, ket
 /// `[chi_ket, d, chi_ket']` -> `[chi_bra', chi_ket']`.
 #[pyfunction]
+#[pyo3(signature = (tmp, ket, out=None))]
 fn tt_tmp_ket<'py>(
     py: Python<'py>,
     tmp: &Bound<'py, PyAny>,
     ket: &Bound<'py, PyAny>,
+    out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray2<C64>>> {
     let tmp = checked::<Ix3>(tmp, "tmp")?;
     let ket = checked::<Ix3>(ket, "ket")?;
@@ -370,29 +455,32 @@ fn tt_tmp_ket<'py>(
         Ix2(chi_bra_right, site.right),
         macs(&[site.len(), chi_bra_right]),
     );
+    let dest = Destination::from_arg(out, &dims)?;
     let kernel = |[tmp, ket]: [&[C64]; 2], out: &mut [C64]| {
         tt::tmp_ket_into(chi_bra_right, site, tmp, ket, out);
         Ok(())
     };
     // SAFETY (in_place): small_call reads these before it runs any Python code.
     let inputs = unsafe { [in_place(tmp), in_place(ket)] };
-    if let Some(result) = small_call(py, dims, macs, inputs, kernel) {
+    if let Some(result) = small_call(py, dims, dest, macs, inputs, kernel) {
         return result;
     }
     let (tmp, ket) = (take(tmp, "tmp")?, take(ket, "ket")?);
     let (tmp, ket) = (tmp.values()?, ket.values()?);
-    output(py, dims, macs, |out| kernel([&tmp, &ket], out))
+    output(py, dims, dest, macs, |out| kernel([&tmp, &ket], out))
 }
 
 /// One site of `<bra|ket>`: `tt_tmp_ket(tt_env_bra(env, bra), ket)`; env
 /// `[chi_bra, chi_ket]`, bra `[chi_bra, d, chi_bra']`, ket `[chi_ket, d, chi_ket']` ->
 /// the new environment `[chi_bra', chi_ket']`.
 #[pyfunction]
+#[pyo3(signature = (env, bra, ket, out=None))]
 fn tt_site_update<'py>(
     py: Python<'py>,
     env: &Bound<'py, PyAny>,
     bra: &Bound<'py, PyAny>,
     ket: &Bound<'py, PyAny>,
+    out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray2<C64>>> {
     let env = checked::<Ix2>(env, "env")?;
     let bra = checked::<Ix3>(bra, "bra")?;
@@ -403,17 +491,18 @@ fn tt_site_update<'py>(
     let dims = Ix2(bra_site.right, ket_site.right);
     let macs = macs(&[bra_site.len(), ket_site.left])
         .saturating_add(macs(&[ket_site.len(), bra_site.right]));
+    let dest = Destination::from_arg(out, &dims)?;
     let kernel = |[env, bra, ket]: [&[C64]; 3], out: &mut [C64]| {
         tt::site_update_into(bra_site, ket_site, env, bra, ket, out)
     };
     // SAFETY (in_place): small_call reads these before it runs any Python code.
     let inputs = unsafe { [in_place(env), in_place(bra), in_place(ket)] };
-    if let Some(result) = small_call(py, dims, macs, inputs, kernel) {
+    if let Some(result) = small_call(py, dims, dest, macs, inputs, kernel) {
         return result;
     }
     let (env, bra, ket) = (take(env, "env")?, take(bra, "bra")?, take(ket, "ket")?);
     let (env, bra, ket) = (env.values()?, bra.values()?, ket.values()?);
-    output(py, dims, macs, |out| kernel([&env, &bra, &ket], out))
+    output(py, dims, dest, macs, |out| kernel([&env, &bra, &ket], out))
 }
 
 /// Every element of a list (or tuple) of site tensors, checked as 3-D complex128 arrays.
