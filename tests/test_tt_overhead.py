@@ -35,6 +35,16 @@ def test_every_implementation_matches_the_einsum_reference(case, chi):
             assert np.asarray(result).shape == expected.shape, impl
 
 
+@pytest.mark.parametrize("case", tt.PAIRWISE_CASES)
+def test_out_implementation_writes_into_one_preallocated_array(case):
+    ops = tt.operands(case, 3, seed=2)
+    func, args = tt.prepare("rust_from_python_out", case, ops)
+    out = args[-1]
+    assert out.shape == tt.result_shape(case, ops) == tt.reference(case, ops).shape
+    assert all(not np.shares_memory(out, op) for op in ops)
+    assert func(*args) is out and func(*args) is out
+
+
 def test_reference_is_the_plain_einsum_definition():
     rng = np.random.default_rng(0)
     env = rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))
