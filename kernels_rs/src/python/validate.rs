@@ -75,7 +75,7 @@ pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
 /// Check that `obj` is a NumPy array of element type `T` and dimension `D`.
 ///
 /// `dtype_name` is the NumPy name of `T` used in messages (e.g. "float64").
-#[inline]
+#[inline(always)]
 pub fn typed<'a, 'py, T: Dtype, D: ndarray::Dimension>(
     obj: &'a Bound<'py, PyAny>,
     name: &str,
@@ -97,8 +97,18 @@ pub fn typed<'a, 'py, T: Dtype, D: ndarray::Dimension>(
             return Ok(unsafe { untyped.cast_unchecked::<PyArray<T, D>>() });
         }
     }
-    // The slow path accepts the arrays the fast path does not know (an equivalent dtype
-    // with another type number); the rest only diagnoses a wrong one.
+    typed_slow(obj, name, dtype_name)
+}
+
+/// [`typed`] for every object its fast path does not accept: an array of an equivalent
+/// dtype with another type number passes, anything else gets its error message.
+#[cold]
+#[inline(never)]
+fn typed_slow<'a, 'py, T: Dtype, D: ndarray::Dimension>(
+    obj: &'a Bound<'py, PyAny>,
+    name: &str,
+    dtype_name: &str,
+) -> PyResult<&'a Bound<'py, PyArray<T, D>>> {
     if let Ok(array) = obj.cast::<PyArray<T, D>>() {
         return Ok(array);
     }

@@ -812,6 +812,9 @@ def paired_table(run: TtRun):
             continue
         python = float(np.median(paired["python_seconds"]))
         rust = float(np.median(paired["rust_seconds"]))
+        # Each round's two samples are seconds apart, so their ratio sees one machine state;
+        # its spread over rounds shows how much the ratio itself moves with the load.
+        per_round = np.asarray(paired["python_seconds"]) / np.asarray(paired["rust_seconds"])
         rows.append(
             {
                 "case": extra["case"],
@@ -820,12 +823,16 @@ def paired_table(run: TtRun):
                 "python_median_s": python,
                 "rust_median_s": rust,
                 "ratio": python / rust,
+                "round_ratio_q25": float(np.quantile(per_round, 0.25)),
+                "round_ratio_median": float(np.median(per_round)),
+                "round_ratio_q75": float(np.quantile(per_round, 0.75)),
                 "rounds": len(paired["python_seconds"]),
             }
         )
     columns = ["case", "chi", "implementation", "python_median_s", "rust_median_s", "ratio"]
     if not rows:
-        return pd.DataFrame(columns=[*columns, "rounds"])
+        extra = ["round_ratio_q25", "round_ratio_median", "round_ratio_q75", "rounds"]
+        return pd.DataFrame(columns=[*columns, *extra])
     order = {case: i for i, case in enumerate(CASES)}
     table = pd.DataFrame(rows)
     return table.sort_values(
@@ -879,7 +886,10 @@ def findings(run: TtRun) -> list[str]:
             f"Timed alternately in one process ({int(paired_su.loc[1, 'rounds'])} rounds, so "
             f"both see the same background load), the chi = 1 site_update takes {_us(p_py)} "
             f"from Python and {_us(p_rust)} inside Rust (medians): the call from Python costs "
-            f"{ratio:.1f}x the Rust floor ({verdict} the 5x target). The difference, "
+            f"{ratio:.1f}x the Rust floor ({verdict} the 5x target; the ratio within single "
+            f"rounds has median {paired_su.loc[1, 'round_ratio_median']:.1f}x and quartiles "
+            f"{paired_su.loc[1, 'round_ratio_q25']:.1f}x to "
+            f"{paired_su.loc[1, 'round_ratio_q75']:.1f}x). The difference, "
             f"{_us(p_py - p_rust)}, is the price of crossing the boundary (the PyO3 call, "
             "checking and reading three arrays, making the NumPy result); the floor itself is "
             "a few complex products."
@@ -898,8 +908,11 @@ def findings(run: TtRun) -> list[str]:
             f"With the result array allocated once and passed as `out` "
             f"(`tt_site_update(env, bra, ket, out)`, as with `np.dot`), the same call takes "
             f"{_us(o_py)} against {_us(o_rust)} inside Rust, timed alternately: "
-            f"{o_py / o_rust:.1f}x the floor. Making a new NumPy array for each result is "
-            "most of what separates the two."
+            f"{o_py / o_rust:.1f}x the floor (within single rounds: median "
+            f"{paired_out.loc[1, 'round_ratio_median']:.1f}x, quartiles "
+            f"{paired_out.loc[1, 'round_ratio_q25']:.1f}x to "
+            f"{paired_out.loc[1, 'round_ratio_q75']:.1f}x). Making a new NumPy array for "
+            "each result is most of what separates the two."
         )
     if paired_su is not None and len(paired_su):
         ratios = dict(zip(paired_su.index, paired_su["ratio"], strict=True))
