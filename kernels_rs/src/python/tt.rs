@@ -133,11 +133,7 @@ fn dims3(shape: &[usize]) -> [usize; 3] {
 const DIRECT_ALLOCATION_MAX_ELEMENTS: usize = 1 << 20;
 
 fn zeros<'py, D: Dimension>(py: Python<'py>, dims: D) -> PyResult<Bound<'py, PyArray<C64, D>>> {
-    let len = dims
-        .slice()
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d));
-    match len {
+    match dims.size_checked() {
         Some(len) if len <= DIRECT_ALLOCATION_MAX_ELEMENTS => {
             Ok(PyArray::<C64, D>::zeros(py, dims, false))
         }
@@ -251,9 +247,7 @@ where
     D: Dimension,
 {
     let len = dims
-        .slice()
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .size_checked()
         .filter(|&len| len <= STACK_OUTPUT_MAX_ELEMENTS)?;
     if macs >= GIL_RELEASE_MIN_MACS {
         return None;
