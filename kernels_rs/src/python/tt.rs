@@ -17,7 +17,7 @@
 
 use std::borrow::Cow;
 
-use ndarray::{Array, Dimension, Ix2, Ix3};
+use ndarray::{Array, Dimension, Ix2, Ix3, IxDyn};
 use numpy::npyffi::{_PyArray_GET_ITEM_DATA, NPY_ARRAY_WRITEABLE};
 use numpy::{PyArray, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
@@ -25,7 +25,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PySequence, PyTuple};
 
 use super::bench::count;
-use super::validate::{shape_str, type_name, typed, COPY_MAX_ELEMENTS};
+use super::validate::{shape_str, type_name, typed, typed_fast, COPY_MAX_ELEMENTS};
 use crate::tt::{self, Site, C64};
 use crate::tt_bench::{self, Operands};
 
@@ -202,30 +202,49 @@ const IN_PLACE_MAX_ELEMENTS: usize = COPY_MAX_ELEMENTS;
 const STACK_OUTPUT_MAX_ELEMENTS: usize = 256;
 const SMALL_STACK_OUTPUT: usize = 16;
 
-/// The values of a small, aligned, C-contiguous array, read in place (no copy, no
-/// borrow-table entry), or `None` for any other array.
+/// A tiny input read in place: its shape and its values in C order.
+#[derive(Clone, Copy)]
+struct InPlace<'a, const N: usize> {
+    shape: [usize; N],
+    values: &'a [C64],
+}
+
+/// `obj` read in place (no copy, no borrow-table entry) when it is a complex128 ndarray
+/// with `N` axes (the fast path of `validate::typed`), C-contiguous and aligned, of at
+/// most [`IN_PLACE_MAX_ELEMENTS`] elements; `None` for anything else, which the checked
+/// path then takes (or says what is wrong with).
 ///
 /// # Safety
 /// The caller must hold the GIL, must not release it, and must not call anything that
 /// can run Python code (or NumPy, which may start the garbage collector) while the
 /// returned slice is alive. Then no Python code can write, resize or free the array
-/// meanwhile (`array` keeps the object alive). This is the contract under which
+/// meanwhile (`obj` keeps the object alive). This is the contract under which
 /// rust-numpy's safe `to_owned_array` and `to_vec` read an array without its borrow
 /// table; like them it cannot see native code that writes the array from another thread
 /// without holding the GIL, which no NumPy reader can see either.
-#[inline]
-unsafe fn in_place<'a, D: Dimension>(array: &'a Bound<'_, PyArray<C64, D>>) -> Option<&'a [C64]> {
-    let len = array.len();
-    if len > IN_PLACE_MAX_ELEMENTS || !array.is_c_contiguous() || !array.is_aligned() {
+#[inline(always)]
+unsafe fn in_place<'a, const N: usize>(obj: &'a Bound<'_, PyAny>) -> Option<InPlace<'a, N>> {
+    let array = typed_fast::<C64>(obj, N)?;
+    // SAFETY: a complex128 array (just checked); IxDyn promises no number of axes.
+    let array = unsafe { array.cast_unchecked::<PyArray<C64, IxDyn>>() };
+    if !array.is_c_contiguous() || !array.is_aligned() {
         return None;
     }
-    if len == 0 {
-        return Some(&[]);
-    }
-    // SAFETY: NumPy's flags say the `len` elements at `data()` are aligned and contiguous
-    // in C order (so the slice holds the values in C order); a non-empty array's data
-    // pointer is not null. The caller's contract keeps them alive and unwritten.
-    Some(unsafe { std::slice::from_raw_parts(array.data(), len) })
+    let shape: [usize; N] = array.shape().try_into().ok()?;
+    let len = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&len| len <= IN_PLACE_MAX_ELEMENTS)?;
+    let values = if len == 0 {
+        &[][..]
+    } else {
+        // SAFETY: a complex128 array (C64's layout) whose flags say that its `len`
+        // elements at `data` are aligned and contiguous in C order, so the slice holds the
+        // values in C order; a non-empty array's data pointer is not null. The caller's
+        // contract keeps them alive and unwritten.
+        unsafe { std::slice::from_raw_parts(array.data().cast_const(), len) }
+    };
+    Some(InPlace { shape, values })
 }
 
 /// The fast path of a tiny contraction, or `None` when it does not apply: when every
@@ -235,12 +254,13 @@ unsafe fn in_place<'a, D: Dimension>(array: &'a Bound<'_, PyArray<C64, D>>) -> O
 /// input is read before anything that can run Python code (making the new array):
 /// what `in_place` requires. This saves copying small inputs, about a third of a tiny
 /// call.
+#[inline(always)]
 fn small_call<'py, D, const K: usize>(
     py: Python<'py>,
     dims: D,
     dest: Destination<'_, 'py, D>,
     macs: usize,
-    inputs: [Option<&[C64]>; K],
+    inputs: [&[C64]; K],
     kernel: impl FnOnce([&[C64]; K], &mut [C64]) -> Result<(), tt::ScratchError>,
 ) -> Option<PyResult<Bound<'py, PyArray<C64, D>>>>
 where
@@ -252,14 +272,10 @@ where
     if macs >= GIL_RELEASE_MIN_MACS {
         return None;
     }
-    let mut slices: [&[C64]; K] = [&[]; K];
-    for (slot, input) in slices.iter_mut().zip(inputs) {
-        *slot = input?;
-    }
     Some(if len <= SMALL_STACK_OUTPUT {
-        on_stack::<D, SMALL_STACK_OUTPUT>(py, dims, dest, len, |out| kernel(slices, out))
+        on_stack::<D, SMALL_STACK_OUTPUT>(py, dims, dest, len, |out| kernel(inputs, out))
     } else {
-        on_stack::<D, STACK_OUTPUT_MAX_ELEMENTS>(py, dims, dest, len, |out| kernel(slices, out))
+        on_stack::<D, STACK_OUTPUT_MAX_ELEMENTS>(py, dims, dest, len, |out| kernel(inputs, out))
     })
 }
 
@@ -366,6 +382,38 @@ fn macs(factors: &[usize]) -> usize {
     factors.iter().fold(1usize, |acc, &f| acc.saturating_mul(f))
 }
 
+/// What a contraction needs once its input shapes have passed `tt::check_*`: the shape
+/// of its output, its work in complex multiply-adds, and the kernel on C-order values.
+struct Plan<D, F> {
+    dims: D,
+    macs: usize,
+    kernel: F,
+}
+
+/// A contraction kernel on the C-order values of its `K` inputs.
+trait Kernel<const K: usize>:
+    Fn([&[C64]; K], &mut [C64]) -> Result<(), tt::ScratchError> + Copy + Send
+{
+}
+
+impl<const K: usize, F> Kernel<K> for F where
+    F: Fn([&[C64]; K], &mut [C64]) -> Result<(), tt::ScratchError> + Copy + Send
+{
+}
+
+fn first_site_plan(bra: [usize; 2], ket: [usize; 2]) -> PyResult<Plan<Ix2, impl Kernel<2>>> {
+    tt::check_first_site(bra, ket).map_err(value_error)?;
+    let (d, chi_bra, chi_ket) = (bra[0], bra[1], ket[1]);
+    Ok(Plan {
+        dims: Ix2(chi_bra, chi_ket),
+        macs: macs(&[d, chi_bra, chi_ket]),
+        kernel: move |[bra, ket]: [&[C64]; 2], out: &mut [C64]| {
+            tt::first_site_into(d, chi_bra, chi_ket, bra, ket, out);
+            Ok(())
+        },
+    })
+}
+
 /// `env[a, b] = sum_s conj(bra_first[s, a]) * ket_first[s, b]`, i.e.
 /// `einsum("sa,sb->ab", bra_first.conj(), ket_first)`; shapes `[d, chi_bra]`, `[d, chi_ket]`.
 #[pyfunction]
@@ -376,24 +424,38 @@ fn tt_first_site<'py>(
     ket_first: &Bound<'py, PyAny>,
     out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray2<C64>>> {
+    // SAFETY (in_place): small_call reads these before it runs any Python code.
+    if let (Some(bra), Some(ket)) = unsafe { (in_place(bra_first), in_place(ket_first)) } {
+        let plan = first_site_plan(bra.shape, ket.shape)?;
+        let dest = Destination::from_arg(out, &plan.dims)?;
+        let inputs = [bra.values, ket.values];
+        if let Some(result) = small_call(py, plan.dims, dest, plan.macs, inputs, plan.kernel) {
+            return result;
+        }
+    }
     let bra = checked::<Ix2>(bra_first, "bra_first")?;
     let ket = checked::<Ix2>(ket_first, "ket_first")?;
-    tt::check_first_site(dims2(bra.shape()), dims2(ket.shape())).map_err(value_error)?;
-    let (d, chi_bra, chi_ket) = (bra.shape()[0], bra.shape()[1], ket.shape()[1]);
-    let (dims, macs) = (Ix2(chi_bra, chi_ket), macs(&[d, chi_bra, chi_ket]));
-    let dest = Destination::from_arg(out, &dims)?;
-    let kernel = |[bra, ket]: [&[C64]; 2], out: &mut [C64]| {
-        tt::first_site_into(d, chi_bra, chi_ket, bra, ket, out);
-        Ok(())
-    };
-    // SAFETY (in_place): small_call reads these before it runs any Python code.
-    let inputs = unsafe { [in_place(bra), in_place(ket)] };
-    if let Some(result) = small_call(py, dims, dest, macs, inputs, kernel) {
-        return result;
-    }
+    let plan = first_site_plan(dims2(bra.shape()), dims2(ket.shape()))?;
+    let dest = Destination::from_arg(out, &plan.dims)?;
     let (bra, ket) = (take(bra, "bra_first")?, take(ket, "ket_first")?);
     let (bra, ket) = (bra.values()?, ket.values()?);
-    output(py, dims, dest, macs, |out| kernel([&bra, &ket], out))
+    output(py, plan.dims, dest, plan.macs, |out| {
+        (plan.kernel)([&bra, &ket], out)
+    })
+}
+
+fn env_bra_plan(env: [usize; 2], bra: [usize; 3]) -> PyResult<Plan<Ix3, impl Kernel<2>>> {
+    tt::check_env_bra(env, bra).map_err(value_error)?;
+    let site = Site::from_shape(&bra);
+    let chi_ket = env[1];
+    Ok(Plan {
+        dims: Ix3(chi_ket, site.phys, site.right),
+        macs: macs(&[site.len(), chi_ket]),
+        kernel: move |[env, bra]: [&[C64]; 2], out: &mut [C64]| {
+            tt::env_bra_into(chi_ket, site, env, bra, out);
+            Ok(())
+        },
+    })
 }
 
 /// `tmp = einsum("ab,asc->bsc", env, bra.conj())`: env `[chi_bra, chi_ket]`, bra
@@ -406,28 +468,38 @@ fn tt_env_bra<'py>(
     bra: &Bound<'py, PyAny>,
     out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray3<C64>>> {
+    // SAFETY (in_place): small_call reads these before it runs any Python code.
+    if let (Some(e), Some(b)) = unsafe { (in_place(env), in_place(bra)) } {
+        let plan = env_bra_plan(e.shape, b.shape)?;
+        let dest = Destination::from_arg(out, &plan.dims)?;
+        let inputs = [e.values, b.values];
+        if let Some(result) = small_call(py, plan.dims, dest, plan.macs, inputs, plan.kernel) {
+            return result;
+        }
+    }
     let env = checked::<Ix2>(env, "env")?;
     let bra = checked::<Ix3>(bra, "bra")?;
-    tt::check_env_bra(dims2(env.shape()), dims3(bra.shape())).map_err(value_error)?;
-    let site = Site::from_shape(bra.shape());
-    let chi_ket = env.shape()[1];
-    let (dims, macs) = (
-        Ix3(chi_ket, site.phys, site.right),
-        macs(&[site.len(), chi_ket]),
-    );
-    let dest = Destination::from_arg(out, &dims)?;
-    let kernel = |[env, bra]: [&[C64]; 2], out: &mut [C64]| {
-        tt::env_bra_into(chi_ket, site, env, bra, out);
-        Ok(())
-    };
-    // SAFETY (in_place): small_call reads these before it runs any Python code.
-    let inputs = unsafe { [in_place(env), in_place(bra)] };
-    if let Some(result) = small_call(py, dims, dest, macs, inputs, kernel) {
-        return result;
-    }
+    let plan = env_bra_plan(dims2(env.shape()), dims3(bra.shape()))?;
+    let dest = Destination::from_arg(out, &plan.dims)?;
     let (env, bra) = (take(env, "env")?, take(bra, "bra")?);
     let (env, bra) = (env.values()?, bra.values()?);
-    output(py, dims, dest, macs, |out| kernel([&env, &bra], out))
+    output(py, plan.dims, dest, plan.macs, |out| {
+        (plan.kernel)([&env, &bra], out)
+    })
+}
+
+fn tmp_ket_plan(tmp: [usize; 3], ket: [usize; 3]) -> PyResult<Plan<Ix2, impl Kernel<2>>> {
+    tt::check_tmp_ket(tmp, ket).map_err(value_error)?;
+    let site = Site::from_shape(&ket);
+    let chi_bra_right = tmp[2];
+    Ok(Plan {
+        dims: Ix2(chi_bra_right, site.right),
+        macs: macs(&[site.len(), chi_bra_right]),
+        kernel: move |[tmp, ket]: [&[C64]; 2], out: &mut [C64]| {
+            tt::tmp_ket_into(chi_bra_right, site, tmp, ket, out);
+            Ok(())
+        },
+    })
 }
 
 /// `new = einsum("bsc,bse->ce", tmp, ket)`: tmp `[chi_ket, d, chi_bra']`, ket
@@ -440,28 +512,41 @@ fn tt_tmp_ket<'py>(
     ket: &Bound<'py, PyAny>,
     out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray2<C64>>> {
+    // SAFETY (in_place): small_call reads these before it runs any Python code.
+    if let (Some(t), Some(k)) = unsafe { (in_place(tmp), in_place(ket)) } {
+        let plan = tmp_ket_plan(t.shape, k.shape)?;
+        let dest = Destination::from_arg(out, &plan.dims)?;
+        let inputs = [t.values, k.values];
+        if let Some(result) = small_call(py, plan.dims, dest, plan.macs, inputs, plan.kernel) {
+            return result;
+        }
+    }
     let tmp = checked::<Ix3>(tmp, "tmp")?;
     let ket = checked::<Ix3>(ket, "ket")?;
-    tt::check_tmp_ket(dims3(tmp.shape()), dims3(ket.shape())).map_err(value_error)?;
-    let site = Site::from_shape(ket.shape());
-    let chi_bra_right = tmp.shape()[2];
-    let (dims, macs) = (
-        Ix2(chi_bra_right, site.right),
-        macs(&[site.len(), chi_bra_right]),
-    );
-    let dest = Destination::from_arg(out, &dims)?;
-    let kernel = |[tmp, ket]: [&[C64]; 2], out: &mut [C64]| {
-        tt::tmp_ket_into(chi_bra_right, site, tmp, ket, out);
-        Ok(())
-    };
-    // SAFETY (in_place): small_call reads these before it runs any Python code.
-    let inputs = unsafe { [in_place(tmp), in_place(ket)] };
-    if let Some(result) = small_call(py, dims, dest, macs, inputs, kernel) {
-        return result;
-    }
+    let plan = tmp_ket_plan(dims3(tmp.shape()), dims3(ket.shape()))?;
+    let dest = Destination::from_arg(out, &plan.dims)?;
     let (tmp, ket) = (take(tmp, "tmp")?, take(ket, "ket")?);
     let (tmp, ket) = (tmp.values()?, ket.values()?);
-    output(py, dims, dest, macs, |out| kernel([&tmp, &ket], out))
+    output(py, plan.dims, dest, plan.macs, |out| {
+        (plan.kernel)([&tmp, &ket], out)
+    })
+}
+
+fn site_update_plan(
+    env: [usize; 2],
+    bra: [usize; 3],
+    ket: [usize; 3],
+) -> PyResult<Plan<Ix2, impl Kernel<3>>> {
+    tt::check_site_update(env, bra, ket).map_err(value_error)?;
+    let (bra_site, ket_site) = (Site::from_shape(&bra), Site::from_shape(&ket));
+    Ok(Plan {
+        dims: Ix2(bra_site.right, ket_site.right),
+        macs: macs(&[bra_site.len(), ket_site.left])
+            .saturating_add(macs(&[ket_site.len(), bra_site.right])),
+        kernel: move |[env, bra, ket]: [&[C64]; 3], out: &mut [C64]| {
+            tt::site_update_into(bra_site, ket_site, env, bra, ket, out)
+        },
+    })
 }
 
 /// One site of `<bra|ket>`: `tt_tmp_ket(tt_env_bra(env, bra), ket)`; env
@@ -476,27 +561,26 @@ fn tt_site_update<'py>(
     ket: &Bound<'py, PyAny>,
     out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray2<C64>>> {
+    // SAFETY (in_place): small_call reads these before it runs any Python code.
+    let tiny = unsafe { (in_place(env), in_place(bra), in_place(ket)) };
+    if let (Some(e), Some(b), Some(k)) = tiny {
+        let plan = site_update_plan(e.shape, b.shape, k.shape)?;
+        let dest = Destination::from_arg(out, &plan.dims)?;
+        let inputs = [e.values, b.values, k.values];
+        if let Some(result) = small_call(py, plan.dims, dest, plan.macs, inputs, plan.kernel) {
+            return result;
+        }
+    }
     let env = checked::<Ix2>(env, "env")?;
     let bra = checked::<Ix3>(bra, "bra")?;
     let ket = checked::<Ix3>(ket, "ket")?;
-    tt::check_site_update(dims2(env.shape()), dims3(bra.shape()), dims3(ket.shape()))
-        .map_err(value_error)?;
-    let (bra_site, ket_site) = (Site::from_shape(bra.shape()), Site::from_shape(ket.shape()));
-    let dims = Ix2(bra_site.right, ket_site.right);
-    let macs = macs(&[bra_site.len(), ket_site.left])
-        .saturating_add(macs(&[ket_site.len(), bra_site.right]));
-    let dest = Destination::from_arg(out, &dims)?;
-    let kernel = |[env, bra, ket]: [&[C64]; 3], out: &mut [C64]| {
-        tt::site_update_into(bra_site, ket_site, env, bra, ket, out)
-    };
-    // SAFETY (in_place): small_call reads these before it runs any Python code.
-    let inputs = unsafe { [in_place(env), in_place(bra), in_place(ket)] };
-    if let Some(result) = small_call(py, dims, dest, macs, inputs, kernel) {
-        return result;
-    }
+    let plan = site_update_plan(dims2(env.shape()), dims3(bra.shape()), dims3(ket.shape()))?;
+    let dest = Destination::from_arg(out, &plan.dims)?;
     let (env, bra, ket) = (take(env, "env")?, take(bra, "bra")?, take(ket, "ket")?);
     let (env, bra, ket) = (env.values()?, bra.values()?, ket.values()?);
-    output(py, dims, dest, macs, |out| kernel([&env, &bra, &ket], out))
+    output(py, plan.dims, dest, plan.macs, |out| {
+        (plan.kernel)([&env, &bra, &ket], out)
+    })
 }
 
 /// Every element of a list (or tuple) of site tensors, checked as 3-D complex128 arrays.
@@ -547,7 +631,7 @@ unsafe fn sites_in_place<'a>(
         .iter()
         .zip(arrays)
         // SAFETY: the caller upholds in_place's contract.
-        .map(|(&site, array)| unsafe { in_place(array) }.map(|values| (site, values)))
+        .map(|(&site, array)| unsafe { in_place::<3>(array.as_any()) }.map(|a| (site, a.values)))
         .collect()
 }
 

@@ -72,6 +72,21 @@ pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+/// `obj` when it is an ndarray with `ndim` axes and exactly `T`'s type number in native
+/// byte order: the common case, which [`typed`] accepts without rust-numpy's own check.
+/// That check (in `typed_slow`) would also accept it, but looks up T's dtype through
+/// NumPy on every call: about a third of the checks' cost.
+#[inline(always)]
+pub fn typed_fast<'a, 'py, T: Dtype>(
+    obj: &'a Bound<'py, PyAny>,
+    ndim: usize,
+) -> Option<&'a Bound<'py, PyUntypedArray>> {
+    let array = obj.cast::<PyUntypedArray>().ok()?;
+    let dtype = array.dtype();
+    (array.ndim() == ndim && dtype.num() == T::NUM && dtype.is_native_byteorder() == Some(true))
+        .then_some(array)
+}
+
 /// Check that `obj` is a NumPy array of element type `T` and dimension `D`.
 ///
 /// `dtype_name` is the NumPy name of `T` used in messages (e.g. "float64").
@@ -81,20 +96,13 @@ pub fn typed<'a, 'py, T: Dtype, D: ndarray::Dimension>(
     name: &str,
     dtype_name: &str,
 ) -> PyResult<&'a Bound<'py, PyArray<T, D>>> {
-    // Fast path: an ndarray with D's number of axes and exactly T's type number in native
-    // byte order. rust-numpy's own check (next) would also accept it, but looks up T's
-    // dtype through NumPy on every call: about a third of the checks' cost.
-    if let Ok(untyped) = obj.cast::<PyUntypedArray>() {
-        let dtype = untyped.dtype();
-        if D::NDIM.is_none_or(|ndim| ndim == untyped.ndim())
-            && dtype.num() == T::NUM
-            && dtype.is_native_byteorder() == Some(true)
-        {
-            // SAFETY: `PyArray<T, D>` is `PyUntypedArray` with a type-level promise of T and
-            // D, both just checked: D's number of axes, and a dtype NumPy treats as T (the
-            // same type number, native byte order), which is what rust-numpy's
+    if let Some(ndim) = D::NDIM {
+        if let Some(array) = typed_fast::<T>(obj, ndim) {
+            // SAFETY: `PyArray<T, D>` is `PyUntypedArray` with a type-level promise of T
+            // and D, both just checked: D's number of axes, and a dtype NumPy treats as T
+            // (the same type number, native byte order), which is what rust-numpy's
             // `PyArray::type_check` establishes through `PyArray_EquivTypes`.
-            return Ok(unsafe { untyped.cast_unchecked::<PyArray<T, D>>() });
+            return Ok(unsafe { array.cast_unchecked::<PyArray<T, D>>() });
         }
     }
     typed_slow(obj, name, dtype_name)
