@@ -210,41 +210,49 @@ struct InPlace<'a, const N: usize> {
 }
 
 /// `obj` read in place (no copy, no borrow-table entry) when it is a complex128 ndarray
-/// with `N` axes (the fast path of `validate::typed`), C-contiguous and aligned, of at
-/// most [`IN_PLACE_MAX_ELEMENTS`] elements; `None` for anything else, which the checked
-/// path then takes (or says what is wrong with).
+/// with `N` axes (the fast path of `validate::typed`) that [`values_in_place`] can read;
+/// `None` for anything else, which the checked path then takes (or says what is wrong
+/// with).
 ///
 /// # Safety
-/// The caller must hold the GIL, must not release it, and must not call anything that
-/// can run Python code (or NumPy, which may start the garbage collector) while the
-/// returned slice is alive. Then no Python code can write, resize or free the array
-/// meanwhile (`obj` keeps the object alive). This is the contract under which
-/// rust-numpy's safe `to_owned_array` and `to_vec` read an array without its borrow
-/// table; like them it cannot see native code that writes the array from another thread
-/// without holding the GIL, which no NumPy reader can see either.
+/// As for [`values_in_place`].
 #[inline(always)]
 unsafe fn in_place<'a, const N: usize>(obj: &'a Bound<'_, PyAny>) -> Option<InPlace<'a, N>> {
     let array = typed_fast::<C64>(obj, N)?;
     // SAFETY: a complex128 array (just checked); IxDyn promises no number of axes.
     let array = unsafe { array.cast_unchecked::<PyArray<C64, IxDyn>>() };
-    if !array.is_c_contiguous() || !array.is_aligned() {
+    let shape: [usize; N] = array.shape().try_into().ok()?;
+    // SAFETY: the caller upholds values_in_place's contract.
+    let values = unsafe { values_in_place(array) }?;
+    Some(InPlace { shape, values })
+}
+
+/// The values of a complex128 array in C order, read in place, when it is C-contiguous
+/// and aligned with at most [`IN_PLACE_MAX_ELEMENTS`] elements; else `None`.
+///
+/// # Safety
+/// The caller must hold the GIL, must not release it, and must not call anything that
+/// can run Python code (or NumPy, which may start the garbage collector) while the
+/// returned slice is alive. Then no Python code can write, resize or free the array
+/// meanwhile (`array` keeps the object alive). This is the contract under which
+/// rust-numpy's safe `to_owned_array` and `to_vec` read an array without its borrow
+/// table; like them it cannot see native code that writes the array from another thread
+/// without holding the GIL, which no NumPy reader can see either.
+#[inline(always)]
+unsafe fn values_in_place<'a, D: Dimension>(
+    array: &'a Bound<'_, PyArray<C64, D>>,
+) -> Option<&'a [C64]> {
+    let len = array.len();
+    if len > IN_PLACE_MAX_ELEMENTS || !array.is_c_contiguous() || !array.is_aligned() {
         return None;
     }
-    let shape: [usize; N] = array.shape().try_into().ok()?;
-    let len = shape
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .filter(|&len| len <= IN_PLACE_MAX_ELEMENTS)?;
-    let values = if len == 0 {
-        &[][..]
-    } else {
-        // SAFETY: a complex128 array (C64's layout) whose flags say that its `len`
-        // elements at `data` are aligned and contiguous in C order, so the slice holds the
-        // values in C order; a non-empty array's data pointer is not null. The caller's
-        // contract keeps them alive and unwritten.
-        unsafe { std::slice::from_raw_parts(array.data().cast_const(), len) }
-    };
-    Some(InPlace { shape, values })
+    if len == 0 {
+        return Some(&[]);
+    }
+    // SAFETY: NumPy's flags say the `len` elements at `data()` are aligned and contiguous
+    // in C order (so the slice holds the values in C order); a non-empty array's data
+    // pointer is not null. The caller's contract keeps them alive and unwritten.
+    Some(unsafe { std::slice::from_raw_parts(array.data(), len) })
 }
 
 /// The fast path of a tiny contraction, or `None` when it does not apply: when every
@@ -619,10 +627,10 @@ fn chain_macs(bras: &[Site], kets: &[Site]) -> usize {
         .fold(0usize, usize::saturating_add)
 }
 
-/// The sites with their values read [`in_place`], or `None` if one cannot be.
+/// The sites with their values read [`values_in_place`], or `None` if one cannot be.
 ///
 /// # Safety
-/// As for [`in_place`], for as long as the returned slices are alive.
+/// As for [`values_in_place`], for as long as the returned slices are alive.
 unsafe fn sites_in_place<'a>(
     sites: &[Site],
     arrays: &'a [Bound<'_, PyArray3<C64>>],
@@ -630,8 +638,8 @@ unsafe fn sites_in_place<'a>(
     sites
         .iter()
         .zip(arrays)
-        // SAFETY: the caller upholds in_place's contract.
-        .map(|(&site, array)| unsafe { in_place::<3>(array.as_any()) }.map(|a| (site, a.values)))
+        // SAFETY: the caller upholds values_in_place's contract.
+        .map(|(&site, array)| unsafe { values_in_place(array) }.map(|values| (site, values)))
         .collect()
 }
 
@@ -652,7 +660,7 @@ fn tt_inner<'py>(
     tt::check_chain(&bra_sites, &ket_sites).map_err(value_error)?;
     let small = chain_macs(&bra_sites, &ket_sites) < GIL_RELEASE_MIN_MACS;
     if small {
-        // SAFETY (in_place): the slices are read only by inner_checked, with the GIL held
+        // SAFETY (values_in_place): the slices are read only by inner_checked, with the GIL held
         // and no Python code run between here and its return.
         let in_place = unsafe {
             (
