@@ -88,6 +88,7 @@ def test_pool_entry_timer_returns_one_time_per_sample():
         (("spawn", 1, 1), ValueError, "entry must be 'install' or 'inline'"),
         (("install", 0, 1), ValueError, "calls_per_sample must be at least 1"),
         (("inline", 1, 0), ValueError, "samples must be at least 1"),
+        (("inline", 1, 2**40), ValueError, "samples must be at most"),
         (("inline", -5, 1), ValueError, "calls_per_sample must be at least 1"),
         (("inline", 1.5, 1), TypeError, None),
         ((None, 1, 1), TypeError, None),

@@ -56,6 +56,39 @@ def test_dot_accepts_strided_and_reversed_views(dot):
     assert dot(x, y) == pytest.approx(np.dot(x, y), rel=1e-14)
 
 
+def _unaligned(values: np.ndarray) -> np.ndarray:
+    raw = np.zeros(values.size * 8 + 1, np.uint8)
+    array = raw[1:].view(np.float64).reshape(values.shape)
+    array[...] = values
+    assert not array.flags.aligned
+    return array
+
+
+def _record_field(values: np.ndarray) -> np.ndarray:
+    """`values` as a field of a structured array: strides of 12 bytes, not whole float64s."""
+    record = np.zeros(values.shape, dtype=[("v", "f8"), ("pad", "i4")])
+    record["v"] = values
+    return record["v"]
+
+
+@pytest.mark.parametrize("n", [3, 1000])  # copied (small) and borrowed (large) paths
+@pytest.mark.parametrize("dot", RUST_DOTS)
+def test_dot_reads_unaligned_and_record_field_arrays_correctly(dot, n):
+    rng = np.random.default_rng(n)
+    x, y = rng.uniform(size=n), rng.uniform(size=n)
+    for make in (_unaligned, _record_field):
+        assert dot(make(x), make(y)) == pytest.approx(np.dot(x, y), rel=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (40, 30)])
+@pytest.mark.parametrize("matvec", RUST_MATVECS)
+def test_matvec_reads_unaligned_and_record_field_arrays_correctly(matvec, shape):
+    rng = np.random.default_rng(7)
+    a, x = rng.uniform(size=shape), rng.uniform(size=shape[1])
+    for make in (_unaligned, _record_field):
+        np.testing.assert_allclose(matvec(make(a), make(x)), a @ x, rtol=1e-12)
+
+
 @pytest.mark.parametrize("dot", RUST_DOTS)
 def test_dot_propagates_nan_and_inf(dot):
     assert np.isnan(dot(np.array([1.0, np.nan]), np.array([1.0, 1.0])))
@@ -187,6 +220,16 @@ def test_in_rust_timers_return_first_call_plus_trials(form):
     [
         (lambda: kernels_rs.bench_dot("fast", 10, 1, 0), ValueError, "'loop' or 'tuned'"),
         (lambda: kernels_rs.bench_dot("loop", 10, 0, 0), ValueError, "n_trials"),
+        (
+            lambda: kernels_rs.bench_dot("loop", 10, 2**40, 0),
+            ValueError,
+            "n_trials must be at most",
+        ),
+        (
+            lambda: kernels_rs.bench_matvec("loop", 2, 2, 2**40, 0),
+            ValueError,
+            "n_trials must be at most",
+        ),
         (lambda: kernels_rs.bench_dot("loop", -1, 1, 0), ValueError, "n must be at least 0"),
         (lambda: kernels_rs.bench_matvec("loop", 2**40, 2**40, 1, 0), ValueError, "overflows"),
         (lambda: kernels_rs.bench_matvec("loop", 2, -2, 1, 0), ValueError, "n2 must be at least 0"),

@@ -521,6 +521,17 @@ def test_bench_tt_times_every_case_with_batches():
         (("site_update", (GOOD["env"], GOOD["ket"], GOOD["ket"]), 2, 1e-5), ValueError, "chi_bra"),
         (("env_bra", (np.ones((2, 2)), GOOD["bra"]), 2, 1e-5), TypeError, "env must have dtype"),
         (("chain", ([], []), 2, 1e-5), ValueError, "at least one"),
+        (
+            ("site_update", (GOOD["env"], GOOD["bra"], GOOD["ket"]), 2**40, 1e-5),
+            ValueError,
+            "n_samples must be at most",
+        ),
+        (  # no elements in, 2**58 out: refused, not allocated
+            ("first_site", (np.zeros((0, 2**29), complex),) * 2, 1, 0.0),
+            ValueError,
+            "outputs of at most",
+        ),
+        (("first_site", (np.zeros((0, 2**33), complex),) * 2, 1, 0.0), ValueError, "usize::MAX"),
     ],
 )
 def test_bench_tt_refuses_bad_arguments(args, error, message):
@@ -558,3 +569,31 @@ def test_impossible_sizes_raise_memory_error_instead_of_crashing():
         kernels_rs.tt_env_bra(np.zeros((0, n), complex), np.zeros((0, 2**11, 2**11), complex))
     # Afterwards everything works as before.
     assert kernels_rs.tt_inner([np.ones((1, 2, 1), complex)], [np.ones((1, 2, 1), complex)]) == 2
+
+
+class _ShapeChangingCopy(np.ndarray):
+    """An ndarray subclass whose ``copy`` returns another shape: the bindings must not
+    call it when they copy an array they cannot read in place."""
+
+    def copy(self, *args, **kwargs):
+        return np.zeros((5, 5, 5), complex)
+
+
+def _unreadable_subclass(array):
+    """`array` as a record field (strides not whole elements, so the bindings copy it)
+    viewed as `_ShapeChangingCopy`."""
+    record = np.zeros(array.shape, dtype=[("z", np.complex128), ("pad", np.int8)])
+    record["z"] = array
+    return record["z"].view(_ShapeChangingCopy)
+
+
+def test_copies_of_unreadable_subclass_arrays_do_not_call_python_overrides():
+    rng = np.random.default_rng(3)
+    env, bra, ket = cnormal(rng, 2, 3), cnormal(rng, 2, 2, 4), cnormal(rng, 3, 2, 5)
+    got = kernels_rs.tt_site_update(env, bra, _unreadable_subclass(ket))
+    assert rel_err(got, ref_site_update(env, bra, ket)) < 1e-12
+    bras, kets = chain(rng, [1, 3, 1], [2, 2]), chain(rng, [1, 4, 1], [2, 2])
+    odd = [_unreadable_subclass(k) for k in kets]
+    assert abs(kernels_rs.tt_inner(bras, odd) - ref_inner(bras, kets)) < 1e-12 * abs(
+        ref_inner(bras, kets)
+    )

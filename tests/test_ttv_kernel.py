@@ -335,15 +335,19 @@ def test_bench_ttv_times_the_kernel_in_rust():
     assert len(seconds) == 4 and all(s >= 0 for s in seconds)
     with pytest.raises(ValueError, match="n_trials must be at least 1"):
         kernels_rs.bench_ttv(GOOD["subs"], GOOD["vals"], GOOD["shape"], GOOD["vector"], 1, 0)
+    with pytest.raises(ValueError, match="n_trials must be at most"):
+        kernels_rs.bench_ttv(GOOD["subs"], GOOD["vals"], GOOD["shape"], GOOD["vector"], 1, 2**40)
     with pytest.raises(ValueError, match="out of range"):
         kernels_rs.bench_ttv(np.array([[0, 5, 0]]), np.ones(1), GOOD["shape"], GOOD["vector"], 1, 2)
 
 
 def test_read_bandwidth_is_a_positive_rate():
     rate = kernels_rs.read_bandwidth(1 << 20, 2)
-    assert np.isfinite(rate) and rate > 1e8  # any machine reads faster than 100 MB/s
+    assert np.isfinite(rate) and rate > 0
     with pytest.raises(ValueError, match="repeats must be at least 1"):
         kernels_rs.read_bandwidth(1 << 20, 0)
+    with pytest.raises(ValueError, match="repeats must be at most"):
+        kernels_rs.read_bandwidth(1 << 20, 2**40)
     with pytest.raises(ValueError, match="n_bytes must be at least 8"):
         kernels_rs.read_bandwidth(-1)
     with pytest.raises(MemoryError):
@@ -358,3 +362,20 @@ def test_numba_ttv_rejects_bad_subscripts():
         numba_ttv(tensor, GOOD["vector"], 1)
     with pytest.raises(ValueError, match="vector must have shape"):
         numba_ttv(ttb.sptensor(GOOD["subs"], GOOD["vals"], GOOD["shape"]), np.ones(5), 1)
+
+
+def test_unaligned_and_record_field_inputs_give_the_right_answer():
+    """Arrays the kernel must not read in place (a structured array's field, whose
+    strides are not whole elements; an array over an offset buffer, unaligned) are copied
+    by NumPy first."""
+    expected = call()
+    record = np.zeros(2, dtype=[("v", "f8"), ("pad", "i4")])
+    record["v"] = GOOD["vector"]
+    raw = np.zeros(2 * 8 + 1, np.uint8)
+    unaligned = raw[1:].view(np.float64)
+    unaligned[:] = GOOD["vector"]
+    assert not unaligned.flags.aligned and record["v"].strides == (12,)
+    for vector in (record["v"], unaligned):
+        got = call(vector=vector)
+        for g, e in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(g, e)

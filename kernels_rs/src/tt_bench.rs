@@ -106,6 +106,30 @@ impl Operands {
             Operands::Chain { .. } => "chain",
         }
     }
+
+    /// The number of elements of the output that every timed call allocates (`None` if it
+    /// overflows); the chain's is 1 (its buffers are the thread's reusable workspace).
+    pub fn output_len(&self) -> Option<usize> {
+        match self {
+            Operands::FirstSite {
+                chi_bra, chi_ket, ..
+            } => chi_bra.checked_mul(*chi_ket),
+            Operands::EnvBra {
+                chi_ket, bra_site, ..
+            } => chi_ket
+                .checked_mul(bra_site.phys)?
+                .checked_mul(bra_site.right),
+            Operands::TmpKet {
+                chi_bra_right,
+                ket_site,
+                ..
+            } => chi_bra_right.checked_mul(ket_site.right),
+            Operands::SiteUpdate {
+                bra_site, ket_site, ..
+            } => bra_site.right.checked_mul(ket_site.right),
+            Operands::Chain { .. } => Some(1),
+        }
+    }
 }
 
 fn zeros(len: usize) -> Vec<C64> {

@@ -22,6 +22,22 @@ pub(crate) fn count(value: i64, name: &str, minimum: i64) -> PyResult<usize> {
         .map_err(|_| PyValueError::new_err(format!("{name} is too large: {value}")))
 }
 
+/// More repetitions than any timing needs; a larger count would only ask for a result
+/// vector that cannot be allocated (which aborts the process).
+pub(crate) const MAX_REPETITIONS: usize = 1 << 20;
+
+/// `value` checked as a number of repetitions (trials, samples, passes): 1 to
+/// [`MAX_REPETITIONS`], or a ValueError naming `name`.
+pub(crate) fn repetitions(value: i64, name: &str) -> PyResult<usize> {
+    let value = count(value, name, 1)?;
+    if value > MAX_REPETITIONS {
+        return Err(PyValueError::new_err(format!(
+            "{name} must be at most {MAX_REPETITIONS}, got {value}"
+        )));
+    }
+    Ok(value)
+}
+
 /// Seconds of `n_trials + 1` dot products timed in Rust on data generated in Rust;
 /// element 0 is the first call.
 #[pyfunction]
@@ -29,7 +45,7 @@ pub(crate) fn count(value: i64, name: &str, minimum: i64) -> PyResult<usize> {
 fn bench_dot(py: Python<'_>, form: &str, n: i64, n_trials: i64, seed: u64) -> PyResult<Vec<f64>> {
     let form = parse_form(form)?;
     let n = count(n, "n", 0)?;
-    let n_trials = count(n_trials, "n_trials", 1)?;
+    let n_trials = repetitions(n_trials, "n_trials")?;
     Ok(py.detach(|| bench::time_dot(form, n, n_trials, seed)))
 }
 
@@ -47,7 +63,7 @@ fn bench_matvec(
 ) -> PyResult<Vec<f64>> {
     let form = parse_form(form)?;
     let (n1, n2) = (count(n1, "n1", 0)?, count(n2, "n2", 0)?);
-    let n_trials = count(n_trials, "n_trials", 1)?;
+    let n_trials = repetitions(n_trials, "n_trials")?;
     n1.checked_mul(n2)
         .ok_or_else(|| PyValueError::new_err(format!("n1 * n2 overflows: {n1} x {n2}")))?;
     Ok(py.detach(|| bench::time_matvec(form, n1, n2, n_trials, seed)))

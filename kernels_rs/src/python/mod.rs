@@ -33,7 +33,10 @@ fn build_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(info)
 }
 
-#[pymodule]
+// gil_used = true: on a free-threaded Python the module keeps the GIL enabled. The
+// bindings' soundness arguments (reading small arrays in place, writing `out`) rely on
+// no Python code running while they hold the GIL.
+#[pymodule(gil_used = true)]
 fn kernels_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("IS_RELEASE_BUILD", crate::IS_RELEASE_BUILD)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -18,7 +18,7 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::bench::count;
+use super::bench::{count, repetitions};
 use super::validate::{array_arg, readonly, typed};
 use crate::overhead::{self, PoolEntry};
 
@@ -114,7 +114,7 @@ fn overhead_pool_entry<'py>(
         ))
     })?;
     let calls_per_sample = count(calls_per_sample, "calls_per_sample", 1)?;
-    let samples = count(samples, "samples", 1)?;
+    let samples = repetitions(samples, "samples")?;
     let times = py
         .detach(|| overhead::time_pool_entry(mode, calls_per_sample, samples))
         .map_err(PyRuntimeError::new_err)?;

@@ -7,7 +7,7 @@ use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyTuple};
 
-use super::bench::count;
+use super::bench::{count, repetitions};
 use super::validate::{readonly, shape_str, GIL_RELEASE_MIN_ELEMENTS};
 use crate::memory;
 use crate::sparse::{self, TtvError, TtvMethod, TtvOutput};
@@ -175,7 +175,7 @@ fn bench_ttv(
     n_trials: i64,
     method: &str,
 ) -> PyResult<Vec<f64>> {
-    let n_trials = count(n_trials, "n_trials", 1)?;
+    let n_trials = repetitions(n_trials, "n_trials")?;
     let args = parse_args(subs, vals, shape, vector, mode, method)?;
     let vals = args.vals_view()?;
     let subs = args.subs_view(vals.len());
@@ -192,7 +192,7 @@ fn bench_ttv(
 #[pyo3(signature = (n_bytes = memory::DEFAULT_BYTES as i64, repeats = 5))]
 fn read_bandwidth(py: Python<'_>, n_bytes: i64, repeats: i64) -> PyResult<f64> {
     let n_bytes = count(n_bytes, "n_bytes", 8)?;
-    let repeats = count(repeats, "repeats", 1)?;
+    let repeats = repetitions(repeats, "repeats")?;
     py.detach(|| memory::read_bandwidth(n_bytes, repeats))
         .map(|bw| bw.best_bytes_per_second())
         .ok_or_else(|| PyMemoryError::new_err(format!("cannot allocate a {n_bytes}-byte buffer")))

@@ -17,15 +17,17 @@
 
 use std::borrow::Cow;
 
-use ndarray::{Array, Dimension, Ix2, Ix3, IxDyn};
+use ndarray::{Dimension, Ix2, Ix3, IxDyn};
 use numpy::npyffi::{_PyArray_GET_ITEM_DATA, NPY_ARRAY_WRITEABLE};
-use numpy::{PyArray, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray, PyUntypedArrayMethods};
+use numpy::{PyArray, PyArray2, PyArray3, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PySequence, PyTuple};
 
-use super::bench::count;
-use super::validate::{shape_str, type_name, typed, typed_fast, COPY_MAX_ELEMENTS};
+use super::bench::repetitions;
+use super::validate::{
+    shape_str, take_array, type_name, typed, typed_fast, ArrayArg, COPY_MAX_ELEMENTS,
+};
 use crate::tt::{self, Site, C64};
 use crate::tt_bench::{self, Operands};
 
@@ -49,73 +51,20 @@ fn checked<'a, 'py, D: Dimension>(
     typed::<C64, D>(obj, name, DTYPE)
 }
 
-fn whole_aligned_elements<D: Dimension>(array: &Bound<'_, PyArray<C64, D>>) -> bool {
-    let item = std::mem::size_of::<C64>() as isize;
-    array.is_aligned() && array.strides().iter().all(|s| s % item == 0)
-}
-
-/// An input array: borrowed read-only (large) or copied (small).
-enum Operand<'py, D: Dimension> {
-    Borrowed(PyReadonlyArray<'py, C64, D>),
-    Copied(Array<C64, D>),
-}
-
-impl<D: Dimension> Operand<'_, D> {
-    fn shape(&self) -> &[usize] {
-        match self {
-            Operand::Borrowed(array) => array.shape(),
-            Operand::Copied(array) => array.shape(),
-        }
-    }
-
-    /// The values in C order: in place when they are in C order already, else a copy.
-    fn values(&self) -> PyResult<Cow<'_, [C64]>> {
-        match self {
-            Operand::Copied(array) => Ok(match array.as_slice() {
-                Some(slice) => Cow::Borrowed(slice),
-                None => Cow::Owned(array.iter().copied().collect()),
-            }),
-            Operand::Borrowed(array) if array.is_c_contiguous() => {
-                let slice = array.as_slice().map_err(|e| {
-                    PyRuntimeError::new_err(format!("C-contiguous array without a slice: {e}"))
-                })?;
-                Ok(Cow::Borrowed(slice))
-            }
-            Operand::Borrowed(array) => Ok(Cow::Owned(array.as_array().iter().copied().collect())),
-        }
-    }
-}
-
-/// Borrow or copy a checked array; an array the kernels must not read in place
-/// (unaligned, or strides that are not whole elements) is first copied by NumPy.
+/// Borrow or copy a checked array (`validate::take_array`); one the kernels must not read
+/// in place (unaligned, or strides that are not whole elements) is first copied by NumPy.
 fn take<'py, D: Dimension>(
     array: &Bound<'py, PyArray<C64, D>>,
     name: &str,
-) -> PyResult<Operand<'py, D>> {
-    if !whole_aligned_elements(array) {
-        let copy = array.call_method0("copy")?;
-        let copy = checked::<D>(&copy, name)?.clone();
-        if !whole_aligned_elements(&copy) {
-            return Err(PyRuntimeError::new_err(format!(
-                "{name}: NumPy's copy is not aligned"
-            )));
-        }
-        return take(&copy, name);
-    }
-    if array.len() <= COPY_MAX_ELEMENTS {
-        return Ok(Operand::Copied(array.to_owned_array()));
-    }
-    array
-        .try_readonly()
-        .map(Operand::Borrowed)
-        .map_err(|e| PyValueError::new_err(format!("{name} cannot be borrowed for reading: {e}")))
+) -> PyResult<ArrayArg<'py, C64, D>> {
+    take_array(array, name, DTYPE)
 }
 
 /// `obj` checked as a complex128 array with `D`'s number of axes, then borrowed or copied.
 fn complex_array<'py, D: Dimension>(
     obj: &Bound<'py, PyAny>,
     name: &str,
-) -> PyResult<Operand<'py, D>> {
+) -> PyResult<ArrayArg<'py, C64, D>> {
     take(checked::<D>(obj, name)?, name)
 }
 
@@ -218,7 +167,7 @@ struct InPlace<'a, const N: usize> {
 /// As for [`values_in_place`].
 #[inline(always)]
 unsafe fn in_place<'a, const N: usize>(obj: &'a Bound<'_, PyAny>) -> Option<InPlace<'a, N>> {
-    let array = typed_fast::<C64>(obj, N)?;
+    let array = typed_fast::<C64>(obj, Some(N))?;
     // SAFETY: a complex128 array (just checked); IxDyn promises no number of axes.
     let array = unsafe { array.cast_unchecked::<PyArray<C64, IxDyn>>() };
     let shape: [usize; N] = array.shape().try_into().ok()?;
@@ -443,10 +392,11 @@ fn tt_first_site<'py>(
     }
     let bra = checked::<Ix2>(bra_first, "bra_first")?;
     let ket = checked::<Ix2>(ket_first, "ket_first")?;
+    // Shapes from the taken arrays: taking may run Python code (a NumPy copy).
+    let (bra, ket) = (take(bra, "bra_first")?, take(ket, "ket_first")?);
     let plan = first_site_plan(dims2(bra.shape()), dims2(ket.shape()))?;
     let dest = Destination::from_arg(out, &plan.dims)?;
-    let (bra, ket) = (take(bra, "bra_first")?, take(ket, "ket_first")?);
-    let (bra, ket) = (bra.values()?, ket.values()?);
+    let (bra, ket) = (bra.c_order_values(), ket.c_order_values());
     output(py, plan.dims, dest, plan.macs, |out| {
         (plan.kernel)([&bra, &ket], out)
     })
@@ -487,10 +437,11 @@ fn tt_env_bra<'py>(
     }
     let env = checked::<Ix2>(env, "env")?;
     let bra = checked::<Ix3>(bra, "bra")?;
+    // Shapes from the taken arrays: taking may run Python code (a NumPy copy).
+    let (env, bra) = (take(env, "env")?, take(bra, "bra")?);
     let plan = env_bra_plan(dims2(env.shape()), dims3(bra.shape()))?;
     let dest = Destination::from_arg(out, &plan.dims)?;
-    let (env, bra) = (take(env, "env")?, take(bra, "bra")?);
-    let (env, bra) = (env.values()?, bra.values()?);
+    let (env, bra) = (env.c_order_values(), bra.c_order_values());
     output(py, plan.dims, dest, plan.macs, |out| {
         (plan.kernel)([&env, &bra], out)
     })
@@ -531,10 +482,11 @@ fn tt_tmp_ket<'py>(
     }
     let tmp = checked::<Ix3>(tmp, "tmp")?;
     let ket = checked::<Ix3>(ket, "ket")?;
+    // Shapes from the taken arrays: taking may run Python code (a NumPy copy).
+    let (tmp, ket) = (take(tmp, "tmp")?, take(ket, "ket")?);
     let plan = tmp_ket_plan(dims3(tmp.shape()), dims3(ket.shape()))?;
     let dest = Destination::from_arg(out, &plan.dims)?;
-    let (tmp, ket) = (take(tmp, "tmp")?, take(ket, "ket")?);
-    let (tmp, ket) = (tmp.values()?, ket.values()?);
+    let (tmp, ket) = (tmp.c_order_values(), ket.c_order_values());
     output(py, plan.dims, dest, plan.macs, |out| {
         (plan.kernel)([&tmp, &ket], out)
     })
@@ -582,10 +534,15 @@ fn tt_site_update<'py>(
     let env = checked::<Ix2>(env, "env")?;
     let bra = checked::<Ix3>(bra, "bra")?;
     let ket = checked::<Ix3>(ket, "ket")?;
+    // Shapes from the taken arrays: taking may run Python code (a NumPy copy).
+    let (env, bra, ket) = (take(env, "env")?, take(bra, "bra")?, take(ket, "ket")?);
     let plan = site_update_plan(dims2(env.shape()), dims3(bra.shape()), dims3(ket.shape()))?;
     let dest = Destination::from_arg(out, &plan.dims)?;
-    let (env, bra, ket) = (take(env, "env")?, take(bra, "bra")?, take(ket, "ket")?);
-    let (env, bra, ket) = (env.values()?, bra.values()?, ket.values()?);
+    let (env, bra, ket) = (
+        env.c_order_values(),
+        bra.c_order_values(),
+        ket.c_order_values(),
+    );
     output(py, plan.dims, dest, plan.macs, |out| {
         (plan.kernel)([&env, &bra, &ket], out)
     })
@@ -674,8 +631,11 @@ fn tt_inner<'py>(
     }
     let bra_operands = take_all(&bra_arrays, "bras")?;
     let ket_operands = take_all(&ket_arrays, "kets")?;
-    let bra_data = all_values(&bra_operands)?;
-    let ket_data = all_values(&ket_operands)?;
+    // Checked again on the taken arrays: taking may run Python code (a NumPy copy).
+    let (bra_sites, ket_sites) = (operand_sites(&bra_operands), operand_sites(&ket_operands));
+    tt::check_chain(&bra_sites, &ket_sites).map_err(value_error)?;
+    let bra_data = all_values(&bra_operands);
+    let ket_data = all_values(&ket_operands);
     let bras: Vec<(Site, &[C64])> = bra_sites
         .iter()
         .copied()
@@ -697,21 +657,32 @@ fn tt_inner<'py>(
 fn take_all<'py>(
     arrays: &[Bound<'py, PyArray3<C64>>],
     name: &str,
-) -> PyResult<Vec<Operand<'py, Ix3>>> {
+) -> PyResult<Vec<ArrayArg<'py, C64, Ix3>>> {
     arrays.iter().map(|a| take(a, name)).collect()
 }
 
-fn all_values<'a>(arrays: &'a [Operand<'_, Ix3>]) -> PyResult<Vec<Cow<'a, [C64]>>> {
-    arrays.iter().map(Operand::values).collect()
+fn operand_sites(operands: &[ArrayArg<'_, C64, Ix3>]) -> Vec<Site> {
+    operands
+        .iter()
+        .map(|a| Site::from_shape(a.shape()))
+        .collect()
 }
 
-fn owned<D: Dimension>(array: &Operand<'_, D>) -> PyResult<Vec<C64>> {
-    Ok(array.values()?.into_owned())
+fn all_values<'a>(arrays: &'a [ArrayArg<'_, C64, Ix3>]) -> Vec<Cow<'a, [C64]>> {
+    arrays.iter().map(ArrayArg::c_order_values).collect()
+}
+
+fn owned<D: Dimension>(array: &ArrayArg<'_, C64, D>) -> PyResult<Vec<C64>> {
+    Ok(array.c_order_values().into_owned())
 }
 
 fn operand<'a, 'py>(operands: &'a [Bound<'py, PyAny>], index: usize) -> &'a Bound<'py, PyAny> {
     &operands[index]
 }
+
+/// The largest output `bench_tt` times (16 MiB of complex128; the study's largest is
+/// 64 x 64).
+const BENCH_OUTPUT_MAX_ELEMENTS: usize = 1 << 20;
 
 /// Validate and copy the operands of one timed case.
 fn bench_operands(case: &str, operands: &[Bound<'_, PyAny>]) -> PyResult<Operands> {
@@ -816,13 +787,25 @@ fn bench_tt(
     n_samples: i64,
     min_sample_seconds: f64,
 ) -> PyResult<(Vec<f64>, usize)> {
-    let n_samples = count(n_samples, "n_samples", 1)?;
+    let n_samples = repetitions(n_samples, "n_samples")?;
     if !(min_sample_seconds.is_finite() && (0.0..=10.0).contains(&min_sample_seconds)) {
         return Err(PyValueError::new_err(format!(
             "min_sample_seconds must be between 0 and 10, got {min_sample_seconds}"
         )));
     }
     let operands = bench_operands(case, &operands)?;
+    // Inputs with a zero dimension can have a huge output; every timed call allocates it
+    // with an infallible `Vec`, so an impossible size must be refused here.
+    match operands.output_len() {
+        Some(len) if len <= BENCH_OUTPUT_MAX_ELEMENTS => {}
+        len => {
+            return Err(PyValueError::new_err(format!(
+                "bench_tt times outputs of at most {BENCH_OUTPUT_MAX_ELEMENTS} elements; \
+                 these operands give {}",
+                len.map_or("more than usize::MAX".to_string(), |n| n.to_string())
+            )))
+        }
+    }
     let timed = py
         .detach(|| tt_bench::time_contraction(&operands, n_samples, min_sample_seconds))
         .map_err(memory_error)?;

@@ -2,6 +2,8 @@
 //! names the argument and what was wrong (TypeError for type/dtype, ValueError for
 //! shape/value), so no bad input reaches a kernel's assertions.
 
+use std::borrow::Cow;
+
 use ndarray::{Array, ArrayView};
 use std::os::raw::c_int;
 
@@ -10,8 +12,9 @@ use numpy::{
     Element, PyArray, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray, PyUntypedArray,
     PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::IntoPyDict;
 
 /// Above this many elements a kernel runs with the GIL released; below it the
 /// release/re-acquire (~0.1 us) would be a visible share of the call.
@@ -30,11 +33,31 @@ pub enum ArrayArg<'py, T: Element, D: ndarray::Dimension> {
 }
 
 impl<T: Element, D: ndarray::Dimension> ArrayArg<'_, T, D> {
+    /// The shape, whichever way it was taken.
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            ArrayArg::Copied(array) => array.shape(),
+            ArrayArg::Borrowed(array) => array.shape(),
+        }
+    }
+
     /// A view of the data, whichever way it was taken.
     pub fn view(&self) -> ArrayView<'_, T, D> {
         match self {
             ArrayArg::Copied(array) => array.view(),
             ArrayArg::Borrowed(array) => array.as_array(),
+        }
+    }
+
+    /// The values in C order: in place when they are in C order already, else a copy.
+    pub fn c_order_values(&self) -> Cow<'_, [T]>
+    where
+        T: Copy,
+    {
+        let view = self.view();
+        match view.to_slice() {
+            Some(slice) => Cow::Borrowed(slice),
+            None => Cow::Owned(view.iter().copied().collect()),
         }
     }
 }
@@ -72,19 +95,21 @@ pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-/// `obj` when it is an ndarray with `ndim` axes and exactly `T`'s type number in native
-/// byte order: the common case, which [`typed`] accepts without rust-numpy's own check.
-/// That check (in `typed_slow`) would also accept it, but looks up T's dtype through
-/// NumPy on every call: about a third of the checks' cost.
+/// `obj` when it is an ndarray with `ndim` axes (any number for `None`) and exactly
+/// `T`'s type number in native byte order: the common case, which [`typed`] accepts
+/// without rust-numpy's own check. That check (in `typed_slow`) would also accept it, but
+/// looks up T's dtype through NumPy on every call: about a third of the checks' cost.
 #[inline(always)]
 pub fn typed_fast<'a, 'py, T: Dtype>(
     obj: &'a Bound<'py, PyAny>,
-    ndim: usize,
+    ndim: Option<usize>,
 ) -> Option<&'a Bound<'py, PyUntypedArray>> {
     let array = obj.cast::<PyUntypedArray>().ok()?;
     let dtype = array.dtype();
-    (array.ndim() == ndim && dtype.num() == T::NUM && dtype.is_native_byteorder() == Some(true))
-        .then_some(array)
+    (ndim.is_none_or(|ndim| ndim == array.ndim())
+        && dtype.num() == T::NUM
+        && dtype.is_native_byteorder() == Some(true))
+    .then_some(array)
 }
 
 /// Check that `obj` is a NumPy array of element type `T` and dimension `D`.
@@ -96,14 +121,12 @@ pub fn typed<'a, 'py, T: Dtype, D: ndarray::Dimension>(
     name: &str,
     dtype_name: &str,
 ) -> PyResult<&'a Bound<'py, PyArray<T, D>>> {
-    if let Some(ndim) = D::NDIM {
-        if let Some(array) = typed_fast::<T>(obj, ndim) {
-            // SAFETY: `PyArray<T, D>` is `PyUntypedArray` with a type-level promise of T
-            // and D, both just checked: D's number of axes, and a dtype NumPy treats as T
-            // (the same type number, native byte order), which is what rust-numpy's
-            // `PyArray::type_check` establishes through `PyArray_EquivTypes`.
-            return Ok(unsafe { array.cast_unchecked::<PyArray<T, D>>() });
-        }
+    if let Some(array) = typed_fast::<T>(obj, D::NDIM) {
+        // SAFETY: `PyArray<T, D>` is `PyUntypedArray` with a type-level promise of T and
+        // D, both just checked: D's number of axes (if it has one), and a dtype NumPy
+        // treats as T (the same type number, native byte order), which is what
+        // rust-numpy's `PyArray::type_check` establishes through `PyArray_EquivTypes`.
+        return Ok(unsafe { array.cast_unchecked::<PyArray<T, D>>() });
     }
     typed_slow(obj, name, dtype_name)
 }
@@ -144,26 +167,75 @@ fn typed_slow<'a, 'py, T: Dtype, D: ndarray::Dimension>(
     )))
 }
 
-/// Borrow `obj` as a read-only NumPy array of element type `T` and dimension `D`.
+/// Whether the kernels may read `array` through a slice or an `ndarray` view: aligned,
+/// with strides that are whole elements. A field of a structured array (`a["x"]`) can
+/// have strides that are not, and an array over an offset buffer can be unaligned;
+/// rust-numpy's views would divide such strides (a silently wrong answer) or point at
+/// misaligned elements (undefined behaviour).
+pub fn kernel_readable<T: Element, D: ndarray::Dimension>(
+    array: &Bound<'_, PyArray<T, D>>,
+) -> bool {
+    let item = std::mem::size_of::<T>() as isize;
+    array.is_aligned() && array.strides().iter().all(|s| s % item == 0)
+}
+
+/// `array` itself when the kernels may read it ([`kernel_readable`]), else a C-order copy
+/// made by NumPy (`numpy.array(array, order="C")`: a fresh base-class array, aligned,
+/// whose strides are whole elements). The copy runs Python code, so call this before
+/// anything that must not (reading arrays in place) and take shapes from its result.
+pub fn readable<'py, T: Dtype, D: ndarray::Dimension>(
+    array: &Bound<'py, PyArray<T, D>>,
+    name: &str,
+    dtype_name: &str,
+) -> PyResult<Bound<'py, PyArray<T, D>>> {
+    if kernel_readable(array) {
+        return Ok(array.clone());
+    }
+    let py = array.py();
+    let kwargs = [("order", "C")].into_py_dict(py)?;
+    let copy = py
+        .import("numpy")?
+        .call_method("array", (array,), Some(&kwargs))?;
+    let copy = typed::<T, D>(&copy, name, dtype_name)?.clone();
+    if !kernel_readable(&copy) {
+        return Err(PyRuntimeError::new_err(format!(
+            "{name}: NumPy's C-order copy is not aligned"
+        )));
+    }
+    Ok(copy)
+}
+
+/// Borrow `obj` as a read-only NumPy array of element type `T` and dimension `D` (a copy
+/// if the kernels may not read it in place: see [`readable`]).
 pub fn readonly<'py, T: Dtype, D: ndarray::Dimension>(
     obj: &Bound<'py, PyAny>,
     name: &str,
     dtype_name: &str,
 ) -> PyResult<PyReadonlyArray<'py, T, D>> {
-    typed::<T, D>(obj, name, dtype_name)?
+    readable(typed::<T, D>(obj, name, dtype_name)?, name, dtype_name)?
         .try_readonly()
         .map_err(|e| PyValueError::new_err(format!("{name} cannot be borrowed for reading: {e}")))
 }
 
-/// The kernels' way to take an array argument: checked as [`readonly`] does, then copied
-/// if it has at most [`COPY_MAX_ELEMENTS`] elements (rust-numpy's safe `to_owned_array`,
-/// under the GIL) and borrowed read-only otherwise.
+/// The kernels' way to take an array argument: checked as [`readonly`] does (and made
+/// [`readable`]), then taken by [`take_array`].
 pub fn array_arg<'py, T: Dtype, D: ndarray::Dimension>(
     obj: &Bound<'py, PyAny>,
     name: &str,
     dtype_name: &str,
 ) -> PyResult<ArrayArg<'py, T, D>> {
-    let array = typed::<T, D>(obj, name, dtype_name)?;
+    take_array(typed::<T, D>(obj, name, dtype_name)?, name, dtype_name)
+}
+
+/// A checked array made [`readable`], then copied if it has at most
+/// [`COPY_MAX_ELEMENTS`] elements (rust-numpy's safe `to_owned_array`, under the GIL) and
+/// borrowed read-only otherwise.
+pub fn take_array<'py, T: Dtype, D: ndarray::Dimension>(
+    array: &Bound<'py, PyArray<T, D>>,
+    name: &str,
+    dtype_name: &str,
+) -> PyResult<ArrayArg<'py, T, D>> {
+    let array = readable(array, name, dtype_name)?;
     if array.len() <= COPY_MAX_ELEMENTS {
         return Ok(ArrayArg::Copied(array.to_owned_array()));
     }
