@@ -79,8 +79,9 @@ def read_bandwidth(n_bytes: int = 536870912, repeats: int = 5) -> float:
 # --- tensor train (kernels_rs/src/tt.rs) -----------------------------------------------
 # complex128 arrays, axes in this order (values in C order): env [chi_bra, chi_ket],
 # site tensors [chi_left, d, chi_right], first-site operands [d, chi]. Bra operands are
-# conjugated. A C-contiguous array is read in place; any other layout is copied to C
-# order first (an unaligned one by NumPy). TypeError: not an ndarray / not complex128;
+# conjugated. In a tiny call (every input at most 256 elements, C-contiguous, aligned)
+# the inputs are read in place; otherwise small inputs are copied, large C-contiguous ones
+# borrowed, and any other layout copied to C order (an unaligned one by NumPy). TypeError: not an ndarray / not complex128;
 # ValueError: wrong number of axes or shapes that do not fit (the message names them).
 # Single-threaded on the calling thread; the GIL is released for large contractions.
 
@@ -118,8 +119,10 @@ def tt_site_update(
 
     ``out`` (all four pairwise contractions, positional or keyword, as in ``np.dot``): a
     writeable complex128 array of the result's shape, any layout, which receives the
-    result and is returned; it may be one of the inputs (they are read first). Saves
-    making a new array per call (about half of a tiny call). Wrong dtype: TypeError;
+    result and is returned; it may be one of the inputs (they are read first). In a tiny
+    call the result is written straight into ``out``, which saves making a new array (the
+    larger part of such a call); a larger call computes into a new array and copies it into
+    ``out``. Wrong dtype: TypeError;
     wrong shape or read-only: ValueError."""
 
 def tt_inner(

@@ -50,7 +50,8 @@ inside Rust on data generated in Rust, Rust called from Python (`kernels_rs.dot_
 NumPy's `np.dot` as the reference line. Beside the paper's plain loop, the tuned Rust dot
 (`kernels_rs.dot`: several accumulators, vectorizable) is reported too.
 
-Change `profile` below to `"paper"` for the paper's sizes (hours) or `"quick"` (minutes). A
+Change `profile` below to `"paper"` for the paper's sizes or `"quick"` for a shorter run (the README
+gives the wall time of each recorded run). A
 finished run is read back from `data/`, so re-running this notebook is instant.
 """),
         params("""

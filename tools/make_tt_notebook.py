@@ -72,7 +72,7 @@ samples, as the note reports for ITensors.jl (its tenferro-rs figures are means)
 **Published values** from the note (ITensors.jl, tenferro-rs, direct OpenBLAS) are shown beside
 ours; they were measured on **another machine** and are labelled as such.
 
-Change `profile` below to `"paper"` (every case, more samples) or `"smoke"` (seconds). A
+Change `profile` below to `"paper"` (every case, more samples) or `"smoke"` (tiny). A
 finished run is read back from `data/`, so re-running this notebook is instant.
 """),
         params("""

@@ -42,7 +42,7 @@ minutes, so they are cached under `cache/` (keyed by shape, density and seed, ch
 SHA-256).
 
 Implementations:
-- **pyttb** `sptensor.ttv` as shipped (1.8.6);
+- **pyttb** `sptensor.ttv` as shipped (its version is recorded with the run, below);
 - **Python**: the paper's baseline, pyttb's `ttv` with its error checks and the dense conversion
   removed (`tensorbench.experiments.ttv_impls.ttv_python`; pyttb is not edited);
 - **Rust from Python**: `kernels_rs.ttv` returns `newsubs, newvals, newshape`, and the
@@ -51,14 +51,16 @@ Implementations:
 - **Numba**: the Rust kernel's algorithm compiled by Numba (the paper's future work).
 
 The Rust kernel does not copy pyttb's row-wise `np.unique`: it sums into a dense accumulator when
-the output space is at most 4 x nnz cells (here: always, $n^2$ cells for $0.01 n^3$ nonzeros) and
+the output space is a small multiple of nnz (`DENSE_OUTPUT_CELLS_PER_NONZERO` in
+`kernels_rs/src/sparse.rs`; here always, $n^2$ cells for $0.01 n^3$ nonzeros) and
 sorts a linearized key otherwise (hypersparse outputs, such as the real tensor `med.tns`),
 so it never allocates a mostly empty output space. The black dash-dotted line is the
 memory-traffic bound: the bytes of `subs` and `vals`, read once at the single-core read bandwidth
 measured in the same run.
 
 Each (implementation, n) cell runs in its own one-thread worker process. Change `profile` to
-`"paper"` for the paper's sizes (n = 100 ... 1200, 30 trials: hours) or `"quick"` (minutes).
+`"paper"` for the paper's sizes or `"quick"` for a shorter run (the README gives the wall time
+of each recorded run).
 A finished run is read back from `data/`, so re-running this notebook is instant.
 """),
         params("""
@@ -105,7 +107,7 @@ display(Markdown(tables.to_markdown(speedups)))
         md("""
 ## The n = 1200 check
 
-A one-off run of a few trials at n = 1200 (about 17 million nonzeros), the size where the
+A one-off run of a few trials at n = 1200 ($0.01 n^3$ nonzeros), the size where the
 paper's figure ends: the `headline` section of the `paper` profile, recorded in
 `data/<machine>/paper/ttv-headline` (`python -m tensorbench.experiments.ttv headline`). When
 this notebook runs another profile it shows that recorded run, if this machine has one.

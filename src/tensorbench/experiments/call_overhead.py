@@ -1224,6 +1224,8 @@ def _first_call_findings(run: CallOverheadRun) -> list[str]:
         )
     paper_dot = published_overheads("dot", "rust_from_python")
     if parts:
+        top = paper_dot.sort_values("value")["size"].iloc[-2:]  # the two largest estimates
+        largest_sizes = "-".join(_sci(size) for size in sorted(top))
         lines.append(
             f"The paper's first-call overhead of Rust from Python (published; AMD EPYC "
             f"9345P, PyO3 0.25, rust-numpy 0.25): {'; '.join(parts)}. Ours at n = {length} "
@@ -1237,7 +1239,7 @@ def _first_call_findings(run: CallOverheadRun) -> list[str]:
             f"estimate. "
             f"`import kernels_rs` and the interpreter start come before any call and are in "
             f"neither estimate. None of the one-time costs measured here depends on the array "
-            f"size, so they do not explain the paper's larger values at 1e7-1e8 elements, "
+            f"size, so they do not explain the paper's larger values at {largest_sizes} elements, "
             f"each of which is a single first call."
         )
     lines += _large_size_noise(run)
@@ -1326,13 +1328,3 @@ def published_overheads(experiment: str, implementation: str):
     rows = rows[rows["implementation"] == implementation].copy()
     rows["size"] = rows["size"].astype(float)
     return rows.sort_values("size").reset_index(drop=True)
-
-
-def _paper_value(experiment: str, implementation: str, size: int) -> float:
-    from tensorbench import published
-
-    table = published.first_call_overhead(experiment)
-    rows = table[table["size"] == size]
-    if rows.empty or implementation not in rows:
-        return float("nan")
-    return float(rows[implementation].iloc[0])
