@@ -45,3 +45,10 @@ def require_release_build(kernels: ModuleType | None = None) -> None:
         "kernels_rs is a debug build; timings need a release build (`make setup` builds one). "
         f"Set {ALLOW_DEBUG_VARIABLE}=1 to time it anyway."
     )
+
+
+def release_kernels() -> ModuleType:
+    """``kernels_rs``, checked to be a release build (:func:`require_release_build`)."""
+    kernels = load_kernels()
+    require_release_build(kernels)
+    return kernels

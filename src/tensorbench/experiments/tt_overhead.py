@@ -55,6 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tensorbench.build import release_kernels
 from tensorbench.timing import Cell
 
 EXPERIMENT = "tt_overhead"
@@ -278,14 +279,6 @@ def _scipy_zgemm(case: str, conj_copy: bool) -> Callable:
     return _zgemm_tmp_ket  # no bra operand: nothing to conjugate
 
 
-def _rust_kernels():
-    from tensorbench.build import load_kernels, require_release_build
-
-    kernels = load_kernels()
-    require_release_build(kernels)
-    return kernels
-
-
 def _chain_loop(site_update: Callable) -> Callable:
     """``<bra|ket>`` as a Python loop of ``site_update(env, bra, ket)`` calls."""
 
@@ -372,19 +365,19 @@ def prepare(implementation: str, case: str, ops: tuple) -> tuple[Callable, tuple
             ops = tuple(np.conj(a) if i == index else a for i, a in enumerate(ops))
         return _scipy_zgemm(case, conj_copy), ops
     if implementation == "rust_from_python":
-        kernels = _rust_kernels()
+        kernels = release_kernels()
         if case == "chain":
             env_bra, tmp_ket = kernels.tt_env_bra, kernels.tt_tmp_ket
             return _chain_loop(lambda env, bra, ket: tmp_ket(env_bra(env, bra), ket)), ops
         return getattr(kernels, f"tt_{case}"), ops
     if implementation == "rust_from_python_out":
-        kernels = _rust_kernels()
+        kernels = release_kernels()
         if case == "chain":
             return _chain_loop_with_out(kernels, *ops), ops
         out = np.empty(result_shape(case, ops), dtype=np.complex128)
         return getattr(kernels, f"tt_{case}"), (*ops, out)
     if implementation == "rust_from_python_chain":
-        return _rust_kernels().tt_inner, ops
+        return release_kernels().tt_inner, ops
     raise ValueError(f"unknown implementation {implementation!r}; known: {IMPLEMENTATIONS}")
 
 
@@ -469,7 +462,7 @@ def paired_with_floor(
     inside Rust (``kernels_rs.bench_tt``), alternating one sample of each ``rounds``
     times in this process, so that both see the same background load; their ratio is
     robust to load that drifts between cells."""
-    kernels = _rust_kernels()
+    kernels = release_kernels()
     calls = _timer("f({args})", func, args)
     python, rust = [], []
     for _ in range(rounds):
@@ -532,7 +525,7 @@ def measure(cell: Cell) -> dict:
     if case == "chain":
         extra["length"] = length
     if cell.implementation == "rust":
-        kernels = _rust_kernels()
+        kernels = release_kernels()
         seconds, per_sample = kernels.bench_tt(case, ops, cell.n_trials, min_sample_seconds)
         result = (kernels.tt_inner if case == "chain" else getattr(kernels, f"tt_{case}"))(*ops)
         extra.update(calls_per_sample=per_sample, timed_in="rust")
@@ -556,7 +549,7 @@ def measure(cell: Cell) -> dict:
         )
     extra["relative_error"] = error
     if cell.implementation in RUST_IMPLEMENTATIONS:
-        extra["tt_kernel_info"] = dict(_rust_kernels().tt_kernel_info())
+        extra["tt_kernel_info"] = dict(release_kernels().tt_kernel_info())
     return {"seconds": seconds, "extra": extra}
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from tensorbench import paths
+from tensorbench.build import release_kernels
 from tensorbench.experiments.dense_impls import (
     BANDWIDTH,
     DEFAULT_BANDWIDTH_BYTES,
@@ -133,14 +134,6 @@ def make_vector(length: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).uniform(0.0, 1.0, length)
 
 
-def _release_kernels():
-    from tensorbench.build import load_kernels, require_release_build
-
-    kernels = load_kernels()
-    require_release_build(kernels)
-    return kernels
-
-
 def describe(tensor, mode: int) -> dict:
     """Sizes that the report needs next to the timings."""
     out_shape = [int(n) for j, n in enumerate(tensor.shape) if j != mode]
@@ -167,7 +160,7 @@ def measure(cell: Cell) -> dict | list[float]:
     vector = make_vector(tensor.shape[mode], cell.seed)
     extra = describe(tensor, mode)
     if cell.implementation == "rust":
-        kernels = _release_kernels()
+        kernels = release_kernels()
         seconds = kernels.bench_ttv(
             tensor.subs, tensor.vals, tensor.shape, vector, mode, cell.n_trials
         )
@@ -175,7 +168,7 @@ def measure(cell: Cell) -> dict | list[float]:
         func = ttv_impls.ttv_kernel_only
     else:
         if cell.implementation == "rust_from_python":
-            _release_kernels()
+            release_kernels()
         if cell.implementation not in ttv_impls.IMPLEMENTATIONS:
             raise ValueError(f"unknown ttv implementation {cell.implementation!r}")
         func = ttv_impls.IMPLEMENTATIONS[cell.implementation]
