@@ -176,21 +176,21 @@ pub fn kernel_readable<T: Element, D: ndarray::Dimension>(
     array: &Bound<'_, PyArray<T, D>>,
 ) -> bool {
     let item = std::mem::size_of::<T>() as isize;
-    array.is_aligned() && array.strides().iter().all(|s| s % item == 0)
+    // A C-contiguous array's strides are whole elements on every axis that is ever
+    // stepped along (NumPy ignores the stride of a length-1 axis, and so does indexing).
+    array.is_aligned() && (array.is_c_contiguous() || array.strides().iter().all(|s| s % item == 0))
 }
 
-/// `array` itself when the kernels may read it ([`kernel_readable`]), else a C-order copy
-/// made by NumPy (`numpy.array(array, order="C")`: a fresh base-class array, aligned,
-/// whose strides are whole elements). The copy runs Python code, so call this before
-/// anything that must not (reading arrays in place) and take shapes from its result.
-pub fn readable<'py, T: Dtype, D: ndarray::Dimension>(
+/// A C-order copy of `array` made by NumPy (`numpy.array(array, order="C")`: a fresh
+/// base-class array, aligned, whose strides are whole elements), for an array that is
+/// not [`kernel_readable`]. The copy runs Python code, so call this before anything that
+/// must not (reading arrays in place) and take shapes from its result.
+#[cold]
+pub fn readable_copy<'py, T: Dtype, D: ndarray::Dimension>(
     array: &Bound<'py, PyArray<T, D>>,
     name: &str,
     dtype_name: &str,
 ) -> PyResult<Bound<'py, PyArray<T, D>>> {
-    if kernel_readable(array) {
-        return Ok(array.clone());
-    }
     let py = array.py();
     let kwargs = [("order", "C")].into_py_dict(py)?;
     let copy = py
@@ -206,19 +206,27 @@ pub fn readable<'py, T: Dtype, D: ndarray::Dimension>(
 }
 
 /// Borrow `obj` as a read-only NumPy array of element type `T` and dimension `D` (a copy
-/// if the kernels may not read it in place: see [`readable`]).
+/// if the kernels may not read it in place: see [`readable_copy`]).
 pub fn readonly<'py, T: Dtype, D: ndarray::Dimension>(
     obj: &Bound<'py, PyAny>,
     name: &str,
     dtype_name: &str,
 ) -> PyResult<PyReadonlyArray<'py, T, D>> {
-    readable(typed::<T, D>(obj, name, dtype_name)?, name, dtype_name)?
+    let array = typed::<T, D>(obj, name, dtype_name)?;
+    if !kernel_readable(array) {
+        return readonly(
+            readable_copy(array, name, dtype_name)?.as_any(),
+            name,
+            dtype_name,
+        );
+    }
+    array
         .try_readonly()
         .map_err(|e| PyValueError::new_err(format!("{name} cannot be borrowed for reading: {e}")))
 }
 
-/// The kernels' way to take an array argument: checked as [`readonly`] does (and made
-/// [`readable`]), then taken by [`take_array`].
+/// The kernels' way to take an array argument: checked as [`readonly`] does (and copied
+/// by [`readable_copy`] if need be), then taken by [`take_array`].
 pub fn array_arg<'py, T: Dtype, D: ndarray::Dimension>(
     obj: &Bound<'py, PyAny>,
     name: &str,
@@ -227,7 +235,8 @@ pub fn array_arg<'py, T: Dtype, D: ndarray::Dimension>(
     take_array(typed::<T, D>(obj, name, dtype_name)?, name, dtype_name)
 }
 
-/// A checked array made [`readable`], then copied if it has at most
+/// A checked array (first copied by [`readable_copy`] if it is not [`kernel_readable`]),
+/// then copied if it has at most
 /// [`COPY_MAX_ELEMENTS`] elements (rust-numpy's safe `to_owned_array`, under the GIL) and
 /// borrowed read-only otherwise.
 pub fn take_array<'py, T: Dtype, D: ndarray::Dimension>(
@@ -235,7 +244,9 @@ pub fn take_array<'py, T: Dtype, D: ndarray::Dimension>(
     name: &str,
     dtype_name: &str,
 ) -> PyResult<ArrayArg<'py, T, D>> {
-    let array = readable(array, name, dtype_name)?;
+    if !kernel_readable(array) {
+        return take_array(&readable_copy(array, name, dtype_name)?, name, dtype_name);
+    }
     if array.len() <= COPY_MAX_ELEMENTS {
         return Ok(ArrayArg::Copied(array.to_owned_array()));
     }
