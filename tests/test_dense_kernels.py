@@ -234,6 +234,9 @@ def test_in_rust_timers_return_first_call_plus_trials(form):
         (lambda: kernels_rs.bench_matvec("loop", 2**40, 2**40, 1, 0), ValueError, "overflows"),
         (lambda: kernels_rs.bench_matvec("loop", 2, -2, 1, 0), ValueError, "n2 must be at least 0"),
         (lambda: kernels_rs.bench_dot(1, 10, 1, 0), TypeError, "form"),
+        # More memory than any machine has: a MemoryError, not an aborted interpreter.
+        (lambda: kernels_rs.bench_dot("loop", 2**60, 1, 0), MemoryError, "cannot allocate"),
+        (lambda: kernels_rs.bench_matvec("loop", 2**31, 2**29, 1, 0), MemoryError, "cannot"),
     ],
 )
 def test_in_rust_timers_reject_bad_arguments(call, error, message):

@@ -597,3 +597,19 @@ def test_copies_of_unreadable_subclass_arrays_do_not_call_python_overrides():
     assert abs(kernels_rs.tt_inner(bras, odd) - ref_inner(bras, kets)) < 1e-12 * abs(
         ref_inner(bras, kets)
     )
+
+
+class _PlainSubclass(np.ndarray):
+    """An ndarray subclass without overrides: read in place like a base-class array."""
+
+
+@pytest.mark.parametrize("chi", [1, 3])
+def test_subclass_inputs_read_in_place_give_a_base_class_result(chi):
+    rng = np.random.default_rng(7)
+    env, bra, ket = cnormal(rng, chi, chi), cnormal(rng, chi, 2, chi), cnormal(rng, chi, 2, chi)
+    got = kernels_rs.tt_site_update(
+        env.view(_PlainSubclass), bra.view(_PlainSubclass), ket.view(_PlainSubclass)
+    )
+    assert type(got) is np.ndarray
+    np.testing.assert_allclose(got, kernels_rs.tt_site_update(env, bra, ket), rtol=0, atol=0)
+    assert rel_err(got, ref_site_update(env, bra, ket)) < 1e-12

@@ -34,18 +34,53 @@ impl Form {
     }
 }
 
-fn uniform_vec(rng: &mut StdRng, len: usize) -> Vec<f64> {
+/// The operands of a timing could not be allocated: `elements` float64 values (`None`:
+/// the count overflows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperandsTooLarge {
+    pub elements: Option<usize>,
+}
+
+impl std::fmt::Display for OperandsTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.elements {
+            Some(n) => write!(
+                f,
+                "cannot allocate an operand of {n} float64 values ({} bytes)",
+                n.saturating_mul(8)
+            ),
+            None => f.write_str("the operand size overflows"),
+        }
+    }
+}
+
+impl std::error::Error for OperandsTooLarge {}
+
+/// `len` uniform values, or an error (not an abort) when they cannot be allocated.
+fn uniform_vec(rng: &mut StdRng, len: usize) -> Result<Vec<f64>, OperandsTooLarge> {
     let unit = Uniform::new(0.0, 1.0).expect("[0, 1) is a valid range");
-    (0..len).map(|_| unit.sample(rng)).collect()
+    let mut values = Vec::new();
+    values
+        .try_reserve_exact(len)
+        .map_err(|_| OperandsTooLarge {
+            elements: Some(len),
+        })?;
+    values.extend((0..len).map(|_| unit.sample(rng)));
+    Ok(values)
 }
 
 /// Time `n_trials + 1` dot products of fresh length-`n` vectors; returns seconds per call.
-pub fn time_dot(form: Form, n: usize, n_trials: usize, seed: u64) -> Vec<f64> {
+pub fn time_dot(
+    form: Form,
+    n: usize,
+    n_trials: usize,
+    seed: u64,
+) -> Result<Vec<f64>, OperandsTooLarge> {
     let mut rng = StdRng::seed_from_u64(seed);
     (0..=n_trials)
         .map(|_| {
-            let x = uniform_vec(&mut rng, n);
-            let y = uniform_vec(&mut rng, n);
+            let x = uniform_vec(&mut rng, n)?;
+            let y = uniform_vec(&mut rng, n)?;
             let start = Instant::now();
             let value = match form {
                 Form::Loop => dense::dot_loop(black_box(&x), black_box(&y)),
@@ -53,19 +88,28 @@ pub fn time_dot(form: Form, n: usize, n_trials: usize, seed: u64) -> Vec<f64> {
             };
             let elapsed = start.elapsed().as_secs_f64();
             black_box(value);
-            elapsed
+            Ok(elapsed)
         })
         .collect()
 }
 
 /// Time `n_trials + 1` products of a fresh C-order `n1 x n2` matrix with a fresh vector.
-pub fn time_matvec(form: Form, n1: usize, n2: usize, n_trials: usize, seed: u64) -> Vec<f64> {
+pub fn time_matvec(
+    form: Form,
+    n1: usize,
+    n2: usize,
+    n_trials: usize,
+    seed: u64,
+) -> Result<Vec<f64>, OperandsTooLarge> {
+    let len = n1
+        .checked_mul(n2)
+        .ok_or(OperandsTooLarge { elements: None })?;
     let mut rng = StdRng::seed_from_u64(seed);
     (0..=n_trials)
         .map(|_| {
-            let a = Array2::from_shape_vec((n1, n2), uniform_vec(&mut rng, n1 * n2))
+            let a = Array2::from_shape_vec((n1, n2), uniform_vec(&mut rng, len)?)
                 .expect("length n1 * n2 by construction");
-            let x = ndarray::Array1::from_vec(uniform_vec(&mut rng, n2));
+            let x = ndarray::Array1::from_vec(uniform_vec(&mut rng, n2)?);
             let start = Instant::now();
             let value = match form {
                 Form::Loop => dense::matvec_loop(black_box(a.view()), black_box(x.view())),
@@ -73,7 +117,7 @@ pub fn time_matvec(form: Form, n1: usize, n2: usize, n_trials: usize, seed: u64)
             };
             let elapsed = start.elapsed().as_secs_f64();
             black_box(value);
-            elapsed
+            Ok(elapsed)
         })
         .collect()
 }
@@ -85,20 +129,35 @@ mod tests {
     #[test]
     fn timers_return_one_time_per_call_including_the_first() {
         for form in [Form::Loop, Form::Tuned] {
-            let t = time_dot(form, 100, 4, 7);
+            let t = time_dot(form, 100, 4, 7).unwrap();
             assert_eq!(t.len(), 5);
             assert!(t.iter().all(|s| s.is_finite() && *s >= 0.0));
-            let t = time_matvec(form, 3, 5, 2, 7);
+            let t = time_matvec(form, 3, 5, 2, 7).unwrap();
             assert_eq!(t.len(), 3);
         }
+    }
+
+    #[test]
+    fn operands_that_cannot_be_allocated_are_an_error_not_an_abort() {
+        let too_many = usize::MAX / 8;
+        assert_eq!(
+            time_dot(Form::Loop, too_many, 1, 0),
+            Err(OperandsTooLarge {
+                elements: Some(too_many)
+            })
+        );
+        assert_eq!(
+            time_matvec(Form::Loop, usize::MAX, 2, 1, 0),
+            Err(OperandsTooLarge { elements: None })
+        );
     }
 
     #[test]
     fn uniform_data_lies_in_the_unit_interval_and_is_seeded() {
         let mut a = StdRng::seed_from_u64(1);
         let mut b = StdRng::seed_from_u64(1);
-        let x = uniform_vec(&mut a, 1000);
-        assert_eq!(x, uniform_vec(&mut b, 1000));
+        let x = uniform_vec(&mut a, 1000).unwrap();
+        assert_eq!(x, uniform_vec(&mut b, 1000).unwrap());
         assert!(x.iter().all(|v| (0.0..1.0).contains(v)));
     }
 

@@ -1,9 +1,13 @@
 //! Bindings of the inside-Rust timers ("Rust" in the paper's figures).
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::bench::{self, Form};
+
+fn memory_error(e: bench::OperandsTooLarge) -> PyErr {
+    PyMemoryError::new_err(e.to_string())
+}
 
 fn parse_form(form: &str) -> PyResult<Form> {
     Form::parse(form).ok_or_else(|| {
@@ -46,7 +50,8 @@ fn bench_dot(py: Python<'_>, form: &str, n: i64, n_trials: i64, seed: u64) -> Py
     let form = parse_form(form)?;
     let n = count(n, "n", 0)?;
     let n_trials = repetitions(n_trials, "n_trials")?;
-    Ok(py.detach(|| bench::time_dot(form, n, n_trials, seed)))
+    py.detach(|| bench::time_dot(form, n, n_trials, seed))
+        .map_err(memory_error)
 }
 
 /// Seconds of `n_trials + 1` C-order matrix-vector products timed in Rust; element 0
@@ -66,7 +71,8 @@ fn bench_matvec(
     let n_trials = repetitions(n_trials, "n_trials")?;
     n1.checked_mul(n2)
         .ok_or_else(|| PyValueError::new_err(format!("n1 * n2 overflows: {n1} x {n2}")))?;
-    Ok(py.detach(|| bench::time_matvec(form, n1, n2, n_trials, seed)))
+    py.detach(|| bench::time_matvec(form, n1, n2, n_trials, seed))
+        .map_err(memory_error)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

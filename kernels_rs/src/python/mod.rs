@@ -4,6 +4,7 @@
 mod bench;
 mod dense;
 mod overhead;
+mod raw;
 mod sparse;
 mod tt;
 pub(crate) mod validate;

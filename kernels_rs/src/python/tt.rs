@@ -17,17 +17,16 @@
 
 use std::borrow::Cow;
 
-use ndarray::{Dimension, Ix2, Ix3, IxDyn};
+use ndarray::{Dimension, Ix2, Ix3};
 use numpy::npyffi::{_PyArray_GET_ITEM_DATA, NPY_ARRAY_WRITEABLE};
 use numpy::{PyArray, PyArray2, PyArray3, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PySequence, PyTuple};
+use pyo3::types::{PyDict, PySequence};
 
 use super::bench::repetitions;
-use super::validate::{
-    shape_str, take_array, type_name, typed, typed_fast, ArrayArg, COPY_MAX_ELEMENTS,
-};
+use super::raw::{new_array, Fill, InPlace, InPlaceReader};
+use super::validate::{shape_str, take_array, type_name, typed, ArrayArg, COPY_MAX_ELEMENTS};
 use crate::tt::{self, Site, C64};
 use crate::tt_bench::{self, Operands};
 
@@ -76,22 +75,9 @@ fn dims3(shape: &[usize]) -> [usize; 3] {
     [shape[0], shape[1], shape[2]]
 }
 
-/// Outputs up to this many elements are made by rust-numpy's `PyArray::zeros`, which
-/// panics if NumPy cannot allocate; larger ones by `numpy.zeros` called from Python, which
-/// raises MemoryError instead.
-const DIRECT_ALLOCATION_MAX_ELEMENTS: usize = 1 << 20;
-
 fn zeros<'py, D: Dimension>(py: Python<'py>, dims: D) -> PyResult<Bound<'py, PyArray<C64, D>>> {
-    match dims.size_checked() {
-        Some(len) if len <= DIRECT_ALLOCATION_MAX_ELEMENTS => {
-            Ok(PyArray::<C64, D>::zeros(py, dims, false))
-        }
-        _ => {
-            let shape = PyTuple::new(py, dims.slice())?;
-            let array = py.import("numpy")?.call_method1("zeros", (shape, DTYPE))?;
-            Ok(array.cast_into::<PyArray<C64, D>>()?)
-        }
-    }
+    // SAFETY: zeroed, so every element is initialised.
+    unsafe { new_array(py, dims, Fill::Zeros) }
 }
 
 fn memory_error(e: tt::ScratchError) -> PyErr {
@@ -151,57 +137,20 @@ const IN_PLACE_MAX_ELEMENTS: usize = COPY_MAX_ELEMENTS;
 const STACK_OUTPUT_MAX_ELEMENTS: usize = 256;
 const SMALL_STACK_OUTPUT: usize = 16;
 
-/// A tiny input read in place: its shape and its values in C order.
-#[derive(Clone, Copy)]
-struct InPlace<'a, const N: usize> {
-    shape: [usize; N],
-    values: &'a [C64],
-}
-
 /// `obj` read in place (no copy, no borrow-table entry) when it is a complex128 ndarray
-/// with `N` axes (the fast path of `validate::typed`) that [`values_in_place`] can read;
-/// `None` for anything else, which the checked path then takes (or says what is wrong
-/// with).
+/// with `N` axes, C-contiguous and aligned, of at most [`IN_PLACE_MAX_ELEMENTS`]
+/// elements; `None` for anything else, which the checked path then takes (or says what
+/// is wrong with).
 ///
 /// # Safety
-/// As for [`values_in_place`].
+/// As for [`InPlaceReader::read`].
 #[inline(always)]
-unsafe fn in_place<'a, const N: usize>(obj: &'a Bound<'_, PyAny>) -> Option<InPlace<'a, N>> {
-    let array = typed_fast::<C64>(obj, Some(N))?;
-    // SAFETY: a complex128 array (just checked); IxDyn promises no number of axes.
-    let array = unsafe { array.cast_unchecked::<PyArray<C64, IxDyn>>() };
-    let shape: [usize; N] = array.shape().try_into().ok()?;
-    // SAFETY: the caller upholds values_in_place's contract.
-    let values = unsafe { values_in_place(array) }?;
-    Some(InPlace { shape, values })
-}
-
-/// The values of a complex128 array in C order, read in place, when it is C-contiguous
-/// and aligned with at most [`IN_PLACE_MAX_ELEMENTS`] elements; else `None`.
-///
-/// # Safety
-/// The caller must hold the GIL, must not release it, and must not call anything that
-/// can run Python code (or NumPy, which may start the garbage collector) while the
-/// returned slice is alive. Then no Python code can write, resize or free the array
-/// meanwhile (`array` keeps the object alive). This is the contract under which
-/// rust-numpy's safe `to_owned_array` and `to_vec` read an array without its borrow
-/// table; like them it cannot see native code that writes the array from another thread
-/// without holding the GIL, which no NumPy reader can see either.
-#[inline(always)]
-unsafe fn values_in_place<'a, D: Dimension>(
-    array: &'a Bound<'_, PyArray<C64, D>>,
-) -> Option<&'a [C64]> {
-    let len = array.len();
-    if len > IN_PLACE_MAX_ELEMENTS || !array.is_c_contiguous() || !array.is_aligned() {
-        return None;
-    }
-    if len == 0 {
-        return Some(&[]);
-    }
-    // SAFETY: NumPy's flags say the `len` elements at `data()` are aligned and contiguous
-    // in C order (so the slice holds the values in C order); a non-empty array's data
-    // pointer is not null. The caller's contract keeps them alive and unwritten.
-    Some(unsafe { std::slice::from_raw_parts(array.data(), len) })
+unsafe fn in_place<'a, const N: usize>(
+    reader: InPlaceReader,
+    obj: &'a Bound<'_, PyAny>,
+) -> Option<InPlace<'a, C64, N>> {
+    // SAFETY: the caller upholds the reader's contract.
+    unsafe { reader.read::<C64, N>(obj, IN_PLACE_MAX_ELEMENTS) }
 }
 
 /// The fast path of a tiny contraction, or `None` when it does not apply: when every
@@ -239,7 +188,7 @@ where
 /// Compute `len` (<= `N`) values into a zeroed stack buffer with `fill`, then copy them
 /// into `dest` (a new C-order array of shape `dims`, or `out`). `fill` is done before
 /// anything here can run Python code.
-#[inline]
+#[inline(always)]
 fn on_stack<'py, D: Dimension, const N: usize>(
     py: Python<'py>,
     dims: D,
@@ -263,12 +212,12 @@ fn on_stack<'py, D: Dimension, const N: usize>(
             Ok(out.clone())
         }
         dest => {
-            // SAFETY: `PyArray::new` returns a fresh C-contiguous array of `dims.size()`
+            // SAFETY: `new_array` returns a fresh C-contiguous array of `dims.size()`
             // == `len` elements that nothing else can see yet. C64 has no drop glue, and
             // every element is written here, from a stack buffer that cannot overlap the
             // new allocation, before the array is read or returned.
             let array = unsafe {
-                let array = PyArray::<C64, D>::new(py, dims, false);
+                let array = new_array::<C64, D>(py, dims, Fill::Uninit)?;
                 std::ptr::copy_nonoverlapping(values.as_ptr(), array.data(), len);
                 array
             };
@@ -286,6 +235,7 @@ enum Destination<'a, 'py, D: Dimension> {
 
 impl<'py, D: Dimension> Destination<'_, 'py, D> {
     /// `out=None` (a new array) or `out` checked by [`out_array`] against `dims`.
+    #[inline(always)]
     fn from_arg<'a>(
         out: Option<&'a Bound<'py, PyAny>>,
         dims: &D,
@@ -358,6 +308,7 @@ impl<const K: usize, F> Kernel<K> for F where
 {
 }
 
+#[inline(always)]
 fn first_site_plan(bra: [usize; 2], ket: [usize; 2]) -> PyResult<Plan<Ix2, impl Kernel<2>>> {
     tt::check_first_site(bra, ket).map_err(value_error)?;
     let (d, chi_bra, chi_ket) = (bra[0], bra[1], ket[1]);
@@ -382,7 +333,10 @@ fn tt_first_site<'py>(
     out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray2<C64>>> {
     // SAFETY (in_place): small_call reads these before it runs any Python code.
-    if let (Some(bra), Some(ket)) = unsafe { (in_place(bra_first), in_place(ket_first)) } {
+    if let (Some(bra), Some(ket)) = unsafe {
+        let reader = InPlaceReader::new(py);
+        (in_place(reader, bra_first), in_place(reader, ket_first))
+    } {
         let plan = first_site_plan(bra.shape, ket.shape)?;
         let dest = Destination::from_arg(out, &plan.dims)?;
         let inputs = [bra.values, ket.values];
@@ -402,6 +356,7 @@ fn tt_first_site<'py>(
     })
 }
 
+#[inline(always)]
 fn env_bra_plan(env: [usize; 2], bra: [usize; 3]) -> PyResult<Plan<Ix3, impl Kernel<2>>> {
     tt::check_env_bra(env, bra).map_err(value_error)?;
     let site = Site::from_shape(&bra);
@@ -427,7 +382,10 @@ fn tt_env_bra<'py>(
     out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray3<C64>>> {
     // SAFETY (in_place): small_call reads these before it runs any Python code.
-    if let (Some(e), Some(b)) = unsafe { (in_place(env), in_place(bra)) } {
+    if let (Some(e), Some(b)) = unsafe {
+        let reader = InPlaceReader::new(py);
+        (in_place(reader, env), in_place(reader, bra))
+    } {
         let plan = env_bra_plan(e.shape, b.shape)?;
         let dest = Destination::from_arg(out, &plan.dims)?;
         let inputs = [e.values, b.values];
@@ -447,6 +405,7 @@ fn tt_env_bra<'py>(
     })
 }
 
+#[inline(always)]
 fn tmp_ket_plan(tmp: [usize; 3], ket: [usize; 3]) -> PyResult<Plan<Ix2, impl Kernel<2>>> {
     tt::check_tmp_ket(tmp, ket).map_err(value_error)?;
     let site = Site::from_shape(&ket);
@@ -472,7 +431,10 @@ fn tt_tmp_ket<'py>(
     out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray2<C64>>> {
     // SAFETY (in_place): small_call reads these before it runs any Python code.
-    if let (Some(t), Some(k)) = unsafe { (in_place(tmp), in_place(ket)) } {
+    if let (Some(t), Some(k)) = unsafe {
+        let reader = InPlaceReader::new(py);
+        (in_place(reader, tmp), in_place(reader, ket))
+    } {
         let plan = tmp_ket_plan(t.shape, k.shape)?;
         let dest = Destination::from_arg(out, &plan.dims)?;
         let inputs = [t.values, k.values];
@@ -492,6 +454,7 @@ fn tt_tmp_ket<'py>(
     })
 }
 
+#[inline(always)]
 fn site_update_plan(
     env: [usize; 2],
     bra: [usize; 3],
@@ -522,7 +485,14 @@ fn tt_site_update<'py>(
     out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyArray2<C64>>> {
     // SAFETY (in_place): small_call reads these before it runs any Python code.
-    let tiny = unsafe { (in_place(env), in_place(bra), in_place(ket)) };
+    let tiny = unsafe {
+        let reader = InPlaceReader::new(py);
+        (
+            in_place(reader, env),
+            in_place(reader, bra),
+            in_place(reader, ket),
+        )
+    };
     if let (Some(e), Some(b), Some(k)) = tiny {
         let plan = site_update_plan(e.shape, b.shape, k.shape)?;
         let dest = Destination::from_arg(out, &plan.dims)?;
@@ -584,19 +554,25 @@ fn chain_macs(bras: &[Site], kets: &[Site]) -> usize {
         .fold(0usize, usize::saturating_add)
 }
 
-/// The sites with their values read [`values_in_place`], or `None` if one cannot be.
+/// The sites with their values read [`in_place`], or `None` if one cannot be (or no
+/// longer has the checked shape).
 ///
 /// # Safety
-/// As for [`values_in_place`], for as long as the returned slices are alive.
+/// As for [`InPlaceReader::read`], for as long as the returned slices are alive.
 unsafe fn sites_in_place<'a>(
+    py: Python<'_>,
     sites: &[Site],
     arrays: &'a [Bound<'_, PyArray3<C64>>],
 ) -> Option<Vec<(Site, &'a [C64])>> {
+    let reader = InPlaceReader::new(py);
     sites
         .iter()
         .zip(arrays)
-        // SAFETY: the caller upholds values_in_place's contract.
-        .map(|(&site, array)| unsafe { values_in_place(array) }.map(|values| (site, values)))
+        .map(|(&site, array)| {
+            // SAFETY: the caller upholds read_in_place's contract.
+            let read = unsafe { in_place::<3>(reader, array.as_any()) }?;
+            (Site::from_shape(&read.shape) == site).then_some((site, read.values))
+        })
         .collect()
 }
 
@@ -617,12 +593,12 @@ fn tt_inner<'py>(
     tt::check_chain(&bra_sites, &ket_sites).map_err(value_error)?;
     let small = chain_macs(&bra_sites, &ket_sites) < GIL_RELEASE_MIN_MACS;
     if small {
-        // SAFETY (values_in_place): the slices are read only by inner_checked, with the GIL held
+        // SAFETY (InPlaceReader::read): the slices are read only by inner_checked, with the GIL held
         // and no Python code run between here and its return.
         let in_place = unsafe {
             (
-                sites_in_place(&bra_sites, &bra_arrays),
-                sites_in_place(&ket_sites, &ket_arrays),
+                sites_in_place(py, &bra_sites, &bra_arrays),
+                sites_in_place(py, &ket_sites, &ket_arrays),
             )
         };
         if let (Some(bras), Some(kets)) = in_place {
