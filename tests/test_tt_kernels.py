@@ -306,6 +306,25 @@ def test_out_may_be_an_input(chi):
     assert rel_err(site, want) <= 1e-12
 
 
+@pytest.mark.parametrize("chi", [4, 32])
+def test_out_overlapping_an_input_through_another_view_gets_the_right_result(chi):
+    # `out` is not the input object but shares its memory: the result must not be
+    # written over the input while the kernel still reads it.
+    rng = np.random.default_rng(100 + chi)
+    memory = cnormal(rng, 2, chi, chi)
+    env, out = memory[0], memory.view()[0]
+    bra, ket = cnormal(rng, chi, 2, chi), cnormal(rng, chi, 2, chi)
+    want = ref_site_update(env.copy(), bra, ket)
+    assert kernels_rs.tt_site_update(env, bra, ket, out=out) is out
+    assert rel_err(memory[0], want) <= 1e-12
+    site = cnormal(rng, 2, chi, 2, chi)
+    env = cnormal(rng, chi, chi)
+    want = ref_env_bra(env, site[0].copy())
+    out = site.view()[0].reshape(chi, 2, chi)
+    assert kernels_rs.tt_env_bra(env, site[0], out=out) is out
+    assert rel_err(site[0], want) <= 1e-12
+
+
 @pytest.mark.parametrize(
     ("out", "error", "message"),
     [

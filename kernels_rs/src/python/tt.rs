@@ -19,7 +19,7 @@ use std::borrow::Cow;
 
 use ndarray::{Dimension, Ix2, Ix3};
 use numpy::npyffi::{_PyArray_GET_ITEM_DATA, NPY_ARRAY_WRITEABLE};
-use numpy::{PyArray, PyArray2, PyArray3, PyArrayMethods, PyUntypedArrayMethods};
+use numpy::{PyArray, PyArray2, PyArray3, PyArrayMethods, PyReadwriteArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PySequence};
@@ -103,8 +103,10 @@ unsafe fn fresh_values<'a, D: Dimension>(
         .map_err(|e| PyRuntimeError::new_err(format!("new array is not contiguous: {e}")))
 }
 
-/// A new C-order array of shape `dims`, filled by `fill` (with the GIL released when the
-/// work, in complex multiply-adds, is large), returned or copied into `dest`'s `out`.
+/// The contraction's result, computed by `fill` (with the GIL released when the work,
+/// in complex multiply-adds, is large): straight into `dest`'s `out` when that can be
+/// written in place, else into a new C-order array of shape `dims` that is returned or
+/// copied into `out`.
 fn output<'py, D, F>(
     py: Python<'py>,
     dims: D,
@@ -116,16 +118,42 @@ where
     D: Dimension,
     F: FnOnce(&mut [C64]) -> Result<(), tt::ScratchError> + Send,
 {
+    let run = |fill: F, values: &mut [C64]| {
+        if macs >= GIL_RELEASE_MIN_MACS {
+            py.detach(|| fill(values))
+        } else {
+            fill(values)
+        }
+        .map_err(memory_error)
+    };
+    if let Destination::Out(out) = dest {
+        if let Some(mut target) = writable_in_place(out) {
+            // The kernels overwrite every element of their output (never read it).
+            let values = target.as_slice_mut().map_err(|e| {
+                PyRuntimeError::new_err(format!("out is not contiguous after all: {e}"))
+            })?;
+            run(fill, values)?;
+            return Ok(out.clone());
+        }
+    }
     let out = zeros(py, dims)?;
     // SAFETY: `out` was made just above and is returned only after `fill` is done.
     let values = unsafe { fresh_values(&out)? };
-    if macs >= GIL_RELEASE_MIN_MACS {
-        py.detach(|| fill(values))
-    } else {
-        fill(values)
-    }
-    .map_err(memory_error)?;
+    run(fill, values)?;
     dest.deliver(out)
+}
+
+/// `out` borrowed for writing when the kernels can write it directly: C-contiguous,
+/// aligned, and not borrowed by anyone else. rust-numpy's borrow table refuses the
+/// borrow when `out` overlaps an input this call has borrowed for reading (a large input;
+/// small ones are copies), so such an `out` gets the result through a new array instead.
+fn writable_in_place<'py, D: Dimension>(
+    out: &Bound<'py, PyArray<C64, D>>,
+) -> Option<PyReadwriteArray<'py, C64, D>> {
+    if !out.is_c_contiguous() || !out.is_aligned() {
+        return None;
+    }
+    out.try_readwrite().ok()
 }
 
 /// Inputs of at most this many elements, C-contiguous and aligned, are read in place
