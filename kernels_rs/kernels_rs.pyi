@@ -119,10 +119,12 @@ def tt_site_update(
 
     ``out`` (all four pairwise contractions, positional or keyword, as in ``np.dot``): a
     writeable complex128 array of the result's shape, any layout, which receives the
-    result and is returned; it may be one of the inputs (they are read first). In a tiny
-    call the result is written straight into ``out``, which saves making a new array (the
-    larger part of such a call); a larger call computes into a new array and copies it into
-    ``out``. Wrong dtype: TypeError;
+    result and is returned; it may be one of the inputs or share memory with one (the
+    result is then never written over an input still being read). The result is written
+    straight into ``out``, which saves making a new array (the larger part of a tiny
+    call), unless ``out`` is not C-contiguous and aligned or overlaps a large input: then
+    it is computed into a new array and copied into ``out``. If the call fails (it can
+    only run out of memory), ``out`` may hold part of a result. Wrong dtype: TypeError;
     wrong shape or read-only: ValueError."""
 
 def tt_inner(

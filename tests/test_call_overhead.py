@@ -129,6 +129,56 @@ def test_median_ci_brackets_the_median_and_needs_enough_values():
     assert all(np.isnan(co.median_ci([1.0, 2.0, 3.0])))
 
 
+@pytest.mark.parametrize(
+    ("level", "error", "message"),
+    [
+        (0.0, ValueError, r"level must be between 0 and 1 \(exclusive\), got 0.0"),
+        (1, ValueError, r"level must be between 0 and 1 \(exclusive\), got 1"),
+        (95, ValueError, r"level must be between 0 and 1 \(exclusive\), got 95"),
+        (-0.5, ValueError, r"level must be between 0 and 1 \(exclusive\), got -0.5"),
+        (float("nan"), ValueError, r"level must be between 0 and 1 \(exclusive\), got nan"),
+        ("0.95", TypeError, "level must be a number, got str"),
+        (None, TypeError, "level must be a number, got NoneType"),
+    ],
+)
+def test_median_ci_refuses_a_level_outside_zero_to_one(level, error, message):
+    with pytest.raises(error, match=message):
+        co.median_ci(np.arange(100.0), level)
+
+
+def test_median_ci_refuses_values_that_are_not_one_dimensional():
+    with pytest.raises(ValueError, match=r"values must be 1-D, got shape \(10, 10\)"):
+        co.median_ci(np.arange(100.0).reshape(10, 10))
+    with pytest.raises(ValueError, match=r"values must be 1-D, got shape \(\)"):
+        co.median_ci(3.0)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        ({"probes": []}, ValueError, "probes must not be empty"),
+        ({"probes": "python_noop"}, TypeError, "probes must be a list of probe names"),
+        (
+            {"probes": ["python_noop", "numpy_dot", "python_noop"]},
+            ValueError,
+            "probes must not repeat a name",
+        ),
+        ({"warmup_samples": -1}, ValueError, "warmup_samples must be at least 0, got -1"),
+    ],
+)
+def test_interleaved_measurement_refuses_bad_probe_lists(change, error, message):
+    arguments = {
+        "probes": ["python_noop"],
+        "array_length": 1,
+        "samples": 2,
+        "calls_per_sample": 2,
+        "rayon_calls_per_sample": 2,
+        "warmup_samples": 0,
+    }
+    with pytest.raises(error, match=message):
+        co.measure_interleaved(**{**arguments, **change})
+
+
 def test_interleaved_measurement_gives_every_probe_one_sample_per_round():
     probes = ["python_noop", "rust_two_arrays", "numba_noop", "rayon_inline"]
     out = co.measure_interleaved(
@@ -153,6 +203,20 @@ def test_every_python_probe_can_be_built_and_called():
     for bad in ("rust_teleport", "rayon_install"):
         with pytest.raises(ValueError, match="unknown"):
             co.probe(bad)
+
+
+@pytest.mark.parametrize(
+    ("array_length", "error", "message"),
+    [
+        (0, ValueError, "array_length must be at least 1, got 0"),
+        (-1, ValueError, "array_length must be at least 1, got -1"),
+        (1.5, ValueError, "array_length must be a whole number, got 1.5"),
+        ("1", TypeError, "array_length must be an integer, got str"),
+    ],
+)
+def test_probe_refuses_an_array_length_below_one(array_length, error, message):
+    with pytest.raises(error, match=message):
+        co.probe("numpy_dot", array_length)
 
 
 def test_run_rejects_unknown_probes():
@@ -280,6 +344,21 @@ def test_per_call_part_resumes_without_rerunning_finished_processes(tmp_path, mo
     assert json.loads((out / "metadata.json").read_text())["processes_done"] == 2
 
 
+@pytest.mark.parametrize(
+    ("processes", "error", "message"),
+    [
+        (0, ValueError, "processes must be at least 1, got 0"),
+        (-2, ValueError, "processes must be at least 1, got -2"),
+        (None, TypeError, "processes must be an integer, got NoneType"),
+    ],
+)
+def test_per_call_part_refuses_a_count_of_processes_below_one(tmp_path, processes, error, message):
+    out = tmp_path / "per_call"
+    with pytest.raises(error, match=message):
+        co.run_per_call(out, processes, {"probes": ["rust_noop"], "samples": 3}, {})
+    assert not out.exists()  # refused before anything was written
+
+
 def _report(first: float, later: float) -> dict:
     return {
         "stages": {"import_numpy": 0.1, "first_call": first, "later_call_mean": later},
@@ -321,6 +400,24 @@ def test_first_call_part_resumes_without_rerunning_finished_repeats(tmp_path, mo
     co.run_first_call(out, 2, 7, 3, {"why": "test"}, log=lambda _: None)
     assert done == [7]  # nothing left to do
     assert json.loads((out / "metadata.json").read_text())["repeats_done"] == 2
+
+
+@pytest.mark.parametrize(
+    ("counts", "error", "message"),
+    [
+        ((0, 7, 3), ValueError, "repeats must be at least 1, got 0"),
+        ((2, 0, 3), ValueError, "length must be at least 1, got 0"),
+        ((2, 7, 0), ValueError, "later_calls must be at least 1, got 0"),
+        ((2, 7, -3), ValueError, "later_calls must be at least 1, got -3"),
+        ((2.5, 7, 3), ValueError, "repeats must be a whole number, got 2.5"),
+        ((2, "7", 3), TypeError, "length must be an integer, got str"),
+    ],
+)
+def test_first_call_part_refuses_counts_below_one(tmp_path, counts, error, message):
+    out = tmp_path / "first_call"
+    with pytest.raises(error, match=message):
+        co.run_first_call(out, *counts, {})
+    assert not out.exists()  # refused before anything was written
 
 
 def test_first_call_scripts_compile():

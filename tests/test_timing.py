@@ -18,7 +18,7 @@ import pytest
 
 from tensorbench import build, paths, profiles, results, stats, threads
 from tensorbench.experiments import dot, matvec
-from tensorbench.timing import Cell, run_cells, time_calls
+from tensorbench.timing import Cell, int_at_least, run_cells, time_calls
 
 
 def test_time_calls_times_first_call_apart_with_fresh_args_each_trial():
@@ -42,6 +42,20 @@ def test_time_calls_times_first_call_apart_with_fresh_args_each_trial():
 def test_time_calls_rejects_zero_trials():
     with pytest.raises(ValueError, match="n_trials"):
         time_calls(lambda: None, tuple, 0)
+
+
+def test_int_at_least_takes_integers_and_whole_floats_and_names_what_is_wrong():
+    assert int_at_least("n", 3) == 3 and int_at_least("n", 0, minimum=0) == 0
+    for whole in (np.int64(7), 7.0, np.float64(1.0e3)):
+        value = int_at_least("n", whole)
+        assert type(value) is int and value == whole
+    with pytest.raises(ValueError, match="n must be at least 2, got 1"):
+        int_at_least("n", 1, minimum=2)
+    with pytest.raises(ValueError, match="n must be a whole number, got inf"):
+        int_at_least("n", float("inf"))
+    for wrong in (True, "3", None, [3], np.bool_(True)):
+        with pytest.raises(TypeError, match="n must be an integer, got"):
+            int_at_least("n", wrong)
 
 
 def test_cells_respect_profile_caps_and_regimes():

@@ -90,6 +90,57 @@ def test_prepare_leaves_the_callers_operands_alone_and_refuses_nonsense():
         tt.operands("triple", 2, 0)
 
 
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        ({"case": "triple"}, ValueError, "case must be one of"),
+        ({"chi": 0}, ValueError, "chi must be at least 1, got 0"),
+        ({"chi": -2}, ValueError, "chi must be at least 1, got -2"),
+        ({"chi": 2.5}, ValueError, "chi must be a whole number, got 2.5"),
+        ({"chi": "2"}, TypeError, "chi must be an integer, got str '2'"),
+        ({"d": 0}, ValueError, "d must be at least 1, got 0"),
+        ({"d": None}, TypeError, "d must be an integer, got NoneType"),
+        ({"length": 0}, ValueError, "length must be at least 1, got 0"),
+        ({"case": "chain", "length": -1}, ValueError, "length must be at least 1, got -1"),
+        ({"seed": -1}, ValueError, "seed must be at least 0, got -1"),
+    ],
+)
+def test_operands_refuse_bad_arguments(change, error, message):
+    with pytest.raises(error, match=message):
+        tt.operands(**{"case": "site_update", "chi": 2, "seed": 0, **change})
+
+
+def test_operands_take_a_whole_float_chi_as_the_same_chi():
+    for x, y in zip(tt.operands("env_bra", 3.0, 1), tt.operands("env_bra", 3, 1), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize(
+    ("chi", "length", "error", "message"),
+    [
+        (0, 3, ValueError, "chi must be at least 1, got 0"),
+        (True, 3, TypeError, "chi must be an integer, got bool"),
+        (4, 0, ValueError, "length must be at least 1, got 0"),
+    ],
+)
+def test_chain_bonds_refuse_a_bond_below_one_and_an_empty_chain(chi, length, error, message):
+    with pytest.raises(error, match=message):
+        tt.chain_bonds(chi, length)
+
+
+@pytest.mark.parametrize(
+    ("implementation", "case", "message"),
+    [
+        ("rust", "site_update", "rust is timed inside Rust by measure"),
+        ("fortran", "chain", r"unknown implementation 'fortran'; known: \('numpy_einsum'"),
+        ("numpy_einsum", "trace", "case must be one of"),
+    ],
+)
+def test_prepare_refuses_unknown_implementations_and_cases(implementation, case, message):
+    with pytest.raises(ValueError, match=message):
+        tt.prepare(implementation, case, tt.operands("site_update", 1, 0))
+
+
 def test_time_batched_times_the_first_call_alone_then_powers_of_two():
     calls = []
     timed = tt.time_batched(
@@ -106,6 +157,53 @@ def test_time_batched_times_the_first_call_alone_then_powers_of_two():
     assert all(s >= 0 for s in timed["seconds"]) and timed["empty_loop_seconds"] >= 0
     with pytest.raises(ValueError, match="n_samples"):
         tt.time_batched(lambda: None, (), n_samples=0, min_sample_seconds=0.0)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        (
+            {"min_sample_seconds": -1.0},
+            ValueError,
+            "min_sample_seconds must be at least 0, got -1",
+        ),
+        ({"min_sample_seconds": float("nan")}, ValueError, "min_sample_seconds must be at least 0"),
+        ({"min_sample_seconds": None}, TypeError, "min_sample_seconds must be a number"),
+        ({"max_calls_per_sample": 0}, ValueError, "max_calls_per_sample must be at least 1, got 0"),
+        ({"max_calls_per_sample": 2.5}, ValueError, "max_calls_per_sample must be a whole number"),
+    ],
+)
+def test_time_batched_refuses_bad_arguments_before_calling_anything(change, error, message):
+    calls = []
+    with pytest.raises(error, match=message):
+        tt.time_batched(
+            lambda: calls.append(1), (), **{"n_samples": 1, "min_sample_seconds": 0.0, **change}
+        )
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        ({"calls_per_sample": 0}, ValueError, "calls_per_sample must be at least 1, got 0"),
+        ({"rounds": 0}, ValueError, "rounds must be at least 1, got 0"),
+        ({"rounds": "3"}, TypeError, "rounds must be an integer, got str"),
+        ({"min_sample_seconds": -1e-6}, ValueError, "min_sample_seconds must be at least 0"),
+        ({"case": "trace"}, ValueError, "case must be one of"),
+    ],
+)
+def test_paired_with_floor_refuses_bad_arguments_before_calling_anything(change, error, message):
+    calls = []
+    arguments = {
+        "case": "site_update",
+        "ops": (),
+        "calls_per_sample": 1,
+        "rounds": 1,
+        "min_sample_seconds": 0.0,
+    }
+    with pytest.raises(error, match=message):
+        tt.paired_with_floor(lambda: calls.append(1), (), **{**arguments, **change})
+    assert calls == []
 
 
 @pytest.mark.parametrize("profile", profiles.PROFILES)
@@ -136,6 +234,42 @@ def test_cells_refuse_unknown_cases_and_implementations():
         tt.cells(params, ["numpy_einsum", "julia"])
     with pytest.raises(ValueError, match="case must be one of"):
         tt.cells({**params, "pairwise_cases": ["trace"]})
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        ({"pairwise_cases": []}, ValueError, "pairwise_cases must not be empty"),
+        ({"pairwise_chi": []}, ValueError, "pairwise_chi must not be empty"),
+        ({"chain_chi": []}, ValueError, "chain_chi must not be empty"),
+        ({"pairwise_chi": [1, 0]}, ValueError, "chi in pairwise_chi must be at least 1, got 0"),
+        ({"chain_chi": [-4]}, ValueError, "chi in chain_chi must be at least 1, got -4"),
+        ({"chain_chi": ["4"]}, TypeError, "chi in chain_chi must be an integer, got str"),
+        ({"n_samples": 0}, ValueError, "n_samples must be at least 1, got 0"),
+        ({"seed": -1}, ValueError, "seed must be at least 0, got -1"),
+        ({"physical_dimension": 0}, ValueError, "physical_dimension must be at least 1, got 0"),
+        ({"chain_length": 0}, ValueError, "chain_length must be at least 1, got 0"),
+        ({"min_sample_seconds": -1e-5}, ValueError, "min_sample_seconds must be at least 0"),
+        ({"min_sample_seconds": "1e-5"}, TypeError, "min_sample_seconds must be a number"),
+    ],
+)
+def test_cells_refuse_bad_profile_parameters(change, error, message):
+    params = {**profiles.section("smoke", tt.EXPERIMENT), **change}
+    with pytest.raises(error, match=message):
+        tt.cells(params)
+
+
+def test_cells_refuse_an_empty_list_of_implementations():
+    with pytest.raises(ValueError, match="implementations must not be empty"):
+        tt.cells(profiles.section("smoke", tt.EXPERIMENT), [])
+
+
+@pytest.mark.parametrize("show", [tt.comparison_table, tt.figure])
+@pytest.mark.parametrize("case", ["env_bra", "tmp_ket", "first_site", "chain_L32"])
+def test_comparison_table_and_figure_refuse_cases_without_published_data(show, case, tmp_path):
+    run = tt.TtRun("smoke", pd.DataFrame(), pd.DataFrame(), {}, tmp_path, tmp_path)
+    with pytest.raises(ValueError, match=r"case must be one of \('site_update', 'chain'\)"):
+        show(run, case)
 
 
 @pytest.mark.parametrize("impl", tt.IMPLEMENTATIONS)

@@ -53,6 +53,109 @@ def test_frostt_cells_cover_every_mode_with_distinct_ids():
     assert {c.n1 for c in cells if c.options["tensor"] == "med4"} == {100_000}
 
 
+RANDOM_ARGS = {"sizes": [10], "n_trials": 2, "seed": 1, "density": 0.01, "mode": 1}
+
+
+def test_random_cells_take_whole_float_sizes_and_any_iterable_of_sizes():
+    expected = ttv.random_cells(**RANDOM_ARGS)
+    assert ttv.random_cells(**{**RANDOM_ARGS, "sizes": [1.0e1]}) == expected  # YAML's 1.0e+1
+    assert ttv.random_cells(**{**RANDOM_ARGS, "sizes": (n for n in [10])}) == expected
+    assert all(type(c.n1) is int for c in expected)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        ({"sizes": []}, ValueError, "sizes must not be empty"),
+        ({"sizes": [10, 0]}, ValueError, "size must be at least 1, got 0"),
+        ({"sizes": [-10]}, ValueError, "size must be at least 1, got -10"),
+        ({"sizes": [10.5]}, ValueError, "size must be a whole number, got 10.5"),
+        ({"sizes": ["10"]}, TypeError, "size must be an integer, got str '10'"),
+        ({"sizes": "10"}, TypeError, "size must be an integer, got str '1'"),
+        ({"n_trials": 0}, ValueError, "n_trials must be at least 1, got 0"),
+        ({"n_trials": None}, TypeError, "n_trials must be an integer, got NoneType"),
+        ({"seed": -1}, ValueError, "seed must be at least 0, got -1"),
+        ({"density": 0.0}, ValueError, r"density must be in \(0, 1\], got 0.0"),
+        ({"density": 1.5}, ValueError, r"density must be in \(0, 1\], got 1.5"),
+        ({"density": float("nan")}, ValueError, r"density must be in \(0, 1\], got nan"),
+        ({"density": "0.01"}, TypeError, "density must be a number, got str"),
+        ({"density": True}, TypeError, "density must be a number, got bool"),
+        ({"mode": 3}, ValueError, r"mode must be below 3 \(the tensors are n x n x n\), got 3"),
+        ({"mode": -1}, ValueError, "mode must be at least 0, got -1"),
+        ({"mode": 1.5}, ValueError, "mode must be a whole number, got 1.5"),
+        (
+            {"implementations": ("rust", "julia")},
+            ValueError,
+            r"unknown implementations \['julia'\]; known: \['pyttb'",
+        ),
+        ({"implementations": "rust"}, TypeError, "implementations must be a list of names"),
+        ({"bandwidth_bytes": 0}, ValueError, "bandwidth_bytes must be at least 1, got 0"),
+    ],
+)
+def test_random_cells_refuse_bad_arguments(change, error, message):
+    with pytest.raises(error, match=message):
+        ttv.random_cells(**{**RANDOM_ARGS, **change})
+
+
+FROSTT_ARGS = {"tensors": ["small"], "n_trials": 2, "seed": 1, "implementations": ["rust"]}
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        ({"tensors": []}, ValueError, "tensors must not be empty"),
+        (
+            {"tensors": ["small", "huge"]},
+            ValueError,
+            r"unknown tensors \['huge'\]; known: \[.*'small'",
+        ),
+        ({"tensors": "small"}, TypeError, "tensors must be a list of names, got the string"),
+        ({"n_trials": 0}, ValueError, "n_trials must be at least 1, got 0"),
+        ({"n_trials": 2.5}, ValueError, "n_trials must be a whole number, got 2.5"),
+        ({"seed": -3}, ValueError, "seed must be at least 0, got -3"),
+        ({"seed": "1"}, TypeError, "seed must be an integer, got str"),
+        ({"implementations": []}, ValueError, "implementations must not be empty"),
+        ({"implementations": ["fortran"]}, ValueError, r"unknown implementations \['fortran'\]"),
+        ({"implementations": "pyttb"}, TypeError, "implementations must be a list of names"),
+    ],
+)
+def test_frostt_cells_refuse_bad_arguments(change, error, message):
+    with pytest.raises(error, match=message):
+        ttv.frostt_cells(**{**FROSTT_ARGS, **change})
+
+
+def small_tensor():
+    return ttb.sptensor(np.array([[0, 1, 2]]), np.array([[1.5]]), (2, 3, 4))
+
+
+def test_describe_counts_the_output_cells_of_the_mode():
+    extra = ttv.describe(small_tensor(), 1)
+    assert extra["shape"] == [2, 3, 4] and extra["output_cells"] == 8 and extra["nnz"] == 1
+
+
+@pytest.mark.parametrize(
+    ("tensor", "mode", "error", "message"),
+    [
+        (small_tensor(), 3, ValueError, "mode must be below the tensor's order 3, got 3"),
+        (small_tensor(), -1, ValueError, "mode must be at least 0, got -1"),
+        (small_tensor(), "1", TypeError, "mode must be an integer, got str"),
+        (np.ones((2, 3, 4)), 0, TypeError, "tensor must be a pyttb.sptensor, got ndarray"),
+        (None, 0, TypeError, "tensor must be a pyttb.sptensor, got NoneType"),
+    ],
+)
+def test_describe_refuses_a_mode_outside_the_tensor_and_a_non_sparse_tensor(
+    tensor, mode, error, message
+):
+    with pytest.raises(error, match=message):
+        ttv.describe(tensor, mode)
+
+
+def test_load_refuses_an_unknown_run_and_reads_nothing_when_there_is_no_data(tmp_path):
+    with pytest.raises(ValueError, match=r"run must be one of \['main', 'frostt', 'headline'\]"):
+        ttv.load("ttv-frostt", "smoke", tmp_path)
+    assert ttv.load("frostt", "smoke", tmp_path) is None
+
+
 def test_generate_is_seeded_pyttb_sptenrand_and_restores_the_global_state():
     # pyttb draws from the legacy global generator, so this test uses it too.
     np.random.seed(99)

@@ -7,11 +7,13 @@
   fresh worker process (so the first call there is a true first call: Numba compiles,
   the extension is freshly imported), with every thread pool pinned to one thread.
   Finished cells are on disk at once; a rerun skips them.
+* :func:`int_at_least` checks the counts, sizes and seeds the experiments are given.
 """
 
 from __future__ import annotations
 
 import json
+import numbers
 import subprocess
 import sys
 import time
@@ -56,6 +58,19 @@ class Cell:
         dims = f"{self.n1} x {self.n2}" if self.n2 else f"n={self.n1}"
         variant = f" [{self.variant}]" if self.variant else ""
         return f"{self.experiment}{regime} {self.implementation} {dims}{variant}"
+
+
+def int_at_least(name: str, value: Any, minimum: int = 1) -> int:
+    """``value`` as an int, checked: a TypeError naming ``name`` unless it is a number
+    (not a bool), a ValueError unless it is whole (profiles may write ``1.0e+3``) and at
+    least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if not isinstance(value, numbers.Integral) and not float(value).is_integer():
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return int(value)
 
 
 def time_calls(

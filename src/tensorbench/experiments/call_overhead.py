@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import numbers
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from tensorbench.timing import int_at_least
 
 EXPERIMENT = "call_overhead"
 
@@ -142,6 +145,7 @@ def probe(name: str, array_length: int = 1) -> tuple[Callable, tuple]:
     """The callable and arguments of a Python-side probe (Numba ones not yet compiled)."""
     if name not in PROBES or name.startswith("rayon_"):
         raise ValueError(f"unknown Python-side probe {name!r}")
+    array_length = int_at_least("array_length", array_length)
     x = np.full(array_length, 0.5)
     y = np.full(array_length, 2.0)
     if name == "python_noop":
@@ -231,6 +235,13 @@ def measure_interleaved(
     "calls_per_sample", "timed_in", "raw", "loop"}} in seconds per call."""
     if calls_per_sample < 1 or rayon_calls_per_sample < 1 or samples < 1:
         raise ValueError("calls per sample and samples must be at least 1")
+    warmup_samples = int_at_least("warmup_samples", warmup_samples, 0)
+    if isinstance(probes, str):
+        raise TypeError(f"probes must be a list of probe names, got the string {probes!r}")
+    if not probes:
+        raise ValueError("probes must not be empty")
+    if len(set(probes)) < len(probes):
+        raise ValueError(f"probes must not repeat a name, got {probes}")
     kernels = None
     if any(p.startswith("rayon_") for p in probes):
         from tensorbench.build import load_kernels, require_release_build
@@ -375,6 +386,7 @@ def run_per_call(
     ``out_dir``; returns (samples, first calls) and writes them as CSV."""
     from tensorbench import environment, paths, results
 
+    processes = int_at_least("processes", processes)
     out_dir.mkdir(parents=True, exist_ok=True)
     results.remove_stale_temporaries(out_dir)
     meta_path = out_dir / "metadata.json"
@@ -415,7 +427,14 @@ def median_ci(values, level: float = 0.95) -> tuple[float, float]:
     NaN when there are too few values for the level."""
     from scipy.stats import binom
 
-    v = np.sort(np.asarray(values, dtype=float))
+    if isinstance(level, bool) or not isinstance(level, numbers.Real):
+        raise TypeError(f"level must be a number, got {type(level).__name__} {level!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1 (exclusive), got {level}")
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1:
+        raise ValueError(f"values must be 1-D, got shape {v.shape}")
+    v = np.sort(v)
     n = len(v)
     j = int(binom.ppf((1 - level) / 2, n, 0.5)) if n else 0
     if j < 1:
@@ -707,6 +726,9 @@ def run_first_call(
     from tensorbench import environment, paths, results
     from tensorbench.build import require_release_build
 
+    repeats = int_at_least("repeats", repeats)
+    length = int_at_least("length", length)
+    later_calls = int_at_least("later_calls", later_calls)
     require_release_build()
     out_dir.mkdir(parents=True, exist_ok=True)
     results.remove_stale_temporaries(out_dir)

@@ -47,6 +47,7 @@ ITensors.jl. Before the samples are used, the cell's result is checked against t
 from __future__ import annotations
 
 import math
+import numbers
 import time
 import timeit
 from collections.abc import Callable, Sequence
@@ -56,7 +57,7 @@ from pathlib import Path
 import numpy as np
 
 from tensorbench.build import release_kernels
-from tensorbench.timing import Cell
+from tensorbench.timing import Cell, int_at_least
 
 EXPERIMENT = "tt_overhead"
 PAIRWISE_CASES = ("first_site", "env_bra", "tmp_ket", "site_update")
@@ -106,6 +107,7 @@ def _site(rng, left: int, d: int, right: int) -> np.ndarray:
 
 def chain_bonds(chi: int, length: int) -> list[int]:
     """Bond dimensions ``1, chi, ..., chi, 1`` of an ``length``-site chain."""
+    chi = int_at_least("chi", chi)
     if length < 1:
         raise ValueError(f"length must be at least 1, got {length}")
     return [1, *([chi] * (length - 1)), 1]
@@ -117,6 +119,8 @@ def operands(case: str, chi: int, seed: int, d: int = 2, length: int = 32) -> tu
     site_update (env, bra, ket); chain (bras, kets) as lists of ``length`` site tensors."""
     if case not in CASES:
         raise ValueError(f"case must be one of {CASES}, got {case!r}")
+    chi, seed = int_at_least("chi", chi), int_at_least("seed", seed, 0)
+    d, length = int_at_least("d", d), int_at_least("length", length)
     rng = np.random.default_rng([seed, CASES.index(case), chi, d, length])
     if case == "first_site":
         return _complex_normal(rng, (d, chi)), _complex_normal(rng, (d, chi))
@@ -333,6 +337,10 @@ def prepare(implementation: str, case: str, ops: tuple) -> tuple[Callable, tuple
     ``implementation`` does. Work that the implementation does once up front (compiling
     opt_einsum expressions, conjugating the bra for ``scipy_zgemm``) happens here, outside
     the timed calls. Not for ``rust`` (timed inside Rust by :func:`measure`)."""
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(f"unknown implementation {implementation!r}; known: {IMPLEMENTATIONS}")
+    if implementation == "rust":
+        raise ValueError("rust is timed inside Rust by measure(), there is nothing to prepare")
     if case not in CASES:
         raise ValueError(f"case must be one of {CASES}, got {case!r}")
     if implementation in CHAIN_ONLY and case != "chain":
@@ -406,6 +414,15 @@ def _opt_einsum_chain(bras, kets) -> Callable:
 # --- timing ----------------------------------------------------------------------------
 
 
+def _seconds(name: str, value) -> float:
+    """``value`` as a float, checked to be a number of seconds (0 or more, not NaN)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not value >= 0:
+        raise ValueError(f"{name} must be at least 0, got {value}")
+    return float(value)
+
+
 def _timer(statement: str, func: Callable, args: Sequence) -> timeit.Timer:
     """A ``timeit`` timer with the function and arguments in local variables."""
     names = [f"a{i}" for i in range(len(args))]
@@ -428,6 +445,8 @@ def time_batched(
     first call's result and the per-call time of the empty ``timeit`` loop."""
     if n_samples < 1:
         raise ValueError(f"n_samples must be at least 1, got {n_samples}")
+    min_sample_seconds = _seconds("min_sample_seconds", min_sample_seconds)
+    max_calls_per_sample = int_at_least("max_calls_per_sample", max_calls_per_sample)
     start = time.perf_counter_ns()
     result = func(*args)
     first = (time.perf_counter_ns() - start) * 1e-9
@@ -462,6 +481,11 @@ def paired_with_floor(
     inside Rust (``kernels_rs.bench_tt``), alternating one sample of each ``rounds``
     times in this process, so that both see the same background load; their ratio is
     robust to load that drifts between cells."""
+    if case not in CASES:
+        raise ValueError(f"case must be one of {CASES}, got {case!r}")
+    calls_per_sample = int_at_least("calls_per_sample", calls_per_sample)
+    rounds = int_at_least("rounds", rounds)
+    min_sample_seconds = _seconds("min_sample_seconds", min_sample_seconds)
     kernels = release_kernels()
     calls = _timer("f({args})", func, args)
     python, rust = [], []
@@ -481,17 +505,27 @@ def cells(params: dict, implementations: Sequence[str] = IMPLEMENTATIONS) -> lis
     Ordered by case, then chi, then implementation, so that the implementations compared
     at one (case, chi) are measured within seconds of each other: on a shared machine the
     background load drifts over minutes."""
+    implementations = list(implementations)
     unknown = set(implementations) - set(IMPLEMENTATIONS)
     if unknown:
         raise ValueError(f"unknown implementations {sorted(unknown)}; known: {IMPLEMENTATIONS}")
+    if not implementations:
+        raise ValueError("implementations must not be empty")
+    for key in ("pairwise_cases", "pairwise_chi", "chain_chi"):
+        if not params[key]:
+            raise ValueError(f"{key} must not be empty")
+    pairwise_chi = [int_at_least("chi in pairwise_chi", chi) for chi in params["pairwise_chi"]]
+    chain_chi = [int_at_least("chi in chain_chi", chi) for chi in params["chain_chi"]]
+    n_samples = int_at_least("n_samples", params["n_samples"])
+    seed = int_at_least("seed", params["seed"], 0)
     options = {
-        "d": int(params.get("physical_dimension", 2)),
-        "length": int(params.get("chain_length", 32)),
-        "min_sample_seconds": float(params["min_sample_seconds"]),
+        "d": int_at_least("physical_dimension", params.get("physical_dimension", 2)),
+        "length": int_at_least("chain_length", params.get("chain_length", 32)),
+        "min_sample_seconds": _seconds("min_sample_seconds", params["min_sample_seconds"]),
     }
     planned = []
-    plan = [(case, params["pairwise_chi"]) for case in params["pairwise_cases"]]
-    plan.append(("chain", params["chain_chi"]))
+    plan = [(case, pairwise_chi) for case in params["pairwise_cases"]]
+    plan.append(("chain", chain_chi))
     for case, chis in plan:
         if case not in CASES:
             raise ValueError(f"case must be one of {CASES}, got {case!r}")
@@ -503,11 +537,11 @@ def cells(params: dict, implementations: Sequence[str] = IMPLEMENTATIONS) -> lis
                     Cell(
                         EXPERIMENT,
                         impl,
-                        int(chi),
+                        chi,
                         regime="chain" if case == "chain" else "pairwise",
                         variant=case,
-                        n_trials=int(params["n_samples"]),
-                        seed=int(params["seed"]),
+                        n_trials=n_samples,
+                        seed=seed,
                         options=options,
                     )
                 )
@@ -659,11 +693,19 @@ PUBLISHED_CHAIN = {
     "tenferro_fresh_backend": "tenferro-rs fresh backend mean",
     "tenferro_single_session": "tenferro-rs single session mean",
 }
+# The cases the note published values for: the ones comparison_table and figure show.
+COMPARED_CASES = ("site_update", "chain")
+
+
+def _check_compared(case: str) -> None:
+    if case not in COMPARED_CASES:
+        raise ValueError(f"case must be one of {COMPARED_CASES} (published data), got {case!r}")
 
 
 def comparison_table(run: TtRun, case: str, statistic: str = "median"):
     """Our ``statistic`` per implementation (µs) per chi for ``case`` ("site_update" or
     "chain"), with the note's published values beside them (other machine)."""
+    _check_compared(case)
     s = run.summary[run.summary["case"] == case]
     ours = s.pivot_table(index="chi", columns="implementation", values=statistic) * 1e6
     ours = ours[[i for i in IMPLEMENTATIONS if i in ours.columns]]
@@ -719,6 +761,7 @@ def figure(run: TtRun, case: str = "site_update"):
 
     import matplotlib.pyplot as plt
 
+    _check_compared(case)
     s = run.summary[run.summary["case"] == case]
     fig, ax = plt.subplots(figsize=(10.5, 5.2))
     for impl in IMPLEMENTATIONS:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import numbers
 import sys
 from functools import cache
 from pathlib import Path
@@ -36,16 +37,28 @@ from tensorbench.experiments.dense_impls import (
     bandwidth_cell,
     measure_bandwidth,
 )
-from tensorbench.timing import Cell, time_calls
+from tensorbench.timing import Cell, int_at_least, time_calls
 
 EXPERIMENT = "ttv"
 IMPLEMENTATIONS = ("pyttb", "python", "numba", "rust", "rust_from_python")
 RANDOM, FROSTT = "sptenrand", "frostt"
 RUN_NAMES = {"main": "ttv", "frostt": "ttv-frostt", "headline": "ttv-headline"}
+ORDER = 3  # the sptenrand tensors are n x n x n
 
 
 def tns_dir() -> Path:
     return paths.project_root() / "data" / "tns"
+
+
+def _names(kind: str, names, known) -> list[str]:
+    """``names`` as a list, each one of ``known`` (a single string is not a list)."""
+    if isinstance(names, str):
+        raise TypeError(f"{kind} must be a list of names, got the string {names!r}")
+    names = list(names)
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {kind} {unknown}; known: {list(known)}")
+    return names
 
 
 # --- cells ------------------------------------------------------------------------------
@@ -63,21 +76,35 @@ def random_cells(
     """One cell per (implementation, n), plus the read-bandwidth cell. The tensor's seed
     is ``seed + n``, so every implementation of a size multiplies the same tensor by the
     same vector."""
+    sizes = [int_at_least("size", n) for n in sizes]
+    if not sizes:
+        raise ValueError("sizes must not be empty")
+    n_trials = int_at_least("n_trials", n_trials)
+    seed = int_at_least("seed", seed, 0)
+    if isinstance(density, bool) or not isinstance(density, numbers.Real):
+        raise TypeError(f"density must be a number, got {type(density).__name__} {density!r}")
+    if not 0 < density <= 1:
+        raise ValueError(f"density must be in (0, 1], got {density}")
+    mode = int_at_least("mode", mode, 0)
+    if mode >= ORDER:
+        raise ValueError(f"mode must be below {ORDER} (the tensors are n x n x n), got {mode}")
+    implementations = _names("implementations", implementations, IMPLEMENTATIONS)
+    bandwidth_bytes = int_at_least("bandwidth_bytes", bandwidth_bytes)
     cells = [
         Cell(
             EXPERIMENT,
             impl,
-            int(n),
+            n,
             regime=RANDOM,
-            n_trials=int(n_trials),
-            seed=int(seed) + int(n),
-            options={"density": float(density), "mode": int(mode)},
+            n_trials=n_trials,
+            seed=seed + n,
+            options={"density": float(density), "mode": mode},
         )
         for impl in implementations
         for n in sizes
     ]
     # At least 10 passes: the bound uses the best one, and this host's bandwidth varies.
-    passes = max(int(n_trials), 10)
+    passes = max(n_trials, 10)
     return [*cells, bandwidth_cell(EXPERIMENT, passes, seed, bandwidth_bytes)]
 
 
@@ -92,6 +119,14 @@ def _tns_summary(name: str) -> tuple[tuple[int, ...], int]:
 def frostt_cells(tensors, n_trials: int, seed: int, implementations) -> list[Cell]:
     """One cell per (implementation, tensor, mode); the variant names the mode 1-based as
     the FROSTT and Kolda-Bader texts do ("med-mode3" is pyttb ``dims=2``)."""
+    tensors = _names("tensors", tensors, sorted(p.stem for p in tns_dir().glob("*.tns")))
+    if not tensors:
+        raise ValueError("tensors must not be empty")
+    n_trials = int_at_least("n_trials", n_trials)
+    seed = int_at_least("seed", seed, 0)
+    implementations = _names("implementations", implementations, IMPLEMENTATIONS)
+    if not implementations:
+        raise ValueError("implementations must not be empty")
     cells = []
     for name in tensors:
         shape, nnz = _tns_summary(name)
@@ -104,8 +139,8 @@ def frostt_cells(tensors, n_trials: int, seed: int, implementations) -> list[Cel
                         nnz,
                         regime=FROSTT,
                         variant=f"{name}-mode{mode + 1}",
-                        n_trials=int(n_trials),
-                        seed=int(seed),
+                        n_trials=n_trials,
+                        seed=seed,
                         options={"tensor": name, "mode": mode},
                     )
                 )
@@ -136,6 +171,13 @@ def make_vector(length: int, seed: int) -> np.ndarray:
 
 def describe(tensor, mode: int) -> dict:
     """Sizes that the report needs next to the timings."""
+    import pyttb as ttb
+
+    if not isinstance(tensor, ttb.sptensor):
+        raise TypeError(f"tensor must be a pyttb.sptensor, got {type(tensor).__name__}")
+    mode = int_at_least("mode", mode, 0)
+    if mode >= len(tensor.shape):
+        raise ValueError(f"mode must be below the tensor's order {len(tensor.shape)}, got {mode}")
     out_shape = [int(n) for j, n in enumerate(tensor.shape) if j != mode]
     return {
         "shape": [int(n) for n in tensor.shape],
@@ -283,6 +325,8 @@ def load(run: str, profile: str, results_root: str | None = None):
     """A finished run ("main", "frostt" or "headline") read back from disk, or None."""
     from tensorbench.experiments import dense_report
 
+    if run not in RUN_NAMES:
+        raise ValueError(f"run must be one of {list(RUN_NAMES)}, got {run!r}")
     return dense_report.load(RUN_NAMES[run], profile, results_root)
 
 
