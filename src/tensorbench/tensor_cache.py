@@ -3,9 +3,12 @@
 ``sptenrand`` at n = 1200 (17 million nonzeros) takes minutes: it draws the subscripts
 ten times over and row-sorts them each time. The cache keeps every generated tensor
 under ``<project>/cache/sptenrand/<key>/`` (gitignored) as ``subs.npy`` and ``vals.npy``
-plus ``meta.json`` with their SHA-256, keyed by shape, density, seed and the pyttb and
-NumPy versions (the generator's output depends on both). A tensor whose files do not
-match their checksums is generated again.
+plus ``meta.json`` with their SHA-256 and sizes, keyed by shape, density, seed and the
+pyttb and NumPy versions (the generator's output depends on both). :func:`ensure`, which a
+run calls once per tensor before its cells, checks the SHA-256 and generates again a
+tensor whose files do not match; :func:`sptenrand`, which every cell's worker calls to
+load it, checks only that the files exist with their recorded sizes (hashing 550 MB again
+in every cell would take longer than some of the measurements).
 """
 
 from __future__ import annotations
@@ -72,14 +75,21 @@ def _files(folder: Path) -> dict[str, Path]:
     return {name: folder / f"{name}.npy" for name in ("subs", "vals")}
 
 
-def is_valid(folder: Path) -> bool:
-    """True when ``folder`` holds a complete entry whose files match their checksums."""
+def is_valid(folder: Path, *, checksums: bool = True) -> bool:
+    """True when ``folder`` holds a complete entry whose files match their SHA-256
+    (``checksums``), or, without ``checksums``, have their recorded sizes (an entry written
+    before sizes were recorded is then checked by SHA-256 after all)."""
     meta_path = folder / "meta.json"
     if not meta_path.exists():
         return False
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     files = _files(folder)
-    return all(p.exists() and _sha256(p) == meta["sha256"][name] for name, p in files.items())
+    if not all(p.exists() for p in files.values()):
+        return False
+    sizes = meta.get("bytes")
+    if checksums or sizes is None:
+        return all(_sha256(p) == meta["sha256"][name] for name, p in files.items())
+    return all(p.stat().st_size == sizes[name] for name, p in files.items())
 
 
 def _load(folder: Path) -> ttb.sptensor:
@@ -97,12 +107,13 @@ def _store(folder: Path, tensor: ttb.sptensor, meta: dict) -> None:
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     tmp.chmod(0o755)  # mkdtemp makes it private; the cache is an ordinary project folder
     try:
-        checksums = {}
+        checksums, sizes = {}, {}
         for name, array in (("subs", tensor.subs), ("vals", tensor.vals)):
             path = tmp / f"{name}.npy"
             np.save(path, np.ascontiguousarray(array))
             checksums[name] = _sha256(path)
-        meta = {**meta, "sha256": checksums}
+            sizes[name] = path.stat().st_size
+        meta = {**meta, "sha256": checksums, "bytes": sizes}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         if folder.exists():  # a stale or corrupt entry
             shutil.rmtree(folder)
@@ -139,10 +150,11 @@ def _generate_and_store(shape, density, seed) -> ttb.sptensor:
 def sptenrand(
     shape: tuple[int, ...], density: float, seed: int, *, log: Log = _print
 ) -> ttb.sptensor:
-    """The seeded ``pyttb.sptenrand`` tensor: from the cache when its files match their
-    SHA-256, else generated (with progress, see :func:`ensure`), cached and loaded."""
+    """The seeded ``pyttb.sptenrand`` tensor: from the cache when its files are complete
+    (their recorded sizes; :func:`ensure` has checked their SHA-256 at the start of the
+    run), else generated (with progress, see :func:`ensure`), cached and loaded."""
     folder = folder_of(shape, density, seed)
-    if not is_valid(folder):
+    if not is_valid(folder, checksums=False):
         ensure(shape, density, seed, log=log)
     return _load(folder)
 
