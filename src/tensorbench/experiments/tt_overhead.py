@@ -890,6 +890,18 @@ def _us(seconds: float) -> str:
     return f"{seconds * 1e6:.3g} µs" if not math.isnan(seconds) else "not measured"
 
 
+# The issue's targets, used by the verdicts and quoted in their text.
+SITE_UPDATE_CHI1_MAX_S = 1.5e-6  # chi = 1 site_update from Python, one Rust call
+FLOOR_RATIO_MAX = 5.0  # the same call over the Rust-inside-Rust time
+CHAIN_CHI4_MAX_S = 40e-6  # L = 32 chain at chi = 4, one call from Python
+BLAS_RATIO_MAX = 1.3  # chi = 32, Rust from Python over direct BLAS zgemm
+ARITHMETIC_DOMINATES_RATIO = 1.2  # "at most 20%" over the floor
+
+
+def _target_us(seconds: float) -> str:
+    return f"{seconds * 1e6:g} µs"
+
+
 def findings(run: TtRun) -> list[str]:
     """The issue's three targets and the note's context, checked against this run."""
     lines = []
@@ -898,10 +910,11 @@ def findings(run: TtRun) -> list[str]:
 
     py1, rust1 = (_value(run, i, "site_update", 1) for i in ("rust_from_python", "rust"))
     if not math.isnan(py1):
-        verdict = "meets" if py1 <= 1.5e-6 else "does NOT meet"
+        verdict = "meets" if py1 <= SITE_UPDATE_CHI1_MAX_S else "does NOT meet"
         lines.append(
             f"site_update at chi = 1 from Python, one Rust call (`kernels_rs.tt_site_update`): "
-            f"median {_us(py1)} ({verdict} the 1.5 µs target; published on another machine: "
+            f"median {_us(py1)} ({verdict} the {_target_us(SITE_UPDATE_CHI1_MAX_S)} target; "
+            "published on another machine: "
             f"ITensors.jl {published_su[('itensors', 1)]:g} µs, tenferro-rs "
             f"{published_su[('tenferro_normal', 1)]:g} µs before its fix)."
         )
@@ -917,12 +930,13 @@ def findings(run: TtRun) -> list[str]:
     if paired_su is not None and 1 in paired_su.index:
         p_py, p_rust = paired_su.loc[1, "python_median_s"], paired_su.loc[1, "rust_median_s"]
         ratio = p_py / p_rust
-        verdict = "within" if ratio <= 5 else "NOT within"
+        verdict = "within" if ratio <= FLOOR_RATIO_MAX else "NOT within"
         lines.append(
             f"Timed alternately in one process ({int(paired_su.loc[1, 'rounds'])} rounds, so "
             f"both see the same background load), the chi = 1 site_update takes {_us(p_py)} "
             f"from Python and {_us(p_rust)} inside Rust (medians): the call from Python costs "
-            f"{ratio:.1f}x the Rust floor ({verdict} the 5x target; the ratio within single "
+            f"{ratio:.1f}x the Rust floor ({verdict} the {FLOOR_RATIO_MAX:g}x target; the ratio "
+            "within single "
             f"rounds has median {paired_su.loc[1, 'round_ratio_median']:.1f}x and quartiles "
             f"{paired_su.loc[1, 'round_ratio_q25']:.1f}x to "
             f"{paired_su.loc[1, 'round_ratio_q75']:.1f}x). The difference, "
@@ -932,10 +946,10 @@ def findings(run: TtRun) -> list[str]:
         )
     elif not (math.isnan(py1) or math.isnan(rust1)):
         ratio = py1 / rust1
-        verdict = "within" if ratio <= 5 else "NOT within"
+        verdict = "within" if ratio <= FLOOR_RATIO_MAX else "NOT within"
         lines.append(
             f"The same call timed inside Rust takes {_us(rust1)} (median), so the call from "
-            f"Python costs {ratio:.1f}x the Rust floor ({verdict} the 5x target)."
+            f"Python costs {ratio:.1f}x the Rust floor ({verdict} the {FLOOR_RATIO_MAX:g}x target)."
         )
     paired_out = paired_site_update("rust_from_python_out")
     if paired_out is not None and 1 in paired_out.index:
@@ -952,17 +966,18 @@ def findings(run: TtRun) -> list[str]:
         )
     if paired_su is not None and len(paired_su):
         ratios = dict(zip(paired_su.index, paired_su["ratio"], strict=True))
-        within = [chi for chi, r in ratios.items() if r <= 1.2]
+        within = [chi for chi, r in ratios.items() if r <= ARITHMETIC_DOMINATES_RATIO]
         listed = ", ".join(f"{r:.2g}x at chi = {chi}" for chi, r in ratios.items())
+        excess = f"{(ARITHMETIC_DOMINATES_RATIO - 1) * 100:.0f}%"
         lines.append(
             "Rust from Python over Rust inside Rust, site_update, timed alternately: "
             + listed
             + (
-                "; at most 20% (arithmetic dominates) at chi = "
+                f"; at most {excess} (arithmetic dominates) at chi = "
                 + ", ".join(str(c) for c in within)
                 + "."
                 if within
-                else "; more than 20% at every measured chi."
+                else f"; more than {excess} at every measured chi."
             )
         )
     chis = sorted(run.summary.loc[run.summary["case"] == "site_update", "chi"].unique())
@@ -995,11 +1010,12 @@ def findings(run: TtRun) -> list[str]:
     chain4 = _value(run, "rust_from_python_chain", "chain", 4)
     length = int(_parameters(run).get("chain_length", 32))
     if not math.isnan(chain4):
-        verdict = "meets" if chain4 <= 40e-6 else "does NOT meet"
+        verdict = "meets" if chain4 <= CHAIN_CHI4_MAX_S else "does NOT meet"
         lines.append(
             f"L = {length} chain at chi = 4 in one call from Python (`kernels_rs.tt_inner`): "
             f"median "
-            f"{_us(chain4)} ({verdict} the 40 µs target; published: tenferro-rs "
+            f"{_us(chain4)} ({verdict} the {_target_us(CHAIN_CHI4_MAX_S)} target; published: "
+            "tenferro-rs "
             f"{published_chain[('tenferro_single_session', 4)]:g} µs in a single session, "
             f"{published_chain[('tenferro_fresh_backend', 4)]:g} µs with a fresh backend)."
         )
@@ -1020,9 +1036,9 @@ def findings(run: TtRun) -> list[str]:
         blas32 = _value(run, baseline, "site_update", 32)
         if not (math.isnan(rust32) or math.isnan(blas32)):
             ratio = rust32 / blas32
-            verdict = "within" if ratio <= 1.3 else "NOT within"
+            verdict = "within" if ratio <= BLAS_RATIO_MAX else "NOT within"
             lines.append(
                 f"site_update at chi = 32: Rust from Python {_us(rust32)} vs {label} "
-                f"{_us(blas32)}: ratio {ratio:.2f} ({verdict} 1.3x)."
+                f"{_us(blas32)}: ratio {ratio:.2f} ({verdict} {BLAS_RATIO_MAX:g}x)."
             )
     return lines
