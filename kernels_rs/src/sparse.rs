@@ -268,6 +268,87 @@ impl Input<'_> {
         Ok(())
     }
 
+    /// `acc[key] += value * vector[sub[mode]]` for every nonzero in input order (keys as
+    /// in [`Input::for_each_term`]), after checking every subscript of the row. `acc`
+    /// must hold the whole output space: `cells` = the product of the other dimensions.
+    ///
+    /// The hot loop of the dense method. Orders 2 to 5 get a loop specialised for their
+    /// order and mode: the subscripts, strides and the vector's column stay in registers,
+    /// and the checked subscripts make the two indexed accesses provably in bounds.
+    fn accumulate_dense(&self, strides: &[u64], acc: &mut [f64]) -> Result<(), TtvError> {
+        macro_rules! by_mode {
+            ($d:literal: $($m:literal)*) => {
+                match self.mode {
+                    $($m => self.accumulate_dense_fixed::<$d, $m>(strides, acc),)*
+                    _ => unreachable!("mode < order was checked"),
+                }
+            };
+        }
+        match self.order() {
+            2 => by_mode!(2: 0 1),
+            3 => by_mode!(3: 0 1 2),
+            4 => by_mode!(4: 0 1 2 3),
+            5 => by_mode!(5: 0 1 2 3 4),
+            // Every key is below `cells`: the subscripts are checked before the term.
+            _ => self.for_each_term(strides, |key, term| acc[key as usize] += term),
+        }
+    }
+
+    fn accumulate_dense_fixed<const D: usize, const M: usize>(
+        &self,
+        strides: &[u64],
+        acc: &mut [f64],
+    ) -> Result<(), TtvError> {
+        let shape: [u64; D] = std::array::from_fn(|j| self.shape[j] as u64);
+        let strides: [u64; D] = std::array::from_fn(|j| strides[j]);
+        let cells: u64 = (0..D).filter(|&j| j != M).map(|j| shape[j]).product();
+        // The bounds the unchecked accesses below rely on (checked once, not per nonzero).
+        assert_eq!(
+            acc.len() as u64,
+            cells,
+            "acc must hold the whole output space"
+        );
+        assert_eq!(
+            self.vector.len() as u64,
+            shape[M],
+            "vector must match the mode"
+        );
+        for (j, &stride) in strides.iter().enumerate() {
+            let expected: u64 = (j + 1..D).filter(|&i| i != M).map(|i| shape[i]).product();
+            assert_eq!(
+                stride,
+                if j == M { 0 } else { expected },
+                "row-major key strides"
+            );
+        }
+        for (row, (sub, &value)) in self.subs.chunks_exact(D).zip(self.vals).enumerate() {
+            let sub: &[i64; D] = sub.try_into().expect("chunks_exact yields D items");
+            let mut key = 0u64;
+            let mut ok = true;
+            for j in 0..D {
+                // A negative i64 becomes a huge u64, so one comparison checks both ends.
+                let s = sub[j] as u64;
+                ok &= s < shape[j];
+                if j != M {
+                    key = key.wrapping_add(s.wrapping_mul(strides[j]));
+                }
+            }
+            if !ok {
+                return Err(self.out_of_range(row));
+            }
+            // SAFETY: every subscript passed `s < shape[j]` just above. So
+            // `sub[M] < shape[M]` = vector.len(), and the key, a row-major index over the
+            // other dimensions with the strides asserted above, is at most
+            // `sum_j (shape[j] - 1) * stride[j]` = cells - 1 < acc.len() (no overflow:
+            // cells fits in usize, since acc was allocated with that length).
+            unsafe {
+                let term = value * *self.vector.get_unchecked(sub[M] as usize);
+                *acc.get_unchecked_mut(key as usize) += term;
+            }
+        }
+        Ok(())
+    }
+
     fn check_all_subscripts(&self) -> Result<(), TtvError> {
         let order = self.order();
         for (row, sub) in self.subs.chunks_exact(order).enumerate() {
@@ -429,8 +510,7 @@ fn by_dense_accumulator(
     let mut acc = try_vec(cells, 0.0f64).map_err(|_| TtvError::OutputTooLarge {
         cells: cells as u128,
     })?;
-    // Every key is below `cells`: the subscripts were checked before the term is made.
-    input.for_each_term(strides, |key, term| acc[key as usize] += term)?;
+    input.accumulate_dense(strides, &mut acc)?;
 
     // NaN != 0, so NaN sums are kept, as NumPy's nonzero keeps them.
     let nonzeros = acc.iter().filter(|&&v| v != 0.0).count();
@@ -711,6 +791,43 @@ mod tests {
 
     fn is_sorted_rows(t: &SparseTensor) -> bool {
         rows(t).windows(2).all(|w| w[0] < w[1])
+    }
+
+    #[test]
+    fn every_specialised_dense_loop_refuses_a_bad_subscript_in_any_column() {
+        // accumulate_dense has one loop per (order, mode) for orders 2 to 5: each must
+        // check every column, including the mode's, before it indexes.
+        for order in 2..=6usize {
+            let shape = vec![3usize; order];
+            for mode in 0..order {
+                for column in 0..order {
+                    for bad in [-1i64, 3] {
+                        let mut subs = Array2::<i64>::ones((5, order));
+                        subs[[3, column]] = bad;
+                        let vals = vec![1.0; 5];
+                        let vector = vec![1.0; 3];
+                        let got = ttv(
+                            subs.view(),
+                            ArrayView1::from(&vals),
+                            &shape,
+                            ArrayView1::from(&vector),
+                            mode,
+                            TtvMethod::Dense,
+                        );
+                        assert_eq!(
+                            got,
+                            Err(TtvError::SubscriptOutOfRange {
+                                row: 3,
+                                column,
+                                value: bad,
+                                size: 3
+                            }),
+                            "order {order} mode {mode} column {column}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
