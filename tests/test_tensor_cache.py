@@ -24,7 +24,9 @@ def _same(a, b) -> bool:
 
 
 def test_a_cached_tensor_is_the_generated_one_and_records_checksums_and_sizes(cache):
-    tensor = tensor_cache.sptenrand(SHAPE, DENSITY, SEED, log=lambda _: None)
+    logs = []
+    tensor = tensor_cache.sptenrand(SHAPE, DENSITY, SEED, log=logs.append)
+    assert any("generating" in line for line in logs)
     assert _same(tensor, tensor_cache.generate(SHAPE, DENSITY, SEED))
     folder = tensor_cache.folder_of(SHAPE, DENSITY, SEED)
     assert folder.is_relative_to(cache)
@@ -32,7 +34,9 @@ def test_a_cached_tensor_is_the_generated_one_and_records_checksums_and_sizes(ca
     assert set(meta["sha256"]) == set(meta["bytes"]) == {"subs", "vals"}
     assert meta["nnz"] == tensor.nnz
     assert tensor_cache.is_valid(folder) and tensor_cache.is_valid(folder, checksums=False)
-    assert _same(tensor_cache.sptenrand(SHAPE, DENSITY, SEED, log=lambda _: None), tensor)
+    logs.clear()
+    assert _same(tensor_cache.sptenrand(SHAPE, DENSITY, SEED, log=logs.append), tensor)
+    assert logs == []  # loaded from the cache, not generated again
 
 
 def _damage(folder, truncate: bool) -> None:
@@ -64,7 +68,9 @@ def test_a_changed_value_is_noticed_by_ensure_and_generated_again(cache):
     # by ensure() before the cells, does.
     assert tensor_cache.is_valid(folder, checksums=False)
     assert not tensor_cache.is_valid(folder)
-    tensor_cache.ensure(SHAPE, DENSITY, SEED, log=lambda _: None)
+    logs = []
+    tensor_cache.ensure(SHAPE, DENSITY, SEED, log=logs.append)
+    assert any("does not match its checksums" in line for line in logs)
     assert tensor_cache.is_valid(folder)
     assert _same(tensor_cache.sptenrand(SHAPE, DENSITY, SEED, log=lambda _: None), tensor)
 

@@ -19,12 +19,6 @@ from tensorbench.experiments.dense_impls import BANDWIDTH
 from tensorbench.peak_memory import PeakMemory
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(tensor_cache.CACHE_VARIABLE, str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
 @pytest.fixture(scope="module")
 def shared_cache(tmp_path_factory):
     """One cache for the module, so a tensor is generated once for all implementations."""
@@ -165,26 +159,6 @@ def test_generate_is_seeded_pyttb_sptenrand_and_restores_the_global_state():
     np.random.seed(3)
     b = ttb.sptenrand((6, 7, 8), density=0.05)
     assert a.isequal(b) and a.nnz > 0
-
-
-def test_cache_generates_once_then_loads_and_regenerates_a_corrupt_entry(cache):
-    logs = []
-    meta = tensor_cache.ensure((9, 9, 9), 0.02, 5, log=logs.append)
-    assert meta["nnz"] > 0 and meta["generator"] == "pyttb.sptenrand"
-    assert any("generating" in line for line in logs)
-    folder = tensor_cache.folder_of((9, 9, 9), 0.02, 5)
-    assert folder.parent.parent == cache and tensor_cache.is_valid(folder)
-    logs.clear()
-    loaded = tensor_cache.sptenrand((9, 9, 9), 0.02, 5, log=logs.append)
-    assert logs == []  # from the cache
-    assert loaded.isequal(tensor_cache.generate((9, 9, 9), 0.02, 5))
-    subs = np.load(folder / "subs.npy")
-    subs[0, 0] = (subs[0, 0] + 1) % 9
-    np.save(folder / "subs.npy", subs)
-    assert not tensor_cache.is_valid(folder)
-    again = tensor_cache.sptenrand((9, 9, 9), 0.02, 5, log=logs.append)
-    assert any("does not match its checksums" in line for line in logs)
-    assert again.isequal(loaded) and tensor_cache.is_valid(folder)
 
 
 def test_peak_memory_sees_a_large_allocation():
