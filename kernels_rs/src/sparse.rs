@@ -233,17 +233,9 @@ impl Input<'_> {
         let mode = self.mode;
         for (row, (sub, &value)) in self.subs.chunks_exact(D).zip(self.vals).enumerate() {
             let sub: &[i64; D] = sub.try_into().expect("chunks_exact yields D items");
-            let mut key = 0u64;
-            let mut ok = true;
-            for j in 0..D {
-                // A negative i64 becomes a huge u64, so one comparison checks both ends.
-                let s = sub[j] as u64;
-                ok &= s < shape[j];
-                key = key.wrapping_add(s.wrapping_mul(strides[j]));
-            }
-            if !ok {
-                return Err(self.out_of_range(row));
-            }
+            // strides[mode] is 0, so no column needs skipping (D skips none).
+            let key =
+                checked_key::<D>(sub, &shape, &strides, D).ok_or_else(|| self.out_of_range(row))?;
             term(key, value * self.vector[sub[mode] as usize]);
         }
         Ok(())
@@ -323,20 +315,10 @@ impl Input<'_> {
         }
         for (row, (sub, &value)) in self.subs.chunks_exact(D).zip(self.vals).enumerate() {
             let sub: &[i64; D] = sub.try_into().expect("chunks_exact yields D items");
-            let mut key = 0u64;
-            let mut ok = true;
-            for j in 0..D {
-                // A negative i64 becomes a huge u64, so one comparison checks both ends.
-                let s = sub[j] as u64;
-                ok &= s < shape[j];
-                if j != M {
-                    key = key.wrapping_add(s.wrapping_mul(strides[j]));
-                }
-            }
-            if !ok {
-                return Err(self.out_of_range(row));
-            }
-            // SAFETY: every subscript passed `s < shape[j]` just above. So
+            // M is a constant here, so the mode's column costs no multiply.
+            let key =
+                checked_key::<D>(sub, &shape, &strides, M).ok_or_else(|| self.out_of_range(row))?;
+            // SAFETY: every subscript passed `s < shape[j]` in checked_key. So
             // `sub[M] < shape[M]` = vector.len(), and the key, a row-major index over the
             // other dimensions with the strides asserted above, is at most
             // `sum_j (shape[j] - 1) * stride[j]` = cells - 1 < acc.len() (no overflow:
@@ -358,6 +340,29 @@ impl Input<'_> {
         }
         Ok(())
     }
+}
+
+/// The row-major key `sum_j sub[j] * strides[j]` over every column but `skip` (pass `D`
+/// to skip none), or `None` if a subscript is outside `[0, shape[j])`. Inlined into each
+/// caller's loop, where `D` (and a constant `skip`) unroll it.
+#[inline(always)]
+fn checked_key<const D: usize>(
+    sub: &[i64; D],
+    shape: &[u64; D],
+    strides: &[u64; D],
+    skip: usize,
+) -> Option<u64> {
+    let mut key = 0u64;
+    let mut ok = true;
+    for j in 0..D {
+        // A negative i64 becomes a huge u64, so one comparison checks both ends.
+        let s = sub[j] as u64;
+        ok &= s < shape[j];
+        if j != skip {
+            key = key.wrapping_add(s.wrapping_mul(strides[j]));
+        }
+    }
+    ok.then_some(key)
 }
 
 fn in_range(subscript: i64, size: usize) -> bool {

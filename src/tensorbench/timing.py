@@ -7,7 +7,8 @@
   fresh worker process (so the first call there is a true first call: Numba compiles,
   the extension is freshly imported), with every thread pool pinned to one thread.
   Finished cells are on disk at once; a rerun skips them.
-* :func:`int_at_least` checks the counts, sizes and seeds the experiments are given.
+* :func:`int_at_least` and :func:`real_number` check the counts, sizes, seeds and
+  fractions the experiments are given.
 """
 
 from __future__ import annotations
@@ -58,6 +59,14 @@ class Cell:
         dims = f"{self.n1} x {self.n2}" if self.n2 else f"n={self.n1}"
         variant = f" [{self.variant}]" if self.variant else ""
         return f"{self.experiment}{regime} {self.implementation} {dims}{variant}"
+
+
+def real_number(name: str, value: Any) -> float:
+    """``value`` as a float: a TypeError naming ``name`` unless it is a real number (a bool
+    is not). Range checks are the caller's."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    return float(value)
 
 
 def int_at_least(name: str, value: Any, minimum: int = 1) -> int:

@@ -597,7 +597,7 @@ unsafe fn sites_in_place<'a>(
         .iter()
         .zip(arrays)
         .map(|(&site, array)| {
-            // SAFETY: the caller upholds read_in_place's contract.
+            // SAFETY: the caller upholds InPlaceReader::read's contract.
             let read = unsafe { in_place::<3>(reader, array.as_any()) }?;
             (Site::from_shape(&read.shape) == site).then_some((site, read.values))
         })
@@ -621,8 +621,8 @@ fn tt_inner<'py>(
     tt::check_chain(&bra_sites, &ket_sites).map_err(value_error)?;
     let small = chain_macs(&bra_sites, &ket_sites) < GIL_RELEASE_MIN_MACS;
     if small {
-        // SAFETY (InPlaceReader::read): the slices are read only by inner_checked, with the GIL held
-        // and no Python code run between here and its return.
+        // SAFETY (InPlaceReader::read): the slices are read only by inner_checked, with
+        // the GIL held and no Python code run between here and its return.
         let in_place = unsafe {
             (
                 sites_in_place(py, &bra_sites, &bra_arrays),

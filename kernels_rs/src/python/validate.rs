@@ -100,7 +100,7 @@ pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
 /// without rust-numpy's own check. That check (in `typed_slow`) would also accept it, but
 /// looks up T's dtype through NumPy on every call: about a third of the checks' cost.
 #[inline(always)]
-pub fn typed_fast<'a, 'py, T: Dtype>(
+fn typed_fast<'a, 'py, T: Dtype>(
     obj: &'a Bound<'py, PyAny>,
     ndim: Option<usize>,
 ) -> Option<&'a Bound<'py, PyUntypedArray>> {

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import numbers
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tensorbench.timing import int_at_least
+from tensorbench.timing import int_at_least, real_number
 
 EXPERIMENT = "call_overhead"
 
@@ -427,8 +426,7 @@ def median_ci(values, level: float = 0.95) -> tuple[float, float]:
     NaN when there are too few values for the level."""
     from scipy.stats import binom
 
-    if isinstance(level, bool) or not isinstance(level, numbers.Real):
-        raise TypeError(f"level must be a number, got {type(level).__name__} {level!r}")
+    level = real_number("level", level)
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1 (exclusive), got {level}")
     v = np.asarray(values, dtype=float)

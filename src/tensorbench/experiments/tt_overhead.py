@@ -47,7 +47,6 @@ ITensors.jl. Before the samples are used, the cell's result is checked against t
 from __future__ import annotations
 
 import math
-import numbers
 import time
 import timeit
 from collections.abc import Callable, Sequence
@@ -57,7 +56,7 @@ from pathlib import Path
 import numpy as np
 
 from tensorbench.build import release_kernels
-from tensorbench.timing import Cell, int_at_least
+from tensorbench.timing import Cell, int_at_least, real_number
 
 EXPERIMENT = "tt_overhead"
 PAIRWISE_CASES = ("first_site", "env_bra", "tmp_ket", "site_update")
@@ -107,9 +106,7 @@ def _site(rng, left: int, d: int, right: int) -> np.ndarray:
 
 def chain_bonds(chi: int, length: int) -> list[int]:
     """Bond dimensions ``1, chi, ..., chi, 1`` of an ``length``-site chain."""
-    chi = int_at_least("chi", chi)
-    if length < 1:
-        raise ValueError(f"length must be at least 1, got {length}")
+    chi, length = int_at_least("chi", chi), int_at_least("length", length)
     return [1, *([chi] * (length - 1)), 1]
 
 
@@ -416,11 +413,10 @@ def _opt_einsum_chain(bras, kets) -> Callable:
 
 def _seconds(name: str, value) -> float:
     """``value`` as a float, checked to be a number of seconds (0 or more, not NaN)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    value = real_number(name, value)
     if not value >= 0:
         raise ValueError(f"{name} must be at least 0, got {value}")
-    return float(value)
+    return value
 
 
 def _timer(statement: str, func: Callable, args: Sequence) -> timeit.Timer:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import numbers
 import sys
 from functools import cache
 from pathlib import Path
@@ -37,7 +36,7 @@ from tensorbench.experiments.dense_impls import (
     bandwidth_cell,
     measure_bandwidth,
 )
-from tensorbench.timing import Cell, int_at_least, time_calls
+from tensorbench.timing import Cell, int_at_least, real_number, time_calls
 
 EXPERIMENT = "ttv"
 IMPLEMENTATIONS = ("pyttb", "python", "numba", "rust", "rust_from_python")
@@ -81,8 +80,7 @@ def random_cells(
         raise ValueError("sizes must not be empty")
     n_trials = int_at_least("n_trials", n_trials)
     seed = int_at_least("seed", seed, 0)
-    if isinstance(density, bool) or not isinstance(density, numbers.Real):
-        raise TypeError(f"density must be a number, got {type(density).__name__} {density!r}")
+    density = real_number("density", density)
     if not 0 < density <= 1:
         raise ValueError(f"density must be in (0, 1], got {density}")
     mode = int_at_least("mode", mode, 0)
@@ -98,7 +96,7 @@ def random_cells(
             regime=RANDOM,
             n_trials=n_trials,
             seed=seed + n,
-            options={"density": float(density), "mode": mode},
+            options={"density": density, "mode": mode},
         )
         for impl in implementations
         for n in sizes
