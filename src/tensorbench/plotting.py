@@ -241,9 +241,7 @@ def spread_figure(
         raise ValueError(f"raw has no rows for implementations {list(implementations)}")
     chosen = _spread_sizes(rows, x, sizes, int(max_sizes))
     apply_theme()
-    fig, axes = plt.subplots(
-        1, len(chosen), figsize=(3.3 * len(chosen) + 2.4, 4.4), squeeze=False
-    )
+    fig, axes = plt.subplots(1, len(chosen), figsize=(3.3 * len(chosen) + 2.4, 4.4), squeeze=False)
     palette = {labels.get(i, i): color(i) for i in implementations}
     for ax, size in zip(axes[0], chosen, strict=True):
         here = rows[rows[x] == size].copy()
