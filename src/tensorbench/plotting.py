@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import base64
 import io
+import numbers
 import textwrap
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -251,16 +253,19 @@ def spread_figure(
         first = here[here["is_first_call"].astype(bool)]
         common = {"x": "who", "y": "seconds", "order": order, "ax": ax, "log_scale": True}
         if not later.empty:
-            sns.boxplot(
-                data=later,
-                hue="who",
-                palette=palette,
-                showfliers=False,
-                width=0.6,
-                boxprops={"alpha": 0.35},
-                legend=False,
-                **common,
-            )
+            with warnings.catch_warnings():  # seaborn 0.13.2 passes matplotlib 3.11 `vert`
+                warnings.filterwarnings("ignore", "vert: bool", category=DeprecationWarning)
+                warnings.filterwarnings("ignore", "vert: bool", category=PendingDeprecationWarning)
+                sns.boxplot(
+                    data=later,
+                    hue="who",
+                    palette=palette,
+                    showfliers=False,
+                    width=0.6,
+                    boxprops={"alpha": 0.35},
+                    legend=False,
+                    **common,
+                )
             sns.stripplot(
                 data=later,
                 hue="who",
@@ -283,7 +288,8 @@ def spread_figure(
                 legend=False,
                 **common,
             )
-        ax.set_title(f"{xlabel} = {size:,}" if isinstance(size, int | float) else str(size))
+        number = isinstance(size, numbers.Real) and not isinstance(size, bool)
+        ax.set_title(f"{xlabel} = {size:,}" if number else f"{xlabel} = {size}")
         ax.set_xlabel("")
         ax.set_ylabel("time per call (s)" if ax is axes[0][0] else "")
         ax.tick_params(axis="x", labelrotation=35)

@@ -189,6 +189,7 @@ def render_html(executed_ipynb: Path, output: Path | None = None) -> Path:
 
 # Raw TeX a reader would see: $...$ with something inside, or a backslash macro.
 _RAW_TEX = re.compile(r"(?<![\\$])\$[^$\s][^$]*\$|\\(?:frac|sum|mathbf|mathcal|times|cdot)\b")
+_SCRIPT_URL = re.compile(r"""["'`]((?:https?:)?//[^"'`\s]+)""")
 _CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)|@import\s+['"]([^'"]+)""")
 # Elements whose text a reader does not read as prose (code, program output, math).
 _NOT_PROSE = {"script", "style", "pre", "code", "math", "title"}
@@ -234,6 +235,8 @@ class _PageScan(HTMLParser):
     def handle_data(self, data):
         if "style" in self.open:
             self.css.append(data)
+        elif "script" in self.open:
+            self.references += [("script", "import", url) for url in _SCRIPT_URL.findall(data)]
         elif not _NOT_PROSE & set(self.open):
             self.text.append(data)
 

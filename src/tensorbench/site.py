@@ -164,13 +164,18 @@ def first_figure(notebook: Mapping) -> tuple[bytes, str] | None:
 
 
 def thumbnail_uri(png: bytes, width: int = THUMBNAIL_WIDTH) -> str:
-    """A ``data:`` URI of ``png`` scaled to ``width`` pixels wide (never up)."""
+    """A ``data:`` URI of ``png`` shrunk by the whole factor that brings it nearest to
+    ``width`` pixels wide (never enlarged): each pixel the mean of a block of pixels."""
+    import numpy as np
     from matplotlib import image
 
     picture = image.imread(io.BytesIO(png), format="png")
-    scale = min(1.0, width / picture.shape[1])
+    factor = max(1, round(picture.shape[1] / width))
+    rows, cols = (picture.shape[0] // factor) * factor, (picture.shape[1] // factor) * factor
+    blocks = picture[:rows, :cols].reshape(rows // factor, factor, cols // factor, factor, -1)
+    small = np.clip(blocks.mean(axis=(1, 3)), 0.0, 1.0)
     buffer = io.BytesIO()
-    image.thumbnail(io.BytesIO(png), buffer, scale=scale)
+    image.imsave(buffer, small, format="png")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -192,12 +197,6 @@ def wall_time_text(seconds: float | None) -> str:
     return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
 
 
-def _ordered_stems(folder: Path, reproduce_log: Mapping) -> list[str]:
-    stems = sorted(p.stem for p in folder.glob("*.ipynb"))
-    logged = [s for s in reproduce_log.get("notebooks", {}) if s in stems]
-    return logged + [s for s in stems if s not in logged]
-
-
 def collect(
     executed_dir: Path, figures_dir: Path, data_dir: Path, findings: Mapping | None = None
 ) -> list[NotebookEntry]:
@@ -205,7 +204,7 @@ def collect(
     dicts) overrides the ``<stem>.findings.json`` files."""
     log = results.read_json(data_dir / "reproduce.json")
     entries = []
-    for stem in _ordered_stems(executed_dir, log):
+    for stem in sorted(p.stem for p in executed_dir.glob("*.ipynb")):
         notebook = json.loads((executed_dir / f"{stem}.ipynb").read_text(encoding="utf-8"))
         figure = first_figure(notebook)
         title = notebook_title(notebook, stem)
