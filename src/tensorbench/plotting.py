@@ -187,7 +187,13 @@ def runtime_figure(
     ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
     handles, names = ax.get_legend_handles_labels()
-    ax.legend(handles, ["\n".join(textwrap.wrap(n, 28)) for n in names], **LEGEND_OUTSIDE)
+    # Implementations in the order given, the physical bound last.
+    pairs = sorted(zip(handles, names, strict=True), key=lambda hn: hn[1] == bound_label)
+    ax.legend(
+        [h for h, _ in pairs],
+        ["\n".join(textwrap.wrap(n, 28)) for _, n in pairs],
+        **LEGEND_OUTSIDE,
+    )
     _caption_below(fig, caption_text, 130)
     fig.tight_layout()
     return fig

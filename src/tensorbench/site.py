@@ -62,6 +62,8 @@ class Finding:
         text = _inline_html(self.claim)
         if self.value is not None:
             text += f": <b>{html.escape(str(self.value))}</b> here"
+        else:
+            text += ": not measured here"
         if self.published is not None:
             text += f" (published: {html.escape(str(self.published))})"
         if self.verdict is not None:
@@ -186,9 +188,9 @@ def _wall_seconds(reproduce_log: Mapping, stem: str) -> float | None:
 
 
 def wall_time_text(seconds: float | None) -> str:
-    """'43 s', '6 min 14 s', '2 h 05 min', or 'wall time not recorded'."""
+    """'43 s', '6 min 14 s', '2 h 05 min', or 'not recorded'."""
     if seconds is None:
-        return "wall time not recorded"
+        return "not recorded"
     whole = round(seconds)
     if whole < 60:
         return f"{whole} s"

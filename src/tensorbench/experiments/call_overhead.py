@@ -919,6 +919,7 @@ def anatomy_figure(run: CallOverheadRun):
 
     from tensorbench import plotting
 
+    plotting.apply_theme()
     parts = run.anatomy
     steps = list(dict.fromkeys(parts["step"]))
     palette = plt.get_cmap("tab20").colors  # one color per step; there are up to 12
@@ -953,7 +954,9 @@ def anatomy_figure(run: CallOverheadRun):
         [(s.loc[p, "net_ci95_high_s"] - s.loc[p, "net_median_s"]) * 1e6 for p in pool],
     ]
     errors = np.nan_to_num(np.clip(np.asarray(errors, float), 0, None))
-    right.bar(range(len(pool)), values, yerr=errors, capsize=3, color=["#2ca02c", "#d62728"])
+    right.bar(
+        range(len(pool)), values, yerr=errors, capsize=3, color=[plotting.color(p) for p in pool]
+    )
     for i, value in enumerate(values):  # the inline bar is too small to see
         text = f"{value:.2f} µs" if value >= 0.1 else f"{value * 1e3:.1f} ns"
         right.text(i, value + errors[1][i], text, ha="center", va="bottom", fontsize=8)

@@ -728,27 +728,6 @@ def case_table(run: TtRun, statistic: str = "median"):
     return table.sort_values(["case", "chi"], key=lambda c: c.map(order) if c.name == "case" else c)
 
 
-STYLES = {
-    "numpy_einsum": {"color": "#1f77b4", "marker": "o"},
-    "numpy_matmul": {"color": "#17becf", "marker": "s"},
-    "opt_einsum": {"color": "#9467bd", "marker": "P"},
-    "scipy_zgemm": {"color": "#7f7f7f", "marker": "D"},
-    "scipy_zgemm_conj_copy": {"color": "#7f7f7f", "marker": "D", "mfc": "none", "linestyle": "--"},
-    "rust_from_python": {"color": "#d62728", "marker": "v"},
-    "rust_from_python_out": {"color": "#d62728", "marker": "v", "mfc": "none", "linestyle": "--"},
-    "rust_from_python_chain": {"color": "#ff7f0e", "marker": "*", "markersize": 9},
-    "rust": {"color": "#2ca02c", "marker": "^"},
-}
-PUBLISHED_STYLES = {
-    "itensors": {"color": "black", "marker": "x"},
-    "tenferro_normal": {"color": "#8c564b", "marker": "1"},
-    "tenferro_openblas_cached_inline": {"color": "#8c564b", "marker": "2"},
-    "direct_openblas_2x_zgemm": {"color": "black", "marker": "+"},
-    "tenferro_fresh_backend": {"color": "#8c564b", "marker": "1"},
-    "tenferro_single_session": {"color": "#8c564b", "marker": "2"},
-}
-
-
 def figure(run: TtRun, case: str = "site_update"):
     """Median time per call against chi for ``case``, every implementation (bars: the
     interquartile range of the samples), with the note's published values as thin
@@ -757,8 +736,11 @@ def figure(run: TtRun, case: str = "site_update"):
 
     import matplotlib.pyplot as plt
 
+    from tensorbench import plotting  # one style per implementation, in every figure
+
     _check_compared(case)
     s = run.summary[run.summary["case"] == case]
+    plotting.apply_theme()
     fig, ax = plt.subplots(figsize=(10.5, 5.2))
     for impl in IMPLEMENTATIONS:
         rows = s[s["implementation"] == impl].sort_values("chi")
@@ -768,7 +750,12 @@ def figure(run: TtRun, case: str = "site_update"):
         low = (median - rows["q25"] * 1e6).clip(lower=0)
         high = (rows["q75"] * 1e6 - median).clip(lower=0)
         ax.errorbar(
-            rows["chi"], median, yerr=[low, high], capsize=3, label=LABELS[impl], **STYLES[impl]
+            rows["chi"],
+            median,
+            yerr=[low, high],
+            capsize=3,
+            label=LABELS[impl],
+            **plotting.style(impl),
         )
     names = PUBLISHED_SITE_UPDATE if case == "site_update" else PUBLISHED_CHAIN
     published = _published("site_update" if case == "site_update" else "chain_L32")
@@ -781,7 +768,7 @@ def figure(run: TtRun, case: str = "site_update"):
                 linestyle=":",
                 linewidth=1,
                 label=f"published, other machine: {label}",
-                **PUBLISHED_STYLES[impl],
+                **plotting.style(impl),
             )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
