@@ -81,6 +81,7 @@ def test_render_is_self_contained_with_mathml_alt_text_and_a_table(tmp_path):
     assert f'alt="{ALT}"' in text
     assert "mean (µs)" in text and "<table" in text
     assert "<script" not in text  # no require.js, MathJax, mermaid or widgets loader
+    assert 'src="picture.png"' not in text  # the Markdown image is embedded
 
 
 def test_default_nbconvert_render_fails_the_same_checks(tmp_path):
@@ -208,6 +209,25 @@ def test_runtime_figure_puts_the_legend_outside_the_axes():
     plt.close(fig)
 
 
+def test_runtime_alt_says_what_is_plotted_and_the_headline_number():
+    alt = plotting.runtime_alt(
+        _summary(),
+        x="size",
+        xlabel="n",
+        implementations=["python", "rust_from_python", "numba"],
+        labels={"python": "Python", "rust_from_python": "Rust from Python"},
+    )
+    assert alt == (
+        "Log-log plot of mean runtime per call against n for Python, Rust from Python. "
+        "At n = 100,000, Rust from Python is fastest (40 µs) and Python slowest (21 ms), "
+        "525x apart."
+    )
+    with pytest.raises(ValueError, match="no mean"):
+        plotting.runtime_alt(_summary(), x="size", xlabel="n", implementations=["numba"], labels={})
+    with pytest.raises(ValueError, match="missing columns"):
+        plotting.runtime_alt(_summary(), x="n", xlabel="n", implementations=["python"], labels={})
+
+
 def _raw_rows() -> pd.DataFrame:
     rng = np.random.default_rng(12)
     rows = []
@@ -254,6 +274,17 @@ def test_spread_figure_shows_every_trial_and_marks_the_first_call():
         assert ax.get_yscale() == "log"
     legend = axes[-1].get_legend()
     assert "first call" in [t.get_text() for t in legend.get_texts()]
+    plt.close(fig)
+
+
+def test_spread_figure_prefers_sizes_every_implementation_reached():
+    raw = _raw_rows()
+    capped = raw[~((raw["implementation"] == "python") & (raw["size"] == 100000))]
+    impls = ["python", "numba"]
+    fig = plotting.spread_figure(
+        capped, implementations=impls, labels={}, title="t", caption_text="c"
+    )
+    assert [ax.get_title() for ax in fig.axes] == ["n = 10", "n = 1,000", "n = 10,000"]
     plt.close(fig)
 
 

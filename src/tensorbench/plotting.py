@@ -199,6 +199,48 @@ def runtime_figure(
     return fig
 
 
+def _seconds_text(seconds: float) -> str:
+    from tensorbench.tables import choose_unit
+
+    unit, scale = choose_unit(pd.Series([seconds]))
+    return f"{seconds / scale:.3g} {unit}"
+
+
+def runtime_alt(
+    summary: pd.DataFrame,
+    *,
+    x: str,
+    xlabel: str,
+    implementations: Sequence[str],
+    labels: Mapping[str, str],
+    statistic: str = "mean",
+) -> str:
+    """Alternative text for :func:`runtime_figure`, from the data: what it plots and, at
+    the largest ``x`` measured for the most implementations (two at least), the fastest
+    and the slowest and how far apart they are."""
+    missing = [c for c in ("implementation", x, statistic) if c not in summary.columns]
+    if missing:
+        raise ValueError(f"summary is missing columns {missing}")
+    rows = summary[summary["implementation"].isin(implementations)].dropna(subset=[statistic])
+    present = [i for i in implementations if i in set(rows["implementation"])]
+    if not present:
+        raise ValueError(f"summary has no {statistic} for implementations {list(implementations)}")
+    names = ", ".join(labels.get(i, i) for i in present)
+    text = f"Log-log plot of {statistic} runtime per call against {xlabel} for {names}."
+    counts = rows.groupby(x)["implementation"].nunique()
+    if counts.max() < 2:
+        return text
+    at = counts[counts == counts.max()].index.max()  # the largest x most of them reach
+    here = rows[rows[x] == at].groupby("implementation")[statistic].min()
+    fast, slow = here.idxmin(), here.idxmax()
+    where = f"{at:,}" if isinstance(at, numbers.Real) else str(at)
+    return (
+        f"{text} At {xlabel} = {where}, {labels.get(fast, fast)} is fastest "
+        f"({_seconds_text(here[fast])}) and {labels.get(slow, slow)} slowest "
+        f"({_seconds_text(here[slow])}), {here[slow] / here[fast]:,.0f}x apart."
+    )
+
+
 SPREAD_COLUMNS = ("implementation", "trial", "seconds", "is_first_call")
 
 
@@ -209,6 +251,11 @@ def _spread_sizes(raw: pd.DataFrame, x: str, sizes, max_sizes: int) -> list:
         if missing:
             raise ValueError(f"sizes {missing} have no rows in column {x!r} (have {available})")
         return list(sizes)
+    # Prefer the sizes every implementation reached (a profile caps the slow ones).
+    counts = raw.groupby(x)["implementation"].nunique()
+    complete = sorted(counts[counts == counts.max()].index)
+    if len(complete) >= min(max_sizes, len(available)):
+        available = complete
     if len(available) <= max_sizes:
         return available
     # The smallest, the largest and evenly spaced ones between (by position).
