@@ -447,6 +447,43 @@ def test_index_pages_link_every_notebook_offline(tmp_path):
     assert "2 min 08 s" in top
 
 
+def _grey_png(height: int, width: int) -> bytes:
+    """An 8-bit greyscale PNG, written by hand (matplotlib writes only RGB/RGBA)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    rows = b"".join(b"\x00" + bytes((x * 7) % 256 for x in range(width)) for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("kind", ["grey", "rgb", "rgba"])
+def test_thumbnails_shrink_by_a_whole_factor_for_any_png(kind):
+    import io
+
+    if kind == "grey":
+        png = _grey_png(400, 960)
+        assert plt.imread(io.BytesIO(png)).ndim == 2
+    else:
+        picture = np.random.default_rng(3).uniform(size=(400, 960, len(kind)))
+        buffer = io.BytesIO()
+        plt.imsave(buffer, picture, format="png")
+        png = buffer.getvalue()
+    uri = site.thumbnail_uri(png, width=320)
+    assert uri.startswith("data:image/png;base64,")
+    small = plt.imread(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+    assert small.shape[:2] == (133, 320)
+
+
 def test_index_findings_are_checked_and_may_be_missing(tmp_path):
     executed, figures, data = _site(tmp_path)
     bad = figures / "box-2cpu" / "quick" / "example.findings.json"

@@ -26,6 +26,8 @@ from latex2mathml.converter import convert
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
+from tensorbench import results
+
 # What nbconvert writes (with a warning) on an image that has no alternative text.
 NBCONVERT_PLACEHOLDER_ALT = "No description has been provided for this image"
 
@@ -178,8 +180,6 @@ def render_html(executed_ipynb: Path, output: Path | None = None) -> Path:
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
     target.parent.mkdir(parents=True, exist_ok=True)
     # Atomic, like every other result file: a killed render leaves the old page intact.
-    from tensorbench import results
-
     results.atomic_write_text(target, body)
     os.chmod(target, 0o644)  # a page to read, like nbconvert's own output
     return target

@@ -172,6 +172,8 @@ def thumbnail_uri(png: bytes, width: int = THUMBNAIL_WIDTH) -> str:
     from matplotlib import image
 
     picture = image.imread(io.BytesIO(png), format="png")
+    if picture.ndim == 2:  # grey levels: one channel
+        picture = np.repeat(picture[..., None], 3, axis=2)
     factor = max(1, round(picture.shape[1] / width))
     rows, cols = (picture.shape[0] // factor) * factor, (picture.shape[1] // factor) * factor
     blocks = picture[:rows, :cols].reshape(rows // factor, factor, cols // factor, factor, -1)
