@@ -351,7 +351,7 @@ def test_reader_table_names_units_and_digits_follow_the_ci():
         "mean (µs)",
         "95% CI of the mean (µs)",
         "Rust from Python, here (µs)",
-        "Numba, speedup",
+        "Numba, speedup (×)",
         "relative error",
     ]
     # half-widths 5 µs and 300 µs: digits down to the units and to the hundreds
@@ -359,7 +359,7 @@ def test_reader_table_names_units_and_digits_follow_the_ci():
     assert table["95% CI of the mean (µs)"].tolist() == ["220 – 230", "12,000 – 12,600"]
     assert table["Rust from Python, here (µs)"].tolist() == ["225", "1.65"]
     assert table["n"].tolist() == ["1,000", "10,000,000"]
-    assert table["Numba, speedup"].tolist() == ["1.50", "12,300"]
+    assert table["Numba, speedup (×)"].tolist() == ["1.50", "12,300"]
     assert table["relative error"].tolist() == ["1.00e-15", "3.00e-16"]
 
 
@@ -375,6 +375,30 @@ def test_one_unit_per_column_chosen_for_its_range():
         "850",
         "12,500",
     ]
+
+
+def test_units_in_parentheses_bare_units_and_ratios_of_two_implementations():
+    frame = pd.DataFrame(
+        {
+            "ns": [36.2, 3.31],
+            "ci95_low_ns": [35.1, 2.3],
+            "ci95_high_ns": [37.0, 3.9],
+            "numpy_einsum (us)": [212.05, 1283.3],
+            "published: fast mean (us, other machine)": [812.7, 187.1],
+            "rust_vs_pyttb_x": [161.6, 170.2],
+        }
+    )
+    table = tables.for_readers(frame)
+    assert list(table.columns) == [
+        "time (ns)",
+        "95% CI of the time (ns)",
+        "NumPy einsum (µs)",
+        "published: fast mean (other machine) (µs)",
+        "Rust vs pyttb (×)",
+    ]
+    assert table["time (ns)"].tolist() == ["36.2", "3.3"]  # half-widths 0.95 and 0.8
+    assert table["95% CI of the time (ns)"].tolist() == ["35.1 – 37.0", "2.3 – 3.9"]
+    assert table["NumPy einsum (µs)"].tolist() == ["212", "1,280"]
 
 
 def test_reader_table_refuses_what_it_cannot_write():

@@ -120,6 +120,10 @@ READER_NAMES: dict[str, str] = {
 }
 
 _UNIT_SUFFIX = re.compile(r"^(?P<base>.*)_(?P<unit>s|ms|us|ns)$")
+# "numpy_einsum (us)" or "published: ... mean (us, other machine)"
+_UNIT_IN_PARENS = re.compile(
+    r"^(?P<base>.*?)\s*\((?P<unit>s|ms|us|µs|ns)(?:,\s*(?P<rest>[^)]*))?\)$"
+)
 _SPEEDUP_SUFFIX = re.compile(r"^(?P<base>.*)_x$")
 
 
@@ -157,6 +161,12 @@ def reader_name(column: str, names: Mapping[str, str] | None = None) -> str:
     names = names or {}
     if column in names:
         return names[column]
+    if column in UNIT_SECONDS:  # a bare unit: the column is "the time"
+        return "time"
+    parens = _UNIT_IN_PARENS.match(column)
+    if parens:
+        rest = f" ({parens['rest']})" if parens["rest"] else ""
+        return reader_name(parens["base"], names) + rest
     match = _UNIT_SUFFIX.match(column)
     base = match["base"] if match else column
     if base in names:
@@ -165,7 +175,13 @@ def reader_name(column: str, names: Mapping[str, str] | None = None) -> str:
         return READER_NAMES[base]
     speedup = _SPEEDUP_SUFFIX.match(column)
     if speedup:
-        return f"{reader_name(speedup['base'], names)}, speedup"
+        base = speedup["base"]
+        if "_vs_" in base:  # "python_vs_pyttb_x": a ratio of two implementations
+            left, right = base.split("_vs_", 1)
+            return f"{reader_name(left, names)} vs {reader_name(right, names)} (×)"
+        if base.startswith("speedup"):
+            return f"{base.replace('_', ' ')} (×)"
+        return f"{reader_name(base, names)}, speedup (×)"
     return base.replace("_", " ")
 
 
@@ -180,14 +196,20 @@ def _time_unit(column: str, time_columns: Mapping[str, str | None]) -> float | N
                 f"time_columns[{column!r}] must be one of {sorted(UNIT_SECONDS)}, got {unit!r}"
             )
         return UNIT_SECONDS[unit]
-    match = _UNIT_SUFFIX.match(column)
+    if column in UNIT_SECONDS:
+        return UNIT_SECONDS[column]
+    match = _UNIT_SUFFIX.match(column) or _UNIT_IN_PARENS.match(column)
     if match:
         return UNIT_SECONDS[match["unit"]]
     return 1.0 if column in SUMMARY_SECONDS else None
 
 
 def _ci_columns(column: str, columns) -> tuple[str, str] | None:
-    """``(low, high)`` of ``<x>mean<y>``/``<x>median<y>`` if both are in ``columns``."""
+    """``(low, high)`` of ``<x>mean<y>``/``<x>median<y>`` (or of a bare unit column such
+    as ``ns``: ``ci95_low_ns``) if both are in ``columns``."""
+    if column in UNIT_SECONDS and f"ci95_low_{column}" in columns:
+        if f"ci95_high_{column}" in columns:
+            return f"ci95_low_{column}", f"ci95_high_{column}"
     for statistic in ("median", "mean"):
         if statistic in column:
             low = column.replace(statistic, "ci95_low", 1)
