@@ -531,3 +531,20 @@ def test_index_findings_are_checked_and_may_be_missing(tmp_path):
         site.build_index(None, figures, data)
     with pytest.raises(ValueError, match="not a folder"):
         site.build_index(tmp_path / "nowhere", figures, data)
+
+
+def test_command_lines_render_check_and_index(tmp_path, capsys):
+    good = _executed_notebook(tmp_path)
+    assert render.main([str(good), "--check"]) == 0
+    assert "example.html: 0 problem(s)" in capsys.readouterr().out
+    other = tmp_path / "other"
+    other.mkdir()
+    bad = _executed_notebook(other, alt=None)
+    assert render.main([str(good), str(bad), "--check"]) == 1
+    assert "placeholder alt text" in capsys.readouterr().out
+    executed = tmp_path / "root" / "executed" / "m" / "p"
+    executed.mkdir(parents=True)
+    (executed / "example.ipynb").write_bytes(good.read_bytes())
+    assert site.main(["--results-root", str(tmp_path / "root")]) == 0
+    assert (tmp_path / "root" / "executed" / "index.html").is_file()
+    assert (executed / "index.html").is_file()

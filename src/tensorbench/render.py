@@ -288,3 +288,30 @@ def offline_problems(page: Path, allow_external_links: bool = True) -> list[str]
         if not target.exists():
             problems.append(f"<{tag} {attribute}={value[:80]!r}> does not resolve to a file")
     return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tensorbench.render NOTEBOOK.ipynb ... [--check]``: render each executed
+    notebook beside itself; with ``--check``, list what keeps a page from reading well
+    offline and exit 1 if anything does."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--check", action="store_true", help="check each page offline")
+    args = parser.parse_args(argv)
+    failed = False
+    for notebook in args.notebooks:
+        page = render_html(notebook)
+        problems = offline_problems(page) if args.check else []
+        print(f"{page}: {len(problems)} problem(s)" if args.check else page)
+        for problem in problems:
+            print(f"  {problem}")
+        failed |= bool(problems)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

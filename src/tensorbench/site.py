@@ -338,3 +338,25 @@ def build_index(
     os.chmod(top, 0o644)
     written.append(top)
     return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tensorbench.site [--results-root DIR]``: write the index pages of
+    ``DIR/executed`` (default: the project) from its ``figures/`` and ``data/``."""
+    import argparse
+
+    from tensorbench import paths
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--results-root", default=None, help="folder of data/, figures/, executed/")
+    args = parser.parse_args(argv)
+    root = paths.results_root(args.results_root)
+    for page in build_index(root / "executed", root / "figures", root / "data"):
+        print(page)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
