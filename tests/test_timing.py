@@ -18,7 +18,9 @@ import pytest
 
 from tensorbench import build, paths, profiles, results, stats, threads
 from tensorbench.experiments import dot, matvec
-from tensorbench.timing import Cell, int_at_least, run_cells, time_calls
+from tensorbench.harness.cell import Cell
+from tensorbench.harness.runner import run_cells
+from tensorbench.timing import int_at_least, time_calls
 
 
 def test_time_calls_times_first_call_apart_with_fresh_args_each_trial():
@@ -140,7 +142,7 @@ RUNNER = textwrap.dedent("""
     import sys
     from pathlib import Path
     from tensorbench.experiments import dot
-    from tensorbench.timing import run_cells
+    from tensorbench.harness.runner import run_cells
     cells = dot.cells([10, 20, 30, 40, 50, 60], 2, 0, implementations=("python", "numba"))
     run_cells(cells, Path(sys.argv[1]))
 """)
