@@ -203,3 +203,15 @@ def test_the_paper_estimate_counts_every_cell_of_every_experiment():
     planned = sum(len(c) for m in registry.modules() for c in m.cell_sets("paper").values())
     assert planned > 100
     assert estimate.wall_seconds([("x", "a", 10.0, True), ("x", "b", 30.0, False)], 3) == 20.0
+
+
+def test_captions_say_when_cells_come_from_several_commits_or_ran_side_by_side():
+    from tensorbench import plotting
+
+    plain = plotting.caption({"commits": ["abc"], "mixed_commits": False, "cell_jobs": [1]}, "q")
+    assert "commits" not in plain and "side by side" not in plain
+    mixed = plotting.caption(
+        {"commits": ["aaaaaaaaaa", "bbbbbbbbbb"], "mixed_commits": True, "cell_jobs": [1, 2]}, "q"
+    )
+    assert "Cells measured by 2 commits" in mixed and "aaaaaaaa, bbbbbbbb" in mixed
+    assert "side by side (JOBS=2)" in mixed

@@ -27,9 +27,10 @@ PYTHON_PACKAGES = (
 )
 
 
-def package_versions() -> dict[str, str | None]:
+def package_versions(names: tuple[str, ...] = PYTHON_PACKAGES) -> dict[str, str | None]:
+    """Python's version and each installed package's (None when it is not installed)."""
     versions = {"python": platform.python_version()}
-    for name in PYTHON_PACKAGES:
+    for name in names:
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:

@@ -20,10 +20,8 @@ what a cell measures. A run whose cells come from several commits says so.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import importlib.util
 import json
-import platform
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -95,13 +93,9 @@ def kernels_sha256() -> str | None:
 
 
 def library_versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {"python": platform.python_version()}
-    for name in MEASURED_LIBRARIES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+    from tensorbench.environment import package_versions
+
+    return package_versions(MEASURED_LIBRARIES)
 
 
 @cache
