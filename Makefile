@@ -8,6 +8,8 @@ PYTHON_SYSTEM ?= python3
 VENV          := .venv
 PY            := $(VENV)/bin/python
 PROFILE       ?= paper
+JOBS          ?= 1
+ONLY          ?=
 KERNEL_NAME   := tensorbench
 RUST_SOURCES  := $(shell find kernels_rs/src -name '*.rs') kernels_rs/Cargo.toml kernels_rs/Cargo.lock kernels_rs/build.rs kernels_rs/pyproject.toml
 
@@ -21,6 +23,8 @@ export PYDEVD_DISABLE_FILE_VALIDATION=1
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 	@echo "  PROFILE=paper|quick|smoke selects the sizes of 'make reproduce' (default: paper)"
+	@echo "  JOBS=N measures up to N cells at once, each pinned to its own core (default: 1)"
+	@echo "  ONLY=dot,ttv runs a subset of the experiments (default: all)"
 
 $(VENV)/.deps: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON_SYSTEM) -m venv $(VENV)
@@ -41,16 +45,16 @@ $(VENV)/.jupyter-kernel: $(VENV)/.deps
 
 setup: $(VENV)/.kernels $(VENV)/.jupyter-kernel ## Create .venv, install pinned packages, build kernels_rs (release), register the Jupyter kernel
 
-reproduce: setup ## Run every notebook with PROFILE (default paper): data/, figures/, executed/
-	PROFILE=$(PROFILE) $(PY) -m tensorbench.reproduce --profile $(PROFILE)
+reproduce: setup ## Measure and run every notebook with PROFILE (default paper), JOBS, ONLY
+	$(PY) -m tensorbench.reproduce --profile $(PROFILE) --jobs $(JOBS) --only "$(ONLY)"
 
 quick: ## `make reproduce PROFILE=quick` (minutes; the run time is in the README)
-	$(MAKE) reproduce PROFILE=quick
+	$(MAKE) reproduce PROFILE=quick JOBS=$(JOBS) ONLY="$(ONLY)"
 
 smoke: ## `make reproduce PROFILE=smoke` (tiny sizes: what the tests run)
-	$(MAKE) reproduce PROFILE=smoke
+	$(MAKE) reproduce PROFILE=smoke JOBS=$(JOBS) ONLY="$(ONLY)"
 
-readme: setup ## Refresh the README's results section from the recorded data
+readme: setup ## Regenerate the README's headline tables and the results pages from data/results
 	$(PY) -m tensorbench.report --readme README.md
 
 test: setup test-rust test-python ## Run the whole test suite (cargo test, then pytest)

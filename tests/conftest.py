@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tensorbench import paths
-from tensorbench.reproduce import RUNS, execute
+from tensorbench.experiments import registry
+from tensorbench.reproduce import execute
 
 
 @pytest.fixture(scope="session")
@@ -18,10 +19,10 @@ def smoke_root(tmp_path_factory) -> Path:
 
 
 def run_notebook(stem: str, root: Path) -> dict:
-    """Execute the notebook run ``stem`` of ``reproduce.RUNS`` at the smoke profile into
+    """Execute the notebook run ``stem`` of the registry at the smoke profile into
     ``root``; return the executed notebook as JSON (papermill raises if a cell fails)."""
-    matches = [run for run in RUNS if run.stem == stem]
-    assert matches, f"{stem} is not in tensorbench.reproduce.RUNS"
+    matches = [run for run in registry.notebooks() if run.stem == stem]
+    assert matches, f"{stem} is not a notebook of tensorbench.experiments.registry"
     target = execute(matches[0], "smoke", root)
     assert target.with_suffix(".html").exists()
     return json.loads(target.read_text(encoding="utf-8"))

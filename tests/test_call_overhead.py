@@ -1,6 +1,6 @@
 """The call-overhead probes (kernels_rs) and the call_overhead experiment: correct
 results, clear errors, batch timing that calls what it claims, summaries from raw rows,
-resume of the first-call part, and the notebook end to end at the smoke profile."""
+its cells, and the notebook end to end at the smoke profile."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import data_dir, figures_dir, run_notebook
 
-from tensorbench import profiles, results
+from tensorbench import profiles
 from tensorbench.experiments import call_overhead as co
 
 kernels_rs = pytest.importorskip("kernels_rs")
@@ -322,41 +322,74 @@ def test_mismatched_empty_loops_are_an_error():
         co.per_call_frame(reports)
 
 
-def test_per_call_part_resumes_without_rerunning_finished_processes(tmp_path, monkeypatch):
-    out = tmp_path / "per_call"
-    results.atomic_write_json(
-        out / "processes" / "process_000.json", _report_of({"rust_noop": [40.0] * 3})
+def _smoke_with(monkeypatch, **changes):
+    """The smoke profile's call_overhead section with ``changes`` (first_call.* nested)."""
+    section = json.loads(json.dumps(profiles.section("smoke", co.EXPERIMENT)))
+    for key, value in changes.items():
+        if key.startswith("first_"):
+            section["first_call"][key.removeprefix("first_")] = value
+        else:
+            section[key] = value
+    real = profiles.section
+    monkeypatch.setattr(
+        profiles,
+        "section",
+        lambda name, experiment: section if experiment == co.EXPERIMENT else real(name, experiment),
     )
-    started = []
 
-    def fake_process(arguments):
-        started.append(arguments["samples"])
-        return _report_of({"rust_noop": [50.0] * 3})
 
-    monkeypatch.setattr(co, "run_per_call_process", fake_process)
-    arguments = {"probes": ["rust_noop"], "samples": 3}
-    samples, firsts = co.run_per_call(out, 2, arguments, {"why": "test"}, log=lambda _: None)
-    assert started == [3]  # only the missing process ran
-    assert sorted(samples["process"].unique()) == [0, 1] and len(firsts) == 2
-    assert (out / "per_call.csv").exists() and (out / "first_calls_in_process.csv").exists()
-    co.run_per_call(out, 2, arguments, {"why": "test"}, log=lambda _: None)
-    assert started == [3]
-    assert json.loads((out / "metadata.json").read_text())["processes_done"] == 2
+def test_cells_are_one_per_process_and_one_per_first_call_repeat(monkeypatch):
+    _smoke_with(monkeypatch, processes=3, first_repeats=2)
+    sets = co.cell_sets("smoke")
+    per_call, first = sets[co.SETS[co.PER_CALL]], sets[co.SETS[co.FIRST_CALL]]
+    assert [c.variant for c in per_call] == ["process-000", "process-001", "process-002"]
+    assert [c.variant for c in first] == ["repeat-000", "repeat-001"]
+    assert len({c.cell_id for c in per_call + first}) == 5
+    assert all(c.options["probes"] == list(co.PROBES) for c in per_call)
+    assert not any(co.runs_alone(c) for c in per_call + first)
+
+
+def test_a_per_call_cell_returns_its_samples_as_rows_and_its_first_calls(monkeypatch):
+    _smoke_with(monkeypatch, processes=2)
+    cell = co.cell_sets("smoke")[co.SETS[co.PER_CALL]][1]
+    seen = []
+
+    def fake(**arguments):
+        seen.append(arguments)
+        return _report_of({"rust_noop": [50.0] * 3})["probes"]
+
+    monkeypatch.setattr(co, "measure_interleaved", fake)
+    measured = co.measure(cell)
+    assert seen == [cell.options]
+    rows = pd.DataFrame(measured["records"])
+    assert list(rows.columns) == co.PER_CALL_COLUMNS
+    assert set(rows["process"]) == {1} and len(rows) == 3
+    firsts = measured["extra"]["first_calls_in_process"]
+    assert [(f["process"], f["probe"]) for f in firsts] == [(1, "rust_noop")]
 
 
 @pytest.mark.parametrize(
-    ("processes", "error", "message"),
+    ("changes", "error", "message"),
     [
-        (0, ValueError, "processes must be at least 1, got 0"),
-        (-2, ValueError, "processes must be at least 1, got -2"),
-        (None, TypeError, "processes must be an integer, got NoneType"),
+        ({"processes": 0}, ValueError, "processes must be at least 1, got 0"),
+        ({"processes": -2}, ValueError, "processes must be at least 1, got -2"),
+        ({"processes": None}, TypeError, "processes must be an integer, got NoneType"),
+        ({"first_repeats": 0}, ValueError, "repeats must be at least 1, got 0"),
+        ({"first_array_length": 0}, ValueError, "array_length must be at least 1, got 0"),
+        ({"first_later_calls": -3}, ValueError, "later_calls must be at least 1, got -3"),
+        ({"first_repeats": 2.5}, ValueError, "repeats must be a whole number, got 2.5"),
+        ({"first_array_length": "7"}, TypeError, "array_length must be an integer, got str"),
     ],
 )
-def test_per_call_part_refuses_a_count_of_processes_below_one(tmp_path, processes, error, message):
-    out = tmp_path / "per_call"
+def test_cells_refuse_counts_below_one(monkeypatch, changes, error, message):
+    _smoke_with(monkeypatch, **changes)
     with pytest.raises(error, match=message):
-        co.run_per_call(out, processes, {"probes": ["rust_noop"], "samples": 3}, {})
-    assert not out.exists()  # refused before anything was written
+        co.cell_sets("smoke")
+
+
+def test_unknown_probes_are_refused():
+    with pytest.raises(ValueError, match="unknown probes"):
+        co.cell_sets("smoke", probes=("rust_noop", "no_such_probe"))
 
 
 def _report(first: float, later: float) -> dict:
@@ -383,9 +416,9 @@ def test_first_call_tables_derive_the_papers_estimate_in_process_order():
     assert len(co.first_call_facts(loaded)) == 3
 
 
-def test_first_call_part_resumes_without_rerunning_finished_repeats(tmp_path, monkeypatch):
-    out = tmp_path / "first_call"
-    results.atomic_write_json(out / "repeats" / "repeat_000.json", {"rust": _report(3e-4, 1e-6)})
+def test_a_first_call_cell_returns_its_stages_as_rows_and_its_facts(monkeypatch):
+    _smoke_with(monkeypatch, first_repeats=3, first_array_length=7)
+    cell = co.cell_sets("smoke")[co.SETS[co.FIRST_CALL]][2]
     done = []
 
     def fake_repeat(length, later_calls):
@@ -393,31 +426,15 @@ def test_first_call_part_resumes_without_rerunning_finished_repeats(tmp_path, mo
         return {"rust": _report(1e-4, 1e-6)}
 
     monkeypatch.setattr(co, "run_first_call_repeat", fake_repeat)
-    frame, _facts = co.run_first_call(out, 2, 7, 3, {"why": "test"}, log=lambda _: None)
-    assert done == [7]  # only the missing repeat ran
-    assert sorted(frame["repeat"].unique()) == [0, 1]
-    assert (out / "first_call.csv").exists() and (out / "first_call_facts.csv").exists()
-    co.run_first_call(out, 2, 7, 3, {"why": "test"}, log=lambda _: None)
-    assert done == [7]  # nothing left to do
-    assert json.loads((out / "metadata.json").read_text())["repeats_done"] == 2
-
-
-@pytest.mark.parametrize(
-    ("counts", "error", "message"),
-    [
-        ((0, 7, 3), ValueError, "repeats must be at least 1, got 0"),
-        ((2, 0, 3), ValueError, "length must be at least 1, got 0"),
-        ((2, 7, 0), ValueError, "later_calls must be at least 1, got 0"),
-        ((2, 7, -3), ValueError, "later_calls must be at least 1, got -3"),
-        ((2.5, 7, 3), ValueError, "repeats must be a whole number, got 2.5"),
-        ((2, "7", 3), TypeError, "length must be an integer, got str"),
-    ],
-)
-def test_first_call_part_refuses_counts_below_one(tmp_path, counts, error, message):
-    out = tmp_path / "first_call"
-    with pytest.raises(error, match=message):
-        co.run_first_call(out, *counts, {})
-    assert not out.exists()  # refused before anything was written
+    measured = co.measure(cell)
+    assert done == [7]
+    rows = pd.DataFrame(measured["records"])
+    assert set(rows["repeat"]) == {2}
+    overhead = rows.loc[rows["stage"] == "first_call_overhead", "seconds"]
+    assert list(overhead) == pytest.approx([1e-4 - 1e-6])
+    assert measured["extra"]["facts"] == [
+        {"scenario": "rust", "repeat": 2, "fact": "first_call_new_modules", "value": 0}
+    ]
 
 
 def test_first_call_scripts_compile():
@@ -453,9 +470,9 @@ def test_call_overhead_notebook_runs_and_writes_its_figure_tables_and_data(smoke
         assert (figures / f"call_overhead_{stem}.csv").exists()
         assert (figures / f"call_overhead_{stem}.md").read_text().count("|") > 10
     data = data_dir(smoke_root) / co.EXPERIMENT
-    samples = pd.read_csv(data / "per_call" / "per_call.csv")
+    samples = pd.read_csv(data / "per_call" / "raw.csv")
     assert set(samples["probe"]) == set(co.PROBES)
-    first = pd.read_csv(data / "first_call" / "first_call.csv")
+    first = pd.read_csv(data / "first_call" / "raw.csv")
     assert set(first["scenario"]) == set(co.FIRST_CALL_SCENARIOS)
     text = json.dumps(nb)
     assert "the issue's target of 300 ns" in text  # findings computed from the data
@@ -464,4 +481,4 @@ def test_call_overhead_notebook_runs_and_writes_its_figure_tables_and_data(smoke
 
 def test_load_reads_nothing_and_measures_nothing_when_there_is_no_data(tmp_path):
     assert co.load("smoke", tmp_path) is None
-    assert co.readme_findings("smoke", tmp_path) == []
+    assert co.recorded_findings("smoke", tmp_path) == []

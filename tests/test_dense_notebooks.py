@@ -65,14 +65,19 @@ def test_profile_estimate_and_readme_report_from_recorded_data(smoke_root, tmp_p
     from tensorbench import estimate, report
 
     # Runs after the notebook tests above, which recorded every dense smoke cell.
-    seconds = estimate.dense_seconds("smoke", "smoke", smoke_root)
-    assert seconds is not None
-    assert set(seconds) == {"dot", "matvec-rows", "matvec-cols", "matvec-square"}
+    dense = ("dot", "matvec")
+    cells = estimate.cell_seconds("smoke", "smoke", smoke_root, dense)
+    assert cells is not None
+    seconds = estimate.by_experiment(cells)
+    assert set(seconds) == set(dense)
     assert all(s > 0 for s in seconds.values())
-    assert estimate.dense_seconds("smoke", "smoke", tmp_path) is None  # nothing recorded there
+    # Side by side can only shorten the run, and never below its alone cells.
+    serial, wide = estimate.wall_seconds(cells, 1), estimate.wall_seconds(cells, 16)
+    assert sum(s for _, _, s, alone in cells if alone) <= wide < serial
+    assert estimate.cell_seconds("smoke", "smoke", tmp_path, dense) is None  # nothing there
 
     readme = tmp_path / "README.md"
-    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "results").mkdir(parents=True)
     readme.write_text(f"# x\n\n{report.BEGIN}\nold\n{report.END}\n\ntail\n")
     report.update_readme(readme, tmp_path)
     text = readme.read_text()

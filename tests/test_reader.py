@@ -545,6 +545,12 @@ def test_command_lines_render_check_and_index(tmp_path, capsys):
     executed = tmp_path / "root" / "executed" / "m" / "p"
     executed.mkdir(parents=True)
     (executed / "example.ipynb").write_bytes(good.read_bytes())
+    log = {"notebooks": {"example": {"seconds": 4.0}}, "last_full_run": {"seconds": 754.0}}
+    results.atomic_write_json(
+        tmp_path / "root" / "data" / "results" / "m" / "p" / "reproduce.json", log
+    )
     assert site.main(["--results-root", str(tmp_path / "root")]) == 0
+    assert "12 min 34 s" in (tmp_path / "root" / "executed" / "index.html").read_text("utf-8")
+    assert "wall time 4 s" in (executed / "index.html").read_text("utf-8")
     assert (tmp_path / "root" / "executed" / "index.html").is_file()
     assert (executed / "index.html").is_file()

@@ -18,7 +18,9 @@ import pytest
 
 from tensorbench import build, paths, profiles, results, stats, threads
 from tensorbench.experiments import dot, matvec
-from tensorbench.timing import Cell, int_at_least, run_cells, time_calls
+from tensorbench.harness.cell import Cell
+from tensorbench.harness.runner import run_cells
+from tensorbench.timing import int_at_least, time_calls
 
 
 def test_time_calls_times_first_call_apart_with_fresh_args_each_trial():
@@ -140,27 +142,32 @@ RUNNER = textwrap.dedent("""
     import sys
     from pathlib import Path
     from tensorbench.experiments import dot
-    from tensorbench.timing import run_cells
+    from tensorbench.harness.runner import run_cells
     cells = dot.cells([10, 20, 30, 40, 50, 60], 2, 0, implementations=("python", "numba"))
-    run_cells(cells, Path(sys.argv[1]))
+    run_cells(cells, Path(sys.argv[1]), jobs=int(sys.argv[2]))
 """)
 
 
-def test_an_interrupted_run_keeps_finished_cells_and_resumes(tmp_path):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_interrupted_run_keeps_finished_cells_and_resumes(tmp_path, jobs):
     run_dir = tmp_path / "run"
     proc = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, str(run_dir)],
+        [sys.executable, "-c", RUNNER, str(run_dir), str(jobs)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     cell_dir = run_dir / "cells"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(cell_dir.glob("*.csv"))) < 2:
+    while time.monotonic() < deadline and len(list(cell_dir.glob("*.json"))) < 2:
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)  # the runner and its worker, mid-run
     proc.wait()
-    finished = {p.name: p.read_bytes() for p in cell_dir.glob("*.csv")}
+    # A cell is finished once its provenance is written (after its rows): a kill between
+    # the two writes leaves a cell that the next run measures again.
+    finished = {
+        p.name: p.read_bytes() for p in cell_dir.glob("*.csv") if p.with_suffix(".json").exists()
+    }
     assert 2 <= len(finished) < 12, "the kill should land mid-run"
     for content in finished.values():  # finished cells are whole files
         rows = pd.read_csv(pd.io.common.StringIO(content.decode()))
@@ -168,7 +175,7 @@ def test_an_interrupted_run_keeps_finished_cells_and_resumes(tmp_path):
 
     log = []
     cells = dot.cells([10, 20, 30, 40, 50, 60], 2, 0, implementations=("python", "numba"))
-    raw = run_cells(cells, run_dir, log=log.append)
+    raw = run_cells(cells, run_dir, log=log.append, jobs=jobs)
     assert any(f"{len(finished)} of 12 cells already on disk" in line for line in log)
     assert sum("[" in line and "]" in line for line in log) == 12 - len(finished)
     for name, content in finished.items():  # kept, not recomputed

@@ -12,7 +12,7 @@ import kernels_rs
 from tensorbench.experiments.ttv_impls import as_coo
 from tensorbench.tns import read_tns, shape_from_header, write_tns
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "tns"
+DATA = Path(__file__).resolve().parents[1] / "data" / "inputs" / "tns"
 REAL = {
     "small": ((2, 3, 2), 6),
     "med": ((2425, 10816, 29567), 100_000),

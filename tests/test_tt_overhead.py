@@ -13,7 +13,7 @@ from conftest import data_dir, figures_dir, run_notebook
 
 from tensorbench import profiles
 from tensorbench.experiments import tt_overhead as tt
-from tensorbench.timing import Cell
+from tensorbench.harness.cell import Cell
 
 PYTHON_TIMED = [i for i in tt.IMPLEMENTATIONS if i != "rust"]
 

@@ -14,24 +14,13 @@ from IPython.display import Markdown, display
 
 from tensorbench import plotting, tables
 from tensorbench.experiments import dense_report
+from tensorbench.findings import as_markdown
 """
 
 ENVIRONMENT = """
-meta = run.metadata
-versions = {k: v for k, v in meta["versions"].items() if v}
-build = meta["rust_build"]
-display(Markdown(
-    f"**Machine:** {meta['machine']['cpu_model']}, {meta['machine']['logical_cpus']} logical CPUs, "
-    f"{meta['machine']['memory_bytes'] / 2**30:.0f} GiB, {meta['machine']['os']}  \\n"
-    f"**Versions:** " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "  \\n"
-    f"**kernels_rs build:** {build.get('cargo_profile')} (opt-level {build.get('opt_level')}), "
-    f"{build.get('rustc')}, PyO3 {build.get('pyo3')}, rust-numpy {build.get('rust_numpy')}  \\n"
-    f"**Threads:** every pool pinned to one thread in the workers "
-    f"({', '.join(sorted(meta['thread_settings_for_workers']))})  \\n"
-    f"**Git:** {meta['git']['commit']} (dirty: {meta['git']['dirty']}); "
-    f"run started {meta['started']}, finished {meta.get('finished')}  \\n"
-    f"**Raw data:** `{run.data_dir}`"
-))
+from tensorbench import provenance
+
+display(Markdown(provenance.describe(run.metadata, [run.data_dir])))
 """
 
 write(
@@ -103,7 +92,7 @@ display(Markdown(tables.to_markdown(speedups)))
 """),
         md("## What held here"),
         code("""
-display(Markdown("\\n".join(f"- {line}" for line in dot.findings(run))))
+display(Markdown(as_markdown(dot.findings(run))))
 """),
         md("## All statistics per cell (the first call excluded)"),
         code("""
@@ -187,7 +176,7 @@ display(Markdown(tables.to_markdown(speedups)))
 """),
         md("## What held here"),
         code("""
-display(Markdown("\\n".join(f"- {line}" for line in matvec.findings(run, regime))))
+display(Markdown(as_markdown(matvec.findings(run, regime))))
 """),
         md("## All statistics per cell (the first call excluded)"),
         code("""

@@ -10,22 +10,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from notebook_builder import code, md, params, write
 
 ENVIRONMENT = """
-meta = run.metadata
-versions = {k: v for k, v in meta["versions"].items() if v}
-build = meta["rust_build"]
-display(Markdown(
-    f"**Machine:** {meta['machine']['cpu_model']}, {meta['machine']['logical_cpus']} logical CPUs, "
-    f"{meta['machine']['memory_bytes'] / 2**30:.0f} GiB, {meta['machine']['os']}  \\n"
-    f"**Versions:** " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "  \\n"
-    f"**kernels_rs build:** {build.get('cargo_profile')} (opt-level {build.get('opt_level')}), "
-    f"{build.get('rustc')}, PyO3 {build.get('pyo3')}, rust-numpy {build.get('rust_numpy')}  \\n"
-    f"**Threads:** every pool pinned to one thread in the workers "
-    f"({', '.join(sorted(meta['thread_settings_for_workers']))}); the TT kernels never "
-    "use a thread pool  \\n"
-    f"**Git:** {meta['git']['commit']} (dirty: {meta['git']['dirty']}); "
-    f"run started {meta['started']}, finished {meta.get('finished')}  \\n"
-    f"**Raw data:** `{run.data_dir}`"
-))
+from tensorbench import provenance
+
+display(Markdown(provenance.describe(
+    run.metadata, [run.data_dir], ["**Thread pools:** the TT kernels never use one"]
+)))
 """
 
 write(
@@ -84,6 +73,7 @@ from IPython.display import Markdown, display
 
 from tensorbench import plotting, tables
 from tensorbench.experiments import tt_overhead as tt
+from tensorbench.findings import as_markdown
 
 run = tt.run(profile, results_root or None)
 info = tt.cell_extras(run)
@@ -126,7 +116,7 @@ saved = plotting.save(fig, run.figures_dir, "fig_tt_chain")
 """),
         md("## What held here"),
         code("""
-display(Markdown("\\n".join(f"- {line}" for line in tt.findings(run))))
+display(Markdown(as_markdown(tt.findings(run))))
 """),
         md("""
 ## Calling from Python against the Rust floor, timed alternately

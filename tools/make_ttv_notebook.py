@@ -10,21 +10,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from notebook_builder import code, md, params, write
 
 ENVIRONMENT = """
-meta = run.metadata
-versions = {k: v for k, v in meta["versions"].items() if v}
-build = meta["rust_build"]
-display(Markdown(
-    f"**Machine:** {meta['machine']['cpu_model']}, {meta['machine']['logical_cpus']} logical CPUs, "
-    f"{meta['machine']['memory_bytes'] / 2**30:.0f} GiB, {meta['machine']['os']}  \\n"
-    f"**Versions:** " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "  \\n"
-    f"**kernels_rs build:** {build.get('cargo_profile')} (opt-level {build.get('opt_level')}), "
-    f"{build.get('rustc')}, PyO3 {build.get('pyo3')}, rust-numpy {build.get('rust_numpy')}  \\n"
-    f"**Threads:** every pool pinned to one thread in the workers "
-    f"({', '.join(sorted(meta['thread_settings_for_workers']))})  \\n"
-    f"**Git:** {meta['git']['commit']} (dirty: {meta['git']['dirty']}); "
-    f"run started {meta['started']}, finished {meta.get('finished')}  \\n"
-    f"**Raw data:** `{run.data_dir}`, `{frostt.data_dir}`"
-))
+from tensorbench import provenance
+
+dirs = [r.data_dir for r in (run, headline, frostt) if r is not None]
+display(Markdown(provenance.describe(run.metadata, dirs)))
 """
 
 write(
@@ -72,6 +61,7 @@ from IPython.display import Markdown, display
 
 from tensorbench import plotting, tables
 from tensorbench.experiments import ttv, ttv_report
+from tensorbench.findings import as_markdown
 
 run = ttv.run(profile, results_root or None)
 print(f"{len(run.raw)} raw rows from {len(run.summary)} cells in {run.data_dir}")
@@ -107,23 +97,19 @@ display(Markdown(tables.to_markdown(speedups)))
         md("""
 ## The n = 1200 check
 
-A one-off run of a few trials at n = 1200 ($0.01 n^3$ nonzeros), the size where the
-paper's figure ends: the `headline` section of the `paper` profile, recorded in
-`data/<machine>/paper/ttv-headline` (`python -m tensorbench.experiments.ttv headline`). When
-this notebook runs another profile it shows that recorded run, if this machine has one.
+A few trials at n = 1200 ($0.01 n^3$ nonzeros), the size where the paper's figure ends:
+the `headline` cell set of the `paper` profile (`data/results/<machine>/paper/ttv-headline`),
+measured by `make reproduce` with the rest. Other profiles have no such cell set, and this
+notebook reads no other profile's data.
 """),
         code("""
 headline = ttv.run_headline(profile, results_root or None)
-headline_profile = profile
 if headline is None:
-    headline_profile = "paper"
-    headline = ttv.load("headline", headline_profile, results_root or None)
-if headline is None:
-    display(Markdown("No n = 1200 run recorded on this machine yet."))
+    display(Markdown(f"The `{profile}` profile has no n = 1200 cell set (the `paper` one has)."))
 else:
     table = ttv_report.headline_table(headline)
-    ttv_report.save(headline, table, "ttv_headline_n1200",
-                    f"Sparse TTV at n = 1200 ({headline_profile} profile, headline run)")
+    title = "Sparse TTV at n = 1200 (headline cells)"
+    ttv_report.save(headline, table, "ttv_headline_n1200", title)
     display(Markdown(f"Recorded in `{headline.data_dir}` ({ttv_report.caption(headline)})"))
     display(Markdown(tables.to_markdown(table)))
 """),
@@ -146,9 +132,9 @@ display(Markdown(tables.to_markdown(real)))
         code("""
 lines = ttv_report.speedup_findings(run, f"Figure 4 run ({profile} profile)")
 if headline is not None:
-    lines += ttv_report.speedup_findings(headline, f"n = 1200 run ({headline_profile} profile)")
+    lines += ttv_report.speedup_findings(headline, "n = 1200 check")
 lines += ttv_report.frostt_findings(frostt)
-display(Markdown("\\n".join(f"- {line}" for line in lines)))
+display(Markdown(as_markdown(lines)))
 """),
         md("## All statistics per cell (the first call excluded)"),
         code("""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
-import os
 import platform
 import subprocess
-import sys
 from pathlib import Path
+
+from tensorbench.machine import cpu_model, machine, machine_label
+
+__all__ = ["cpu_model", "machine", "machine_label"]
 
 PYTHON_PACKAGES = (
     "numpy",
@@ -25,45 +27,10 @@ PYTHON_PACKAGES = (
 )
 
 
-def cpu_model() -> str:
-    """The CPU model name as the OS reports it."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    if sys.platform == "darwin":  # pragma: no cover - not our CI
-        try:
-            return subprocess.run(
-                ["sysctl", "-n", "machdep.cpu.brand_string"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            pass
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
-def machine() -> dict:
-    import psutil
-
-    return {
-        "cpu_model": cpu_model(),
-        "logical_cpus": os.cpu_count(),
-        "physical_cores": psutil.cpu_count(logical=False),
-        "memory_bytes": psutil.virtual_memory().total,
-        "os": platform.platform(),
-        "architecture": platform.machine(),
-        "hostname": platform.node(),
-    }
-
-
-def package_versions() -> dict[str, str | None]:
+def package_versions(names: tuple[str, ...] = PYTHON_PACKAGES) -> dict[str, str | None]:
+    """Python's version and each installed package's (None when it is not installed)."""
     versions = {"python": platform.python_version()}
-    for name in PYTHON_PACKAGES:
+    for name in names:
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -105,10 +72,10 @@ def now() -> str:
 
 def snapshot(root: Path) -> dict:
     """Everything a reader needs to know about where and how a run was made."""
-    from tensorbench import paths, threads
+    from tensorbench import threads
 
     return {
-        "machine_label": paths.machine_label(),
+        "machine_label": machine_label(),
         "machine": machine(),
         "versions": package_versions(),
         "rust_build": rust_build(),

@@ -1,55 +1,83 @@
-"""How long a profile would take on this machine, extrapolated from a smaller one.
+"""How long a profile would take on this machine, extrapolated from a finished run of
+another profile (labelled as an estimate wherever it is shown).
 
-Used for the README when a long profile (``paper``) has not been run here: the estimate
-comes from the per-cell wall times that a finished run of another profile (``quick``)
-recorded, scaled linearly in size (every dense kernel here is O(size), data generation
-included) and by the number of calls. It is labelled as an estimate wherever it is shown.
+Every cell's wall time is on record in its provenance. A planned cell of the target
+profile is estimated from the cell of the source profile with the same cell id, else
+from the source cell of the same implementation and cell set with the largest work,
+scaled linearly in work (an experiment's ``cell_work(cell)``, by default its size) and in
+the number of calls; the worker's start-up (the smallest cell wall of the set) is paid
+once per cell. With ``jobs`` > 1, cells that run alone add up, the others are shared out
+over the workers. Generating inputs (``prepare_inputs``, e.g. sptenrand tensors) is not counted.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tensorbench import paths, results
-from tensorbench.experiments import dot, matvec
+from tensorbench import paths
+from tensorbench.experiments import registry
+from tensorbench.harness.store import CellStore
 
 
-def _planned_cells(profile: str) -> dict[str, list]:
-    planned = {"dot": dot.planned_cells(profile)}
-    for regime in matvec.REGIMES:
-        planned[f"matvec-{regime}"] = matvec.planned_cells(profile, regime)
-    return planned
+def _work(module, cell) -> float:
+    work = getattr(module, "cell_work", None)
+    return float(work(cell)) if work is not None else float(max(cell.size, 1))
 
 
-def dense_seconds(
-    target: str = "paper", source: str = "quick", results_root: str | Path | None = None
-) -> dict[str, float] | None:
-    """Estimated wall seconds per dense experiment of ``target``, or None when ``source``
-    has not been run to completion on this machine."""
-    source_dir = paths.run_dir("data", source, results_root)
-    source_cells = _planned_cells(source)
-    estimates = {}
-    for name, cells in _planned_cells(target).items():
-        meta = results.read_json(source_dir / name / "metadata.json")
-        walls = meta.get("cell_wall_seconds", {})
-        if not walls or meta.get("cells_done") != meta.get("cells_planned"):
-            return None
-        startup = min(walls.values())  # process start and imports, paid by every cell
-        measured = {
-            c.cell_id: (c, walls[c.cell_id]) for c in source_cells[name] if c.cell_id in walls
-        }
-        total = 0.0
-        for cell in cells:
-            calls = cell.n_trials + 1
-            if cell.cell_id in measured:
-                ref, wall = measured[cell.cell_id]
-                total += startup + (wall - startup) * calls / (ref.n_trials + 1)
-                continue
-            same_impl = [
-                (c, w) for c, w in measured.values() if c.implementation == cell.implementation
-            ]
-            ref, wall = max(same_impl, key=lambda cw: cw[0].size)
-            per_call = (wall - startup) / (ref.n_trials + 1) / ref.size
-            total += startup + per_call * cell.size * calls
-        estimates[name] = total
-    return estimates
+def cell_seconds(
+    target: str = "paper",
+    source: str = "quick",
+    results_root: str | Path | None = None,
+    experiments: tuple[str, ...] | None = None,
+) -> list[tuple[str, str, float, bool]] | None:
+    """(experiment, cell id, estimated seconds, runs alone) for every cell of ``target``
+    (of ``experiments``, default all); None when a cell set of ``source`` has no finished
+    cells to extrapolate from."""
+    base = paths.run_dir("data", source, results_root)
+    out = []
+    for module in registry.modules(experiments):
+        source_sets = module.cell_sets(source)
+        for set_name, cells in module.cell_sets(target).items():
+            store = CellStore(base / set_name)
+            measured = {}
+            for cell in source_sets.get(set_name, []):
+                wall = store.provenance(cell).get("wall_seconds")
+                if wall:
+                    measured[cell.cell_id] = (cell, float(wall))
+            if not measured:
+                return None
+            startup = min(w for _, w in measured.values())
+            for cell in cells:
+                calls = cell.n_trials + 1
+                if cell.cell_id in measured:
+                    ref, wall = measured[cell.cell_id]
+                else:
+                    same = [
+                        cw
+                        for cw in measured.values()
+                        if cw[0].implementation == cell.implementation
+                    ]
+                    if not same:
+                        same = list(measured.values())
+                    ref, wall = max(same, key=lambda cw: _work(module, cw[0]))
+                scale = (_work(module, cell) / _work(module, ref)) * calls / (ref.n_trials + 1)
+                seconds = startup + max(wall - startup, 0.0) * scale
+                out.append(
+                    (module.EXPERIMENT, cell.cell_id, seconds, bool(module.runs_alone(cell)))
+                )
+    return out
+
+
+def wall_seconds(estimates: list[tuple[str, str, float, bool]], jobs: int) -> float:
+    """The run's wall time with ``jobs`` workers: alone cells one after another, the rest
+    shared out evenly (a lower bound of a greedy schedule)."""
+    alone = sum(s for _, _, s, a in estimates if a)
+    shared = sum(s for _, _, s, a in estimates if not a)
+    return alone + shared / max(jobs, 1)
+
+
+def by_experiment(estimates: list[tuple[str, str, float, bool]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for experiment, _, seconds, _ in estimates:
+        out[experiment] = out.get(experiment, 0.0) + seconds
+    return out

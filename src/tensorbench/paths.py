@@ -7,13 +7,13 @@ path contains the machine label and the profile name.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
-from tensorbench import environment
+from tensorbench.machine import MACHINE_VARIABLE, machine_label, slugify
+
+__all__ = ["MACHINE_VARIABLE", "machine_label", "slugify"]
 
 ROOT_VARIABLE = "TENSORBENCH_ROOT"
-MACHINE_VARIABLE = "TENSORBENCH_MACHINE"
 
 
 def project_root() -> Path:
@@ -24,31 +24,33 @@ def project_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def slugify(text: str) -> str:
-    """Lower-case, alphanumerics and single dashes."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "unknown"
-
-
-def machine_label() -> str:
-    """A short, stable label of this machine: CPU model and logical CPU count.
-
-    ``TENSORBENCH_MACHINE`` overrides it (e.g. to keep two identical hosts apart).
-    """
-    if os.environ.get(MACHINE_VARIABLE):
-        return slugify(os.environ[MACHINE_VARIABLE])
-    cpu = environment.cpu_model()
-    cpu = re.sub(r"\((r|tm)\)|\bprocessor\b|\bcpu\b|@.*$", " ", cpu, flags=re.IGNORECASE)
-    return f"{slugify(cpu)}-{os.cpu_count()}cpu"
-
-
 def results_root(root: str | Path | None = None) -> Path:
     """The folder that holds ``data/``, ``figures/`` and ``executed/`` for a run."""
     return Path(root).resolve() if root else project_root()
 
 
-def run_dir(kind: str, profile: str, root: str | Path | None = None) -> Path:
-    """``<root>/<kind>/<machine>/<profile>`` for kind in data, figures, executed."""
-    return results_root(root) / kind / machine_label() / profile
+KINDS = ("data", "figures", "executed")
+
+
+def kind_root(kind: str, root: str | Path | None = None) -> Path:
+    """Where results of ``kind`` live: ``data/results`` (raw results, apart from the inputs
+    in ``data/inputs``), ``figures``, ``executed``."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    base = results_root(root)
+    return base / "data" / "results" if kind == "data" else base / kind
+
+
+def run_dir(
+    kind: str, profile: str, root: str | Path | None = None, machine: str | None = None
+) -> Path:
+    """``<kind root>/<machine>/<profile>`` for kind in data, figures, executed."""
+    return kind_root(kind, root) / (machine or machine_label()) / profile
+
+
+def inputs_dir() -> Path:
+    """Read-only inputs shipped with the compendium: published values, FROSTT tensors."""
+    return project_root() / "data" / "inputs"
 
 
 def profiles_dir() -> Path:
@@ -56,7 +58,7 @@ def profiles_dir() -> Path:
 
 
 def published_figures_csv() -> Path:
-    return project_root() / "data" / "published" / "published-figures.csv"
+    return inputs_dir() / "published" / "published-figures.csv"
 
 
 if __name__ == "__main__":  # used by the Makefile

@@ -130,8 +130,24 @@ def caption(
         f"Measured on {machine.get('cpu_model', '?')} ({machine.get('logical_cpus', '?')} "
         f"logical CPUs), one thread, profile '{profile}'; {trials}, bars: 95% CI. "
         f"kernels_rs {build.get('cargo_profile', '?')} build, {build.get('rustc', '?')}; "
-        f"run finished {metadata.get('finished', '?')}."
+        f"run finished {metadata.get('finished', '?')}." + provenance_note(metadata)
     )
+
+
+def provenance_note(metadata: Mapping) -> str:
+    """What a caption must add when the cells were not all measured the same way: by
+    several commits (of the same measuring code) or side by side (JOBS > 1)."""
+    note = ""
+    commits = metadata.get("commits") or []
+    if metadata.get("mixed_commits"):
+        note += (
+            f" Cells measured by {len(commits)} commits with the same measuring code "
+            f"({', '.join(c[:8] for c in commits)})."
+        )
+    jobs = [j for j in metadata.get("cell_jobs") or [] if j > 1]
+    if jobs:
+        note += f" Cells measured side by side (JOBS={max(jobs)}), each on its own core."
+    return note
 
 
 def _caption_below(fig, caption_text: str, width: int = 110) -> None:

@@ -1,73 +1,40 @@
-"""The README's results section, generated from the recorded data.
+"""Generated results: the README's short headline block and a full results page per
+machine and profile, both written from the recorded data (nothing typed in by hand).
 
-``python -m tensorbench.report --readme README.md`` rewrites the text between the
-``<!-- results:begin -->`` and ``<!-- results:end -->`` markers; nothing in it is typed
-by hand. Every machine and profile found under ``data/`` gets its own subsection.
+``python -m tensorbench.report --readme README.md`` writes, for every machine and profile
+under ``data/results/`` (smoke runs excepted):
+
+* ``figures/<machine>/<profile>/results.md``: every finding of every experiment, the
+  wall times, and where the data, figures and notebooks are;
+* ``figures/<machine>/<profile>/<experiment>.findings.json``: the findings as data;
+
+and rewrites the README between ``<!-- results:begin -->`` and ``<!-- results:end -->``
+with one headline table per machine and profile (the checked claims) and a link to its
+results page.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from tensorbench import paths, results
-from tensorbench.estimate import dense_seconds
-from tensorbench.experiments import (
-    call_overhead,
-    dense_report,
-    dot,
-    matvec,
-    tt_overhead,
-    ttv,
-    ttv_report,
-)
+from tensorbench import estimate, paths, results
+from tensorbench.experiments import registry
+from tensorbench.findings import Finding
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 PROFILE_ORDER = ("paper", "quick")  # smoke runs are for tests, not for the record
 
 
-def _dense_findings(profile: str, root: Path) -> list[str]:
-    lines = []
-    run = dense_report.load("dot", profile, root)
-    if run is not None:
-        lines += [f"dot: {line}" for line in dot.findings(run)]
-    for regime in matvec.REGIMES:
-        run = matvec.load(profile, regime, root)
-        if run is not None:
-            lines += [f"matvec ({regime}): {line}" for line in matvec.findings(run, regime)]
-    return lines
+def machines(root: Path | None = None) -> list[str]:
+    data = paths.kind_root("data", root)
+    return sorted(p.name for p in data.iterdir() if p.is_dir()) if data.is_dir() else []
 
 
-def _tt_findings(profile: str, root: Path) -> list[str]:
-    run = tt_overhead.load(profile, root)
-    return [f"TT inner product: {line}" for line in tt_overhead.findings(run)] if run else []
-
-
-def _ttv_findings(profile: str, root: Path) -> list[str]:
-    lines = []
-    for name, where in (("main", "Figure 4"), ("headline", "n = 1200 check")):
-        run = ttv.load(name, profile, root)
-        if run is not None:
-            lines += [f"TTV: {line}" for line in ttv_report.speedup_findings(run, where)]
-    run = ttv.load("frostt", profile, root)
-    if run is not None:
-        lines += [f"TTV: {line}" for line in ttv_report.frostt_findings(run)]
-    return lines
-
-
-# Experiments contribute README lines here: f(profile, results_root) -> list of sentences.
-FINDINGS: list[Callable[[str, Path], list[str]]] = [
-    _dense_findings,
-    _ttv_findings,
-    _tt_findings,
-    call_overhead.readme_findings,
-]
-
-
-def _machine_description(profile_dir: Path) -> str:
-    for meta_path in sorted(profile_dir.glob("*/metadata.json")):
+def machine_description(profile_dir: Path) -> str:
+    for meta_path in sorted(profile_dir.rglob("metadata.json")):
         machine = results.read_json(meta_path).get("machine", {})
         if machine:
             return (
@@ -77,58 +44,160 @@ def _machine_description(profile_dir: Path) -> str:
     return profile_dir.parent.name
 
 
-def section(root: Path | None = None) -> str:
-    """The Markdown of the results section for every machine/profile under ``root/data``."""
-    root = paths.results_root(root)
-    data = root / "data"
+def commits(profile_dir: Path) -> list[str]:
+    """Every commit that measured a cell of this machine and profile."""
+    found: set[str] = set()
+    for meta_path in profile_dir.rglob("metadata.json"):
+        found.update(results.read_json(meta_path).get("commits", []))
+    return sorted(found)
+
+
+def findings(profile: str, root: Path | None, machine: str) -> dict[str, list[Finding]]:
+    """Every experiment's findings on ``machine`` at ``profile`` (the data of another
+    machine are read through TENSORBENCH_MACHINE, which every path honours)."""
+    import os
+
+    previous = os.environ.get(paths.MACHINE_VARIABLE)
+    os.environ[paths.MACHINE_VARIABLE] = machine
+    try:
+        return {m.EXPERIMENT: m.recorded_findings(profile, root) for m in registry.modules()}
+    finally:
+        if previous is None:
+            os.environ.pop(paths.MACHINE_VARIABLE, None)
+        else:
+            os.environ[paths.MACHINE_VARIABLE] = previous
+
+
+def _wall_times(log: dict) -> str:
+    full = log.get("last_full_run")
     parts = []
-    machines = sorted(p for p in data.iterdir() if p.is_dir() and p.name != "published")
-    for machine_dir in machines:
+    if full:
+        parts.append(
+            f"the last full run (every experiment, JOBS={full.get('jobs', 1)}) took "
+            f"{full['seconds'] / 60:.1f} min, finished {full['finished']}"
+        )
+    else:
+        parts.append("no run of every experiment in one command recorded yet")
+    cells = {k: v.get("cell_seconds") for k, v in log.get("experiments", {}).items()}
+    if cells:
+        parts.append(
+            "measuring time per experiment (sum of its cells' wall times): "
+            + ", ".join(f"{k} {v / 60:.1f} min" for k, v in cells.items() if v is not None)
+        )
+    books = log.get("notebooks", {})
+    if books:
+        parts.append(
+            "notebook execution: "
+            + ", ".join(f"{k} {v['seconds']:.0f} s" for k, v in books.items())
+        )
+    return "; ".join(parts)
+
+
+def _estimate_line(machine: str, root: Path | None) -> str:
+    if machine != paths.machine_label():
+        return ""
+    cells = estimate.cell_seconds("paper", "quick", root)
+    if not cells:
+        return ""
+    serial, wide = estimate.wall_seconds(cells, 1), estimate.wall_seconds(cells, 16)
+    per = estimate.by_experiment(cells)
+    return (
+        f"Estimated from the `quick` cells' wall times (linear in work and calls; not a "
+        f"measurement): the `paper` profile would measure for about {serial / 3600:.1f} h at "
+        f"JOBS=1 and {wide / 3600:.1f} h at JOBS=16 on a machine like this one with 16 cores ("
+        + ", ".join(f"{k} {v / 3600:.1f} h" for k, v in per.items())
+        + " of cell time)."
+    )
+
+
+def results_page(machine: str, profile: str, root: Path | None = None) -> str:
+    profile_dir = paths.run_dir("data", profile, root, machine)
+    log = results.read_json(profile_dir / "reproduce.json")
+    found = findings(profile, root, machine)
+    lines = [
+        f"# Results: profile `{profile}` on `{machine}`",
+        "",
+        "<!-- generated by `make readme` from data/results; do not edit by hand -->",
+        "",
+        f"Machine: {machine_description(profile_dir)}.",
+        "",
+        f"Wall time: {_wall_times(log)}.",
+        "",
+    ]
+    measured_by = commits(profile_dir)
+    if len(measured_by) > 1:
+        lines += [
+            f"Cells of this profile were measured by {len(measured_by)} commits "
+            f"({', '.join(c[:10] for c in measured_by)}) with the same measuring code "
+            "(each cell's provenance has its commit and identity).",
+            "",
+        ]
+    for experiment, items in found.items():
+        if not items:
+            continue
+        lines += [f"## {experiment}", ""]
+        lines += [f"- {f.text}" for f in items]
+        lines.append("")
+    lines += [
+        f"Figures and tables: `figures/{machine}/{profile}/`; raw data, per-cell provenance "
+        f"and metadata: `data/results/{machine}/{profile}/`; executed notebooks and their "
+        f"HTML renders: `executed/{machine}/{profile}/`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def headline(machine: str, profile: str, root: Path | None = None) -> str:
+    """The checked claims of one machine and profile as a Markdown table."""
+    rows = [f for items in findings(profile, root, machine).values() for f in items if f.claim]
+    if not rows:
+        return "No checked claims recorded yet."
+    table = ["| claim | paper / target | here | verdict |", "|---|---|---|---|"]
+    table += [f"| {f.claim} | {f.published} | {f.value} | {f.verdict} |" for f in rows]
+    return "\n".join(table)
+
+
+def write_pages(root: Path | None = None) -> list[Path]:
+    """Every machine's and profile's results page and findings JSON."""
+    written = []
+    for machine in machines(root):
         for profile in PROFILE_ORDER:
-            profile_dir = machine_dir / profile
+            if not paths.run_dir("data", profile, root, machine).is_dir():
+                continue
+            out_dir = paths.run_dir("figures", profile, root, machine)
+            page = out_dir / "results.md"
+            results.atomic_write_text(page, results_page(machine, profile, root))
+            written.append(page)
+            for experiment, items in findings(profile, root, machine).items():
+                path = out_dir / f"{experiment}.findings.json"
+                text = json.dumps([f.as_dict() for f in items], indent=2) + "\n"
+                results.atomic_write_text(path, text)
+    return written
+
+
+def section(root: Path | None = None) -> str:
+    """The README block: per machine and profile, the headline table and a link."""
+    parts = []
+    for machine in machines(root):
+        for profile in PROFILE_ORDER:
+            profile_dir = paths.run_dir("data", profile, root, machine)
             if not profile_dir.is_dir():
                 continue
             log = results.read_json(profile_dir / "reproduce.json")
-            full = log.get("last_full_run")
-            duration = (
-                f"the last full `make reproduce PROFILE={profile}` took "
-                f"{full['seconds'] / 60:.1f} min (finished {full['finished']})"
-                if full
-                else "no complete run of every notebook recorded yet"
-            )
-            parts.append(f"### Profile `{profile}` on `{machine_dir.name}`\n")
-            parts.append(f"Machine: {_machine_description(profile_dir)}; {duration}.\n")
-            # Per-notebook times of the last full run; else of each notebook's last execution
-            # (which may have resumed a run that was already partly on disk).
-            per_notebook = (full or {}).get("notebooks") or {
-                name: info["seconds"] for name, info in log.get("notebooks", {}).items()
-            }
-            if per_notebook:
-                parts.append(
-                    "Wall time per notebook: "
-                    + ", ".join(f"{name} {sec / 60:.1f} min" for name, sec in per_notebook.items())
-                    + ".\n"
-                )
-            for finder in FINDINGS:
-                lines = finder(profile, root)
-                parts.extend(f"- {line}" for line in lines)
-            parts.append(
-                f"\nFigures and tables: `figures/{machine_dir.name}/{profile}/`; "
-                f"raw data and metadata: `data/{machine_dir.name}/{profile}/`; "
-                f"executed notebooks: `executed/{machine_dir.name}/{profile}/`.\n"
-            )
-        paper_log = results.read_json(machine_dir / "paper" / "reproduce.json")
-        if "last_full_run" not in paper_log and machine_dir.name == paths.machine_label():
-            estimate = dense_seconds("paper", "quick", root)
-            if estimate:
-                parts.append(
-                    f"The full `paper` profile has not been run on `{machine_dir.name}`. Estimated "
-                    f"from the `quick` run's per-cell wall times (linear in size and in the "
-                    f"number of calls), its dense notebooks alone would take about "
-                    f"{sum(estimate.values()) / 3600:.1f} h here: "
-                    + ", ".join(f"{k} {v / 60:.0f} min" for k, v in estimate.items())
-                    + ". This is an estimate, not a measurement.\n"
-                )
+            parts += [
+                f"#### `{machine}`, profile `{profile}`",
+                "",
+                f"{machine_description(profile_dir)}. {_wall_times(log)}.",
+                "",
+                headline(machine, profile, root),
+                "",
+                f"Every finding: [figures/{machine}/{profile}/results.md]"
+                f"(figures/{machine}/{profile}/results.md).",
+                "",
+            ]
+        line = _estimate_line(machine, root)
+        if line:
+            parts += [line, ""]
     if not parts:
         return "No results recorded yet: run `make reproduce` (or `make quick`).\n"
     return "\n".join(parts)
@@ -141,7 +210,7 @@ def update_readme(readme: Path, root: Path | None = None) -> None:
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     generated = (
-        f"{BEGIN}\n<!-- generated by `make readme` from data/; do not edit by hand -->\n\n"
+        f"{BEGIN}\n<!-- generated by `make readme` from data/results; do not edit by hand -->\n\n"
         f"{section(root)}\n{END}"
     )
     results.atomic_write_text(readme, head + generated + tail)
@@ -152,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readme", type=Path, help="rewrite this README's results block")
     parser.add_argument("--results-root", type=Path, default=None)
     args = parser.parse_args(argv)
+    write_pages(args.results_root)
     if args.readme:
         update_readme(args.readme, args.results_root)
     else:

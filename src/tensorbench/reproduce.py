@@ -1,8 +1,16 @@
-"""Execute every notebook of the compendium with papermill for one profile.
+"""``make reproduce``: measure every cell of the selected experiments, then execute their
+notebooks with papermill and render them.
 
-Source notebooks in ``notebooks/`` stay free of outputs; executed copies (and an HTML
-render of each) go to ``executed/<machine>/<profile>/``. Papermill is always called
-with the project's registered Jupyter kernel.
+1. Plan: every experiment of the registry (or ``--only``) lists its cell sets for the
+   profile; each cell's identity says whether the copy on disk can be kept.
+2. Measure: the pending cells, one at a time (``--jobs 1``, the default, as the paper ran)
+   or side by side (``--jobs N``; see :mod:`tensorbench.harness.runner`). An interrupted
+   run loses nothing: rerun the same command.
+3. Present: each notebook then finds its cells on disk and only reads, draws and writes.
+   Source notebooks in ``notebooks/`` stay free of outputs; executed copies and an HTML
+   render of each go to ``executed/<machine>/<profile>/``.
+
+Wall times go to ``data/results/<machine>/<profile>/reproduce.json``.
 """
 
 from __future__ import annotations
@@ -12,39 +20,36 @@ import logging
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from tensorbench import environment, paths, results
+from tensorbench.experiments import registry
+from tensorbench.experiments.registry import Notebook
+from tensorbench.harness import runner
 
 KERNEL_NAME = "tensorbench"
 
 
-@dataclass(frozen=True)
-class NotebookRun:
-    notebook: str  # file stem in notebooks/
-    parameters: dict = field(default_factory=dict)
-    output_name: str = ""  # stem of the executed copy; defaults to ``notebook``
-
-    @property
-    def stem(self) -> str:
-        return self.output_name or self.notebook
-
-
-# Order matters only for reading; every run is independent.
-RUNS: tuple[NotebookRun, ...] = (
-    NotebookRun("dot"),
-    NotebookRun("matvec", {"regime": "rows"}, "matvec-rows"),
-    NotebookRun("matvec", {"regime": "cols"}, "matvec-cols"),
-    NotebookRun("matvec", {"regime": "square"}, "matvec-square"),
-    NotebookRun("call_overhead"),
-    NotebookRun("ttv"),
-    NotebookRun("tt_overhead"),
-)
+def render_html(target: Path) -> None:
+    """The HTML render beside an executed notebook."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "nbconvert",
+            "--to",
+            "html",
+            "--log-level",
+            "WARN",
+            str(target),
+        ],
+        check=True,
+    )
 
 
 def execute(
-    run: NotebookRun,
+    run: Notebook,
     profile: str,
     results_root: str | Path | None = None,
     only_render: bool = False,
@@ -67,21 +72,42 @@ def execute(
             log_output=True,
             progress_bar=False,
         )
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "nbconvert",
-            "--to",
-            "html",
-            "--log-level",
-            "WARN",
-            str(target),
-        ],
-        check=True,
-    )
+    render_html(target)
     return target
+
+
+def plan(
+    names: tuple[str, ...], profile: str, results_root: str | Path | None = None
+) -> list[runner.Planned]:
+    """Every cell of the experiments ``names`` at ``profile``, with its run folder."""
+    base = paths.run_dir("data", profile, results_root)
+    items: list[runner.Planned] = []
+    for module in registry.modules(names):
+        for set_name, cells in module.cell_sets(profile).items():
+            description = {
+                "experiment": module.EXPERIMENT,
+                "cell_set": set_name,
+                "profile": profile,
+            }
+            items += runner.plan(cells, base / set_name, description=description)
+    return items
+
+
+def measure(
+    names: tuple[str, ...],
+    profile: str,
+    results_root: str | Path | None = None,
+    jobs: int = 1,
+) -> dict[str, float]:
+    """Measure every pending cell of ``names``; returns the summed cell wall seconds per
+    experiment (from the cells' provenance, so a resumed run counts every cell)."""
+    items = plan(names, profile, results_root)
+    runner.run_planned(items, jobs=jobs)
+    seconds: dict[str, float] = {}
+    for item in items:
+        wall = item.store.provenance(item.cell).get("wall_seconds") or 0.0
+        seconds[item.cell.experiment] = seconds.get(item.cell.experiment, 0.0) + float(wall)
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,43 +116,66 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--results-root",
         default=None,
-        help="folder for data/, figures/, executed/ (default: the project)",
+        help="folder for data/results, figures/, executed/ (default: the project)",
     )
     parser.add_argument(
-        "--only", nargs="*", default=None, help="executed-notebook stems to run (default: all)"
+        "--only",
+        default="",
+        help=f"comma-separated experiments (default: all of {', '.join(registry.EXPERIMENTS)})",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="cells measured at once (default: JOBS or 1)"
     )
     args = parser.parse_args(argv)
-    # papermill streams each cell's output (our progress lines) through its logger.
+    names = registry.parse_only(args.only)
+    jobs = args.jobs if args.jobs is not None else runner.default_jobs()
+    # papermill streams each cell's output through its logger.
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("papermill").setLevel(logging.INFO)
     for noisy in ("traitlets", "asyncio", "nbclient"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    runs = [r for r in RUNS if args.only is None or r.stem in args.only]
+
     log_path = paths.run_dir("data", args.profile, args.results_root) / "reproduce.json"
     log = results.read_json(log_path)
     log.setdefault("notebooks", {})
+    log.setdefault("experiments", {})
+    log["machine_label"] = paths.machine_label()
     start = time.monotonic()
-    this_run: dict[str, float] = {}
-    for index, run in enumerate(runs, start=1):
-        print(f"== [{index}/{len(runs)}] {run.stem} (profile {args.profile})", flush=True)
+    print(f"== measuring {', '.join(names)} (profile {args.profile}, JOBS={jobs})", flush=True)
+    cell_seconds = measure(names, args.profile, args.results_root, jobs)
+    measuring = time.monotonic() - start
+    for name, seconds in cell_seconds.items():
+        log["experiments"][name] = {"cell_seconds": round(seconds, 1)}
+    results.atomic_write_json(log_path, log)
+
+    notebooks = registry.notebooks(names)
+    for index, run in enumerate(notebooks, start=1):
+        print(
+            f"== [{index}/{len(notebooks)}] notebook {run.stem} (profile {args.profile})",
+            flush=True,
+        )
         started, t0 = environment.now(), time.monotonic()
         target = execute(run, args.profile, args.results_root)
         seconds = time.monotonic() - t0
-        # Wall time of this execution; a resumed run measures only what was left to do.
         log["notebooks"][run.stem] = {"started": started, "seconds": round(seconds, 1)}
-        this_run[run.stem] = round(seconds, 1)
-        log["machine_label"] = paths.machine_label()
         results.atomic_write_json(log_path, log)
         print(f"== {run.stem} done in {seconds:.0f} s -> {target}", flush=True)
     total = time.monotonic() - start
-    if args.only is None:
-        log["last_full_run"] = {
-            "finished": environment.now(),
-            "seconds": round(total, 1),
-            "notebooks": this_run,
-        }
-        results.atomic_write_json(log_path, log)
-    print(f"== all {len(runs)} notebooks done in {total:.0f} s", flush=True)
+    entry = {
+        "finished": environment.now(),
+        "seconds": round(total, 1),
+        "measuring_seconds": round(measuring, 1),
+        "jobs": jobs,
+        "experiments": list(names),
+        "cell_seconds": {k: round(v, 1) for k, v in cell_seconds.items()},
+    }
+    log.setdefault("runs", []).append(entry)
+    if set(names) == set(registry.EXPERIMENTS):
+        log["last_full_run"] = entry
+    results.atomic_write_json(log_path, log)
+    print(
+        f"== {len(names)} experiments, {len(notebooks)} notebooks done in {total:.0f} s", flush=True
+    )
     return 0
 
 

@@ -278,7 +278,7 @@ def top_page(rows: Sequence[tuple[str, str, int, float | None]]) -> str:
         '<p class="lead">Every machine and profile with results. Each page links the '
         "rendered notebooks; everything opens offline.</p>",
         "<table><thead><tr><th>machine</th><th>profile</th><th>notebooks</th>"
-        "<th>wall time, all notebooks</th></tr></thead><tbody>",
+        "<th>wall time of the run</th></tr></thead><tbody>",
     ]
     for machine, profile, count, seconds in rows:
         link = f"{html.escape(machine)}/{html.escape(profile)}/index.html"
@@ -302,8 +302,10 @@ def build_index(
     """Write ``<executed_root>/<machine>/<profile>/index.html`` for every folder holding
     executed notebooks, and ``<executed_root>/index.html``; returns the pages written.
 
-    ``figures_root``/``data_root`` are the ``figures``/``data`` folders (their
-    ``<machine>/<profile>/`` subfolders hold the findings files and ``reproduce.json``).
+    ``figures_root``/``data_root`` are the ``figures``/``data/results`` folders
+    (``paths.kind_root``; their ``<machine>/<profile>/`` subfolders hold the findings files
+    and ``reproduce.json``). The top page gives each profile's last full run's wall time
+    (``last_full_run.seconds``), else the sum of its notebooks' wall times.
     ``findings`` maps (machine, profile) to {stem: [finding, ...]} to pass findings
     directly instead of through files."""
     for name, value in (
@@ -331,8 +333,12 @@ def build_index(
         results.atomic_write_text(page, profile_page(machine, profile, entries))
         os.chmod(page, 0o644)
         written.append(page)
+        full = results.read_json(data_root / machine / profile / "reproduce.json")
+        full_seconds = (full.get("last_full_run") or {}).get("seconds")
         known = [e.seconds for e in entries if e.seconds is not None]
-        rows.append((machine, profile, len(entries), sum(known) if known else None))
+        if not isinstance(full_seconds, int | float):
+            full_seconds = sum(known) if known else None
+        rows.append((machine, profile, len(entries), full_seconds))
     top = executed_root / "index.html"
     results.atomic_write_text(top, top_page(rows))
     os.chmod(top, 0o644)
@@ -342,7 +348,7 @@ def build_index(
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m tensorbench.site [--results-root DIR]``: write the index pages of
-    ``DIR/executed`` (default: the project) from its ``figures/`` and ``data/``."""
+    ``DIR/executed`` (default: the project) from its ``figures/`` and ``data/results/``."""
     import argparse
 
     from tensorbench import paths
@@ -350,8 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--results-root", default=None, help="folder of data/, figures/, executed/")
     args = parser.parse_args(argv)
-    root = paths.results_root(args.results_root)
-    for page in build_index(root / "executed", root / "figures", root / "data"):
+    root = args.results_root
+    kinds = (paths.kind_root(kind, root) for kind in ("executed", "figures", "data"))
+    for page in build_index(*kinds):
         print(page)
     return 0
 

@@ -37,6 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tensorbench.build import release_kernels
+from tensorbench.experiments.registry import Notebook
+from tensorbench.findings import Finding, described
+from tensorbench.harness.cell import Cell
 from tensorbench.timing import int_at_least, real_number
 
 EXPERIMENT = "call_overhead"
@@ -154,10 +158,9 @@ def probe(name: str, array_length: int = 1) -> tuple[Callable, tuple]:
 
         return noop, ()
     if name.startswith("rust_"):
-        from tensorbench.build import load_kernels, require_release_build
+        from tensorbench.build import release_kernels
 
-        kernels = load_kernels()
-        require_release_build(kernels)
+        kernels = release_kernels()
         if name == "rust_dot_loop":
             return kernels.dot_loop, (x, y)
         func = getattr(kernels, "overhead_" + name.removeprefix("rust_"))
@@ -243,10 +246,9 @@ def measure_interleaved(
         raise ValueError(f"probes must not repeat a name, got {probes}")
     kernels = None
     if any(p.startswith("rayon_") for p in probes):
-        from tensorbench.build import load_kernels, require_release_build
+        from tensorbench.build import release_kernels
 
-        kernels = load_kernels()
-        require_release_build(kernels)
+        kernels = release_kernels()
     out, timers = {}, {}
     for name in probes:
         if name.startswith("rayon_"):
@@ -291,31 +293,6 @@ def measure_interleaved(
             out[name]["raw"].append(raw)
             out[name]["loop"].append(loop)
     return out
-
-
-_PROCESS_MAIN = (
-    "import json, sys\n"
-    "from tensorbench.experiments.call_overhead import measure_interleaved\n"
-    "print(json.dumps(measure_interleaved(**json.loads(sys.argv[1]))))\n"
-)
-
-
-def run_per_call_process(arguments: dict, timeout: float = 3600.0) -> dict:
-    """:func:`measure_interleaved` in a fresh interpreter with one-thread settings; also
-    records the thread settings and thread pools that process saw."""
-    from tensorbench import threads
-
-    proc = subprocess.run(
-        [sys.executable, "-c", _PROCESS_MAIN, json.dumps(arguments)],
-        capture_output=True,
-        text=True,
-        env=threads.single_thread_env(),
-        timeout=timeout,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"per-call process failed ({proc.returncode}):\n{proc.stderr}")
-    return {"probes": json.loads(proc.stdout.strip().splitlines()[-1])}
 
 
 PER_CALL_COLUMNS = [
@@ -372,53 +349,6 @@ def first_calls_in_process(reports_by_process: dict[int, dict]):
         ],
         columns=["process", "probe", "first_call_seconds"],
     )
-
-
-def run_per_call(
-    out_dir: Path,
-    processes: int,
-    arguments: dict,
-    description: dict,
-    log: Callable[[str], None] = lambda msg: print(msg, flush=True),
-):
-    """Run (or resume) ``processes`` fresh processes of :func:`measure_interleaved` into
-    ``out_dir``; returns (samples, first calls) and writes them as CSV."""
-    from tensorbench import environment, paths, results
-
-    processes = int_at_least("processes", processes)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results.remove_stale_temporaries(out_dir)
-    meta_path = out_dir / "metadata.json"
-    meta = results.read_json(meta_path)
-    meta.update(environment.snapshot(paths.project_root()))
-    meta.setdefault("started", environment.now())
-    meta["description"] = description
-    meta["probes"] = {p: PROBES[p] for p in arguments["probes"]}
-    results.atomic_write_json(meta_path, meta)
-
-    def process_path(index: int) -> Path:
-        return out_dir / "processes" / f"process_{index:03d}.json"
-
-    todo = [i for i in range(processes) if not process_path(i).exists()]
-    if len(todo) < processes:
-        log(f"resuming: {processes - len(todo)} of {processes} per-call processes on disk")
-    for index in todo:
-        log(
-            f"per call: process {index + 1}/{processes}, {len(arguments['probes'])} probes "
-            f"x {arguments['samples']} interleaved samples"
-        )
-        start = time.monotonic()
-        report = run_per_call_process(arguments)
-        report["wall_seconds"] = round(time.monotonic() - start, 3)
-        results.atomic_write_json(process_path(index), report)
-        meta["finished"] = environment.now()
-        meta["processes_done"] = sum(process_path(i).exists() for i in range(processes))
-        results.atomic_write_json(meta_path, meta)
-    loaded = {i: results.read_json(process_path(i)) for i in range(processes)}
-    samples, firsts = per_call_frame(loaded), first_calls_in_process(loaded)
-    results.atomic_write_csv(out_dir / "per_call.csv", samples)
-    results.atomic_write_csv(out_dir / "first_calls_in_process.csv", firsts)
-    return samples, firsts
 
 
 def median_ci(values, level: float = 0.95) -> tuple[float, float]:
@@ -711,53 +641,6 @@ def first_call_facts(reports_by_repeat: dict[int, dict]):
     return pd.DataFrame(rows, columns=["scenario", "repeat", "fact", "value"])
 
 
-def run_first_call(
-    out_dir: Path,
-    repeats: int,
-    length: int,
-    later_calls: int,
-    description: dict,
-    log: Callable[[str], None] = lambda msg: print(msg, flush=True),
-):
-    """Run (or resume) ``repeats`` repeats into ``out_dir``; returns the long tables of
-    stage times and of facts (``first_call.csv``, ``first_call_facts.csv``)."""
-    from tensorbench import environment, paths, results
-    from tensorbench.build import require_release_build
-
-    repeats = int_at_least("repeats", repeats)
-    length = int_at_least("length", length)
-    later_calls = int_at_least("later_calls", later_calls)
-    require_release_build()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results.remove_stale_temporaries(out_dir)
-    meta_path = out_dir / "metadata.json"
-    meta = results.read_json(meta_path)
-    meta.update(environment.snapshot(paths.project_root()))
-    meta.setdefault("started", environment.now())
-    meta["description"] = description
-    meta["scenarios"] = FIRST_CALL_SCENARIOS
-    results.atomic_write_json(meta_path, meta)
-
-    def repeat_path(repeat: int) -> Path:
-        return out_dir / "repeats" / f"repeat_{repeat:03d}.json"
-
-    todo = [r for r in range(repeats) if not repeat_path(r).exists()]
-    if len(todo) < repeats:
-        log(f"resuming: {repeats - len(todo)} of {repeats} first-call repeats already on disk")
-    for repeat in todo:
-        log(f"first call: repeat {repeat + 1}/{repeats} (fresh interpreters)")
-        stages = run_first_call_repeat(length, later_calls)
-        results.atomic_write_json(repeat_path(repeat), stages)
-        meta["finished"] = environment.now()
-        meta["repeats_done"] = sum(repeat_path(r).exists() for r in range(repeats))
-        results.atomic_write_json(meta_path, meta)
-    loaded = {r: results.read_json(repeat_path(r)) for r in range(repeats)}
-    frame, facts = first_call_frame(loaded), first_call_facts(loaded)
-    results.atomic_write_csv(out_dir / "first_call.csv", frame)
-    results.atomic_write_csv(out_dir / "first_call_facts.csv", facts)
-    return frame, facts
-
-
 # The order in which a process goes through the stages (the files store them sorted).
 STAGE_ORDER = (
     "interpreter_start",
@@ -818,39 +701,127 @@ class CallOverheadRun:
     results_root: str | None = None
 
 
-def run(profile: str, results_root: str | None = None, probes=tuple(PROBES)) -> CallOverheadRun:
-    """Run (or resume) both parts of the experiment for ``profile`` and summarize."""
-    from tensorbench import paths, profiles
-    from tensorbench.build import require_release_build
+PER_CALL, FIRST_CALL = "per_call", "first_call"
+SETS = {PER_CALL: f"{EXPERIMENT}/{PER_CALL}", FIRST_CALL: f"{EXPERIMENT}/{FIRST_CALL}"}
+FIRST_CALL_COLUMNS = ["scenario", "repeat", "stage", "seconds"]
+NOTEBOOKS = (Notebook("call_overhead"),)
 
-    require_release_build()
+
+def cell_sets(profile: str, probes=tuple(PROBES)) -> dict[str, list[Cell]]:
+    """Two kinds of cell: ``per_call`` (one fresh process of every probe interleaved,
+    ``processes`` of them) and ``first_call`` (one repeat of every first-call scenario,
+    each in fresh interpreters that the worker starts, ``repeats`` of them)."""
+    from tensorbench import profiles
+
     params = profiles.section(profile, EXPERIMENT)
     unknown = sorted(set(probes) - set(PROBES))
     if unknown:
         raise ValueError(f"unknown probes {unknown}; known: {sorted(PROBES)}")
-    data_dir = paths.run_dir("data", profile, results_root) / EXPERIMENT
-    description = {"experiment": EXPERIMENT, "profile": profile, "parameters": params}
     arguments = {
         "probes": list(probes),
-        "array_length": int(params["array_length"]),
-        "samples": int(params["samples"]),
-        "calls_per_sample": int(params["calls_per_sample"]),
-        "rayon_calls_per_sample": int(params["rayon_calls_per_sample"]),
-        "warmup_samples": int(params["warmup_samples"]),
+        "array_length": int_at_least("array_length", params["array_length"]),
+        "samples": int_at_least("samples", params["samples"]),
+        "calls_per_sample": int_at_least("calls_per_sample", params["calls_per_sample"]),
+        "rayon_calls_per_sample": int_at_least(
+            "rayon_calls_per_sample", params["rayon_calls_per_sample"]
+        ),
+        "warmup_samples": int_at_least("warmup_samples", params["warmup_samples"], 0),
     }
-    run_per_call(data_dir / "per_call", int(params["processes"]), arguments, description)
+    processes = int_at_least("processes", params["processes"])
     first = params["first_call"]
-    run_first_call(
-        data_dir / "first_call",
-        int(first["repeats"]),
-        int(first["array_length"]),
-        int(first["later_calls"]),
-        description,
-    )
+    first_options = {
+        "length": int_at_least("array_length", first["array_length"]),
+        "later_calls": int_at_least("later_calls", first["later_calls"]),
+    }
+    repeats = int_at_least("repeats", first["repeats"])
+    return {
+        SETS[PER_CALL]: [
+            Cell(
+                EXPERIMENT,
+                PER_CALL,
+                arguments["array_length"],
+                variant=f"process-{index:03d}",
+                n_trials=arguments["samples"],
+                options=arguments,
+            )
+            for index in range(processes)
+        ],
+        SETS[FIRST_CALL]: [
+            Cell(
+                EXPERIMENT,
+                FIRST_CALL,
+                first_options["length"],
+                variant=f"repeat-{repeat:03d}",
+                n_trials=first_options["later_calls"],
+                options=first_options,
+            )
+            for repeat in range(repeats)
+        ],
+    }
+
+
+def _index(cell: Cell) -> int:
+    return int(cell.variant.rsplit("-", 1)[1])
+
+
+def measure(cell: Cell) -> dict:
+    """One per-call process (this worker is the fresh process) or one first-call repeat;
+    rows as records, the rest of the report in ``extra``."""
+    release_kernels()
+    if cell.implementation == PER_CALL:
+        report = {"probes": measure_interleaved(**cell.options)}
+        samples = per_call_frame({_index(cell): report})
+        firsts = first_calls_in_process({_index(cell): report})
+        return {
+            "records": samples.to_dict("records"),
+            "extra": {"first_calls_in_process": firsts.to_dict("records")},
+        }
+    if cell.implementation == FIRST_CALL:
+        stages = run_first_call_repeat(cell.options["length"], cell.options["later_calls"])
+        by_repeat = {_index(cell): stages}
+        return {
+            "records": first_call_frame(by_repeat).to_dict("records"),
+            "extra": {"facts": first_call_facts(by_repeat).to_dict("records")},
+        }
+    raise ValueError(f"unknown call_overhead cell kind {cell.implementation!r}")
+
+
+def cell_work(cell: Cell) -> float:
+    """For run-time estimates: a cell's time is its samples (``n_trials``), not its size."""
+    return 1.0
+
+
+def runs_alone(cell: Cell) -> bool:
+    """Neither kind streams memory: the per-call probes live in the L1 cache, the
+    first-call repeats in the interpreter; both run side by side."""
+    return False
+
+
+def run(profile: str, results_root: str | None = None, probes=tuple(PROBES)) -> CallOverheadRun:
+    """Run (or resume) both parts of the experiment for ``profile`` and summarize."""
+    from tensorbench import paths, profiles
+    from tensorbench.harness.runner import run_cells
+
+    release_kernels()
+    params = profiles.section(profile, EXPERIMENT)
+    description = {"experiment": EXPERIMENT, "profile": profile, "parameters": params}
+    base = paths.run_dir("data", profile, results_root)
+    columns = {PER_CALL: PER_CALL_COLUMNS, FIRST_CALL: FIRST_CALL_COLUMNS}
+    for kind, name in SETS.items():
+        run_cells(
+            cell_sets(profile, probes)[name],
+            base / name,
+            description={**description, "part": kind},
+            columns=columns[kind],
+        )
     loaded = load(profile, results_root)
     if loaded is None:
-        raise RuntimeError(f"no call-overhead data under {data_dir} after running")
+        raise RuntimeError(f"no call-overhead data under {base / EXPERIMENT} after running")
     return loaded
+
+
+def _extras(metadata: dict, key: str) -> list[dict]:
+    return [row for extra in metadata.get("cell_extra", {}).values() for row in extra.get(key, [])]
 
 
 def load(profile: str, results_root: str | None = None) -> CallOverheadRun | None:
@@ -860,37 +831,42 @@ def load(profile: str, results_root: str | None = None) -> CallOverheadRun | Non
 
     from tensorbench import paths, profiles, results
 
-    data_dir = paths.run_dir("data", profile, results_root) / EXPERIMENT
-    per_call_csv = data_dir / "per_call" / "per_call.csv"
-    first_csv = data_dir / "first_call" / "first_call.csv"
-    if not per_call_csv.exists() or not first_csv.exists():
+    base = paths.run_dir("data", profile, results_root)
+    per_call_dir, first_dir = base / SETS[PER_CALL], base / SETS[FIRST_CALL]
+    samples, first_frame = results.load_raw(per_call_dir), results.load_raw(first_dir)
+    if samples.empty or first_frame.empty:
         return None
-    samples = pd.read_csv(per_call_csv)
-    firsts = pd.read_csv(data_dir / "per_call" / "first_calls_in_process.csv")
-    first_frame = pd.read_csv(first_csv)
-    facts = pd.read_csv(data_dir / "first_call" / "first_call_facts.csv")
+    per_call_meta = results.read_json(per_call_dir / "metadata.json")
+    first_meta = results.read_json(first_dir / "metadata.json")
+    firsts = pd.DataFrame(
+        _extras(per_call_meta, "first_calls_in_process"),
+        columns=["process", "probe", "first_call_seconds"],
+    )
+    facts = pd.DataFrame(
+        _extras(first_meta, "facts"), columns=["scenario", "repeat", "fact", "value"]
+    )
     return CallOverheadRun(
         profile=profile,
         parameters=profiles.section(profile, EXPERIMENT),
         samples=samples,
         first_calls_in_process=firsts,
-        per_call_metadata=results.read_json(data_dir / "per_call" / "metadata.json"),
+        per_call_metadata=per_call_meta,
         summary=per_call_summary(samples, firsts),
         anatomy=anatomy(samples),
         first_call=first_frame,
         first_call_facts=facts,
         first_call_summary=first_call_summary(first_frame),
-        first_call_metadata=results.read_json(data_dir / "first_call" / "metadata.json"),
-        data_dir=data_dir,
+        first_call_metadata=first_meta,
+        data_dir=base / EXPERIMENT,
         figures_dir=paths.run_dir("figures", profile, results_root),
         results_root=str(results_root) if results_root else None,
     )
 
 
-def readme_findings(profile: str, results_root=None) -> list[str]:
-    """The findings of a finished run for the README (empty when it has not run)."""
+def recorded_findings(profile: str, results_root: str | None = None) -> list[Finding]:
+    """The findings of the run on disk (none when it has not run)."""
     run = load(profile, results_root)
-    return [f"call overhead: {line}" for line in findings(run)] if run is not None else []
+    return described(EXPERIMENT, findings(run)) if run is not None else []
 
 
 def per_call_table(run: CallOverheadRun):

@@ -27,19 +27,36 @@ LABELS = {
 }
 
 
+# Implementations whose time goes into the interpreter, not into memory traffic: they run
+# side by side with JOBS > 1 (see tensorbench.harness.runner).
+INTERPRETER_BOUND = ("python",)
+
+
+def runs_alone(cell, bytes_moved: int) -> bool:
+    """A dense cell runs alone when it is the bandwidth probe or a compiled kernel whose
+    data (``bytes_moved``) do not fit in one core's private L2 cache: a neighbour would
+    share its memory bandwidth and last-level cache."""
+    from tensorbench.machine import cache_bytes
+
+    if cell.implementation == BANDWIDTH:
+        return True
+    if cell.implementation in INTERPRETER_BOUND:
+        return False
+    return bytes_moved > cache_bytes(2, 1 << 20)
+
+
 def bandwidth_cell(experiment: str, n_trials: int, seed: int, n_bytes: int):
     """The cell that measures read bandwidth with a buffer of ``n_bytes`` (its ``n1``)."""
-    from tensorbench.timing import Cell
+    from tensorbench.harness.cell import Cell
 
     return Cell(experiment, BANDWIDTH, int(n_bytes), n_trials=n_trials, seed=seed)
 
 
 def measure_bandwidth(cell) -> list[float]:
     """Seconds per pass over ``cell.n1`` bytes: a first pass, then ``n_trials`` passes."""
-    from tensorbench.build import load_kernels, require_release_build
+    from tensorbench.build import release_kernels
 
-    kernels = load_kernels()
-    require_release_build(kernels)
+    kernels = release_kernels()
     return [cell.n1 / kernels.read_bandwidth(cell.n1, 1) for _ in range(cell.n_trials + 1)]
 
 

@@ -15,7 +15,9 @@ from tensorbench.experiments.dense_impls import (
     PAPER_IMPLEMENTATIONS,
     best_bandwidth,
 )
-from tensorbench.timing import Cell, run_cells
+from tensorbench.findings import Finding, verdict
+from tensorbench.harness.cell import Cell
+from tensorbench.harness.runner import run_cells
 
 
 @dataclass
@@ -165,5 +167,20 @@ def claim_sentence(ratio: float, threshold: float, what: str, unit: str = "x") -
     """'<what>: 123x (claim: > 100x) - held.' or the missing-data variant."""
     if pd.isna(ratio):
         return f"{what}: not measured in this profile."
-    verdict = "held" if ratio > threshold else "did NOT hold"
-    return f"{what}: {ratio:,.1f}{unit} (claim: > {threshold:g}{unit}) — {verdict} here."
+    outcome = "held" if ratio > threshold else "did NOT hold"
+    return f"{what}: {ratio:,.1f}{unit} (claim: > {threshold:g}{unit}) — {outcome} here."
+
+
+def claim_finding(
+    experiment: str, ratio: float, threshold: float, what: str, claim: str, unit: str = "x"
+) -> Finding:
+    """A checked claim 'ratio > threshold' as a finding (not comparable without data)."""
+    measured = not pd.isna(ratio)
+    return Finding(
+        experiment,
+        claim_sentence(ratio, threshold, what, unit),
+        claim=claim,
+        value=f"{ratio:,.1f}{unit}" if measured else "",
+        published=f"> {threshold:g}{unit}",
+        verdict=verdict(ratio > threshold if measured else None),
+    )

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from tensorbench.experiments import dense_impls
 from tensorbench.experiments.dense_impls import (
     BANDWIDTH,
     DEFAULT_BANDWIDTH_BYTES,
@@ -15,9 +16,13 @@ from tensorbench.experiments.dense_impls import (
     measure_bandwidth,
     numba_version,
 )
-from tensorbench.timing import Cell, time_calls
+from tensorbench.experiments.registry import Notebook
+from tensorbench.findings import Finding
+from tensorbench.harness.cell import Cell
+from tensorbench.timing import time_calls
 
 EXPERIMENT = "dot"
+NOTEBOOKS = (Notebook("dot"),)
 
 
 def cells(
@@ -33,6 +38,15 @@ def cells(
     ]
 
 
+def cell_sets(profile: str) -> dict[str, list[Cell]]:
+    """The experiment's one cell set, ``dot``."""
+    return {EXPERIMENT: planned_cells(profile)}
+
+
+def runs_alone(cell: Cell) -> bool:
+    return dense_impls.runs_alone(cell, bytes_read(cell.n1))
+
+
 def kernel(implementation: str):
     """The callable ``f(x, y)`` timed for ``implementation`` (not for in-Rust timing)."""
     if implementation == "python":
@@ -42,10 +56,9 @@ def kernel(implementation: str):
     if implementation == "numpy":
         return np.dot
     if implementation in ("rust_from_python", "rust_from_python_tuned"):
-        from tensorbench.build import load_kernels, require_release_build
+        from tensorbench.build import release_kernels
 
-        kernels = load_kernels()
-        require_release_build(kernels)
+        kernels = release_kernels()
         return kernels.dot if implementation.endswith("tuned") else kernels.dot_loop
     raise ValueError(f"unknown dot implementation {implementation!r}")
 
@@ -60,10 +73,9 @@ def measure(cell: Cell) -> list[float]:
     if cell.implementation == BANDWIDTH:
         return measure_bandwidth(cell)
     if cell.implementation in ("rust", "rust_tuned"):
-        from tensorbench.build import load_kernels, require_release_build
+        from tensorbench.build import release_kernels
 
-        kernels = load_kernels()
-        require_release_build(kernels)
+        kernels = release_kernels()
         form = "tuned" if cell.implementation == "rust_tuned" else "loop"
         return list(kernels.bench_dot(form, cell.n1, cell.n_trials, cell.seed))
     func = kernel(cell.implementation)
@@ -107,9 +119,22 @@ def run(profile: str, results_root: str | None = None):
     )
 
 
-def findings(run) -> list[str]:
+def load(profile: str, results_root: str | None = None):
+    """A finished run read back from disk (None if it has no data)."""
+    from tensorbench.experiments import dense_report
+
+    return dense_report.load(EXPERIMENT, profile, results_root)
+
+
+def recorded_findings(profile: str, results_root: str | None = None) -> list[Finding]:
+    """The findings of the run on disk (none when it has not run)."""
+    run = load(profile, results_root)
+    return findings(run) if run is not None else []
+
+
+def findings(run) -> list[Finding]:
     """The paper's claims and the issue's targets, checked against this run's data."""
-    from tensorbench.experiments.dense_report import claim_sentence
+    from tensorbench.experiments.dense_report import claim_finding
     from tensorbench.stats import value_at
 
     s = run.summary[run.summary["implementation"] != BANDWIDTH]
@@ -122,16 +147,26 @@ def findings(run) -> list[str]:
         n = max(both)
         ratio = value_at(s, "python", size=n) / value_at(s, "rust_from_python", size=n)
         lines.append(
-            claim_sentence(
+            claim_finding(
+                EXPERIMENT,
                 ratio,
                 100,
                 f"Rust from Python over the Python loop at the largest common size "
                 f"n = {n:.0e} (mean time ratio)",
+                f"dot: Rust from Python over the Python loop at n = {n:.0e}",
             )
         )
     if 10**7 in both and max(both) != 10**7:
         ratio = value_at(s, "python", size=10**7) / value_at(s, "rust_from_python", size=10**7)
-        lines.append(claim_sentence(ratio, 100, "Rust from Python over Python at n = 1e7"))
+        lines.append(
+            claim_finding(
+                EXPERIMENT,
+                ratio,
+                100,
+                "Rust from Python over Python at n = 1e7",
+                "dot: Rust from Python over the Python loop at n = 1e7",
+            )
+        )
     n_max = int(s["size"].max()) if len(s) else 0
     numpy_t = value_at(s, "numpy", size=n_max)
     for impl, label in (
@@ -142,8 +177,11 @@ def findings(run) -> list[str]:
         if not math.isnan(share):
             verdict = "meets" if share >= 0.8 else "does NOT meet"
             lines.append(
-                f"{label} at n = {n_max:.0e} runs at {100 * share:.0f}% of the speed of "
-                f"single-threaded np.dot ({verdict} the 80% target)."
+                Finding(
+                    EXPERIMENT,
+                    f"{label} at n = {n_max:.0e} runs at {100 * share:.0f}% of the speed of "
+                    f"single-threaded np.dot ({verdict} the 80% target).",
+                )
             )
     small = int(s["size"].min()) if len(s) else 0
     for statistic in ("median", "mean"):
@@ -153,8 +191,11 @@ def findings(run) -> list[str]:
         if not math.isnan(diff):
             verdict = "under" if diff < 1e-6 else "NOT under"
             lines.append(
-                f"Per-call cost of calling from Python at n = {small:.0e} "
-                f"({statistic} Rust from Python - {statistic} Rust inside Rust): "
-                f"{diff * 1e6:.2f} µs ({verdict} 1 µs)."
+                Finding(
+                    EXPERIMENT,
+                    f"Per-call cost of calling from Python at n = {small:.0e} "
+                    f"({statistic} Rust from Python - {statistic} Rust inside Rust): "
+                    f"{diff * 1e6:.2f} µs ({verdict} 1 µs).",
+                )
             )
     return lines

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from tensorbench.experiments import dense_impls
 from tensorbench.experiments.dense_impls import (
     BANDWIDTH,
     DEFAULT_BANDWIDTH_BYTES,
@@ -19,10 +20,14 @@ from tensorbench.experiments.dense_impls import (
     measure_bandwidth,
     numba_version,
 )
-from tensorbench.timing import Cell, time_calls
+from tensorbench.experiments.registry import Notebook
+from tensorbench.findings import Finding
+from tensorbench.harness.cell import Cell
+from tensorbench.timing import time_calls
 
 EXPERIMENT = "matvec"
 REGIMES = ("rows", "cols", "square")
+NOTEBOOKS = tuple(Notebook("matvec", {"regime": r}, f"matvec-{r}") for r in REGIMES)
 
 
 def shape(regime: str, n: int, fixed: int) -> tuple[int, int]:
@@ -58,6 +63,15 @@ def cells(
     return out
 
 
+def cell_sets(profile: str) -> dict[str, list[Cell]]:
+    """One cell set per regime: ``matvec-rows``, ``matvec-cols``, ``matvec-square``."""
+    return {f"{EXPERIMENT}-{regime}": planned_cells(profile, regime) for regime in REGIMES}
+
+
+def runs_alone(cell: Cell) -> bool:
+    return dense_impls.runs_alone(cell, bytes_moved(cell.n1, cell.n2))
+
+
 def varying_dimension(regime: str, n1, n2):
     """The size parameter plotted on the x axis of each regime's figure."""
     return n2 if regime == "cols" else n1
@@ -72,10 +86,9 @@ def kernel(implementation: str):
     if implementation == "numpy":
         return np.matmul
     if implementation in ("rust_from_python", "rust_from_python_tuned"):
-        from tensorbench.build import load_kernels, require_release_build
+        from tensorbench.build import release_kernels
 
-        kernels = load_kernels()
-        require_release_build(kernels)
+        kernels = release_kernels()
         return kernels.matvec if implementation.endswith("tuned") else kernels.matvec_loop
     raise ValueError(f"unknown matvec implementation {implementation!r}")
 
@@ -90,10 +103,9 @@ def measure(cell: Cell) -> list[float]:
     if cell.implementation == BANDWIDTH:
         return measure_bandwidth(cell)
     if cell.implementation in ("rust", "rust_tuned"):
-        from tensorbench.build import load_kernels, require_release_build
+        from tensorbench.build import release_kernels
 
-        kernels = load_kernels()
-        require_release_build(kernels)
+        kernels = release_kernels()
         form = "tuned" if cell.implementation == "rust_tuned" else "loop"
         return list(kernels.bench_matvec(form, cell.n1, cell.n2, cell.n_trials, cell.seed))
     func = kernel(cell.implementation)
@@ -176,10 +188,22 @@ def fixed_dimension(run, regime: str) -> int:
     return int(kernels["n2"].min() if regime == "rows" else kernels["n1"].min())
 
 
-def findings(run, regime: str) -> list[str]:
+def recorded_findings(profile: str, results_root: str | None = None) -> list[Finding]:
+    """The findings of every regime on disk."""
+    out = []
+    for regime in REGIMES:
+        run = load(profile, regime, results_root)
+        if run is not None:
+            out += findings(run, regime)
+    return out
+
+
+def findings(run, regime: str) -> list[Finding]:
     """The paper's claim (> 100x over Python at the largest size) checked on this run."""
-    from tensorbench.experiments.dense_report import claim_sentence
+    from tensorbench.experiments.dense_report import claim_finding
     from tensorbench.stats import value_at
+
+    experiment = f"{EXPERIMENT}-{regime}"
 
     s = run.summary[run.summary["implementation"] != BANDWIDTH]
     lines = []
@@ -192,11 +216,13 @@ def findings(run, regime: str) -> list[str]:
         ratio = value_at(s, "python", n=n) / value_at(s, "rust_from_python", n=n)
         n1, n2 = shape(regime, n, fixed_dimension(run, regime))
         lines.append(
-            claim_sentence(
+            claim_finding(
+                experiment,
                 ratio,
                 100,
                 f"Rust from Python over the Python loop at the largest common matrix, "
                 f"{n1:,} x {n2:,} (mean time ratio)",
+                f"matvec ({regime}): Rust from Python over the Python loop at {n1:,} x {n2:,}",
             )
         )
     n_max = int(s["n"].max()) if len(s) else 0
@@ -204,13 +230,19 @@ def findings(run, regime: str) -> list[str]:
         ratio = value_at(s, slower, n=n_max) / value_at(s, faster, n=n_max)
         if not math.isnan(ratio):
             lines.append(
-                f"At the largest size, mean {slower} / mean {faster} = {ratio:.2f} "
-                "(the paper saw Rust and Numba slower than Rust from Python here)."
+                Finding(
+                    experiment,
+                    f"At the largest size, mean {slower} / mean {faster} = {ratio:.2f} "
+                    "(the paper saw Rust and Numba slower than Rust from Python here).",
+                )
             )
     tuned = value_at(s, "numpy", n=n_max) / value_at(s, "rust_from_python_tuned", n=n_max)
     if not math.isnan(tuned):
         lines.append(
-            f"kernels_rs.matvec (tuned) at the largest size runs at {100 * tuned:.0f}% "
-            "of the speed of single-threaded NumPy `A @ x`."
+            Finding(
+                experiment,
+                f"kernels_rs.matvec (tuned) at the largest size runs at {100 * tuned:.0f}% "
+                "of the speed of single-threaded NumPy `A @ x`.",
+            )
         )
     return lines

@@ -56,9 +56,13 @@ from pathlib import Path
 import numpy as np
 
 from tensorbench.build import release_kernels
-from tensorbench.timing import Cell, int_at_least, real_number
+from tensorbench.experiments.registry import Notebook
+from tensorbench.findings import Finding, described
+from tensorbench.harness.cell import Cell
+from tensorbench.timing import int_at_least, real_number
 
 EXPERIMENT = "tt_overhead"
+NOTEBOOKS = (Notebook("tt_overhead"),)
 PAIRWISE_CASES = ("first_site", "env_bra", "tmp_ket", "site_update")
 CASES = (*PAIRWISE_CASES, "chain")
 EINSUM = {
@@ -643,13 +647,38 @@ def _load_dir(data_dir: Path, profile: str, results_root) -> TtRun | None:
     )
 
 
-def run(profile: str, results_root: str | None = None) -> TtRun:
-    """Run (or resume) the study at ``profile``; results in data/<machine>/<profile>/tt_overhead."""
-    from tensorbench import paths, profiles
-    from tensorbench.timing import run_cells
+def cell_sets(profile: str) -> dict[str, list[Cell]]:
+    """The study's one cell set, ``tt_overhead``."""
+    from tensorbench import profiles
 
     params = profiles.section(profile, EXPERIMENT)
-    planned = cells(params, params.get("implementations", IMPLEMENTATIONS))
+    return {EXPERIMENT: cells(params, params.get("implementations", IMPLEMENTATIONS))}
+
+
+def cell_work(cell: Cell) -> float:
+    """For run-time estimates: a cell's time is its samples (``n_trials``), not its size."""
+    return 1.0
+
+
+def runs_alone(cell: Cell) -> bool:
+    """Every operand fits in the L1/L2 cache (chi <= 32): cells run side by side; the
+    Rust-from-Python cells are timed alternately with the floor in their own process."""
+    return False
+
+
+def recorded_findings(profile: str, results_root: str | None = None) -> list[Finding]:
+    run = load(profile, results_root)
+    return described(EXPERIMENT, findings(run)) if run is not None else []
+
+
+def run(profile: str, results_root: str | None = None) -> TtRun:
+    """Run (or resume) the study at ``profile``; results in
+    data/results/<machine>/<profile>/tt_overhead."""
+    from tensorbench import paths, profiles
+    from tensorbench.harness.runner import run_cells
+
+    params = profiles.section(profile, EXPERIMENT)
+    planned = cell_sets(profile)[EXPERIMENT]
     data_dir = paths.run_dir("data", profile, results_root) / EXPERIMENT
     run_cells(
         planned,

@@ -1,14 +1,15 @@
 """Sparse tensor times vector (paper Section 3.3 / 4.3, Figure 4), and the real tensors.
 
-Three runs, each its own folder under ``data/<machine>/<profile>/``:
+Three cell sets, each its own folder under ``data/results/<machine>/<profile>/``:
 
 * ``ttv``: the paper's experiment. n x n x n tensors from ``pyttb.sptenrand`` (density
   0.01, seeded; one tensor per size for all trials and implementations, cached on disk
   by :mod:`tensorbench.tensor_cache`) times a uniform random vector along the paper's
   second dimension (pyttb ``dims=1``).
-* ``ttv-frostt``: every mode of each real tensor in ``data/tns`` (FROSTT format).
-* ``ttv-headline``: a few trials at n = 1200 only (profile section ``headline``), the
-  single measurement behind the ">= 100x faster than pyttb at n = 1200" check.
+* ``ttv-frostt``: every mode of each real tensor in ``data/inputs/tns`` (FROSTT format).
+* ``ttv-headline``: a few trials at n = 1200 only (profile section ``headline``, in the
+  paper profile), the measurement behind the ">= 100x faster than pyttb at n = 1200"
+  check. A profile without that section has no such cell set, and its notebook says so.
 
 Every cell runs in a fresh worker (``measure``), which also records the tensor's size in
 bytes, the number of output nonzeros and the peak memory of one more, untimed call
@@ -20,9 +21,7 @@ figure draws the memory-traffic bound: bytes of ``subs`` + ``vals`` / bandwidth.
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 from functools import cache
 from pathlib import Path
 
@@ -36,9 +35,16 @@ from tensorbench.experiments.dense_impls import (
     bandwidth_cell,
     measure_bandwidth,
 )
-from tensorbench.timing import Cell, int_at_least, real_number, time_calls
+from tensorbench.experiments.registry import Notebook
+from tensorbench.findings import Finding
+from tensorbench.harness.cell import Cell
+from tensorbench.timing import int_at_least, real_number, time_calls
 
 EXPERIMENT = "ttv"
+NOTEBOOKS = (Notebook("ttv"),)
+# pyttb's ttv and the paper's Python baseline spend their time in the interpreter and in
+# NumPy calls on small pieces: they run side by side with JOBS > 1.
+INTERPRETER_BOUND = ("pyttb", "python")
 IMPLEMENTATIONS = ("pyttb", "python", "numba", "rust", "rust_from_python")
 RANDOM, FROSTT = "sptenrand", "frostt"
 RUN_NAMES = {"main": "ttv", "frostt": "ttv-frostt", "headline": "ttv-headline"}
@@ -46,7 +52,7 @@ ORDER = 3  # the sptenrand tensors are n x n x n
 
 
 def tns_dir() -> Path:
-    return paths.project_root() / "data" / "tns"
+    return paths.inputs_dir() / "tns"
 
 
 def _names(kind: str, names, known) -> list[str]:
@@ -149,7 +155,7 @@ def frostt_cells(tensors, n_trials: int, seed: int, implementations) -> list[Cel
 
 
 def load_tensor(cell: Cell):
-    """The cell's tensor: from the sptenrand cache, or read from data/tns."""
+    """The cell's tensor: from the sptenrand cache, or read from data/inputs/tns."""
     if cell.regime == RANDOM:
         from tensorbench import tensor_cache
 
@@ -234,36 +240,65 @@ def measure(cell: Cell) -> dict | list[float]:
 # --- runs -----------------------------------------------------------------------------------
 
 
-def prepare(cells: list[Cell], data_dir: Path) -> None:
-    """Generate (once, with progress) every sptenrand tensor a pending cell needs."""
+def prepare_inputs(cells: list[Cell]) -> None:
+    """Generate (once, with progress) every sptenrand tensor that ``cells`` (the pending
+    ones, as the runner passes them) need."""
     from tensorbench import tensor_cache
 
-    pending = {
-        (c.n1, c.options["density"], c.seed)
-        for c in cells
-        if c.regime == RANDOM and not (data_dir / "cells" / f"{c.cell_id}.csv").exists()
-    }
+    pending = {(c.n1, c.options["density"], c.seed) for c in cells if c.regime == RANDOM}
     for n, density, seed in sorted(pending):
         tensor_cache.ensure((n, n, n), density, seed)
+
+
+def input_bytes(cell: Cell) -> int:
+    """Bytes of ``subs`` and ``vals`` a cell's TTV reads (int64 subscripts, float64 values):
+    the expected count for sptenrand, the exact count for the FROSTT tensors."""
+    if cell.regime == RANDOM:
+        nnz = float(cell.options["density"]) * cell.n1**ORDER
+        return int(nnz * (8 * ORDER + 8))
+    if cell.regime == FROSTT:
+        shape, nnz = _tns_summary(cell.options["tensor"])
+        return nnz * (8 * len(shape) + 8)
+    return 0
+
+
+def cell_work(cell: Cell) -> float:
+    """What a cell's time grows with, for run-time estimates: the bytes of its input."""
+    return cell.n1 if cell.implementation == BANDWIDTH else max(input_bytes(cell), 1)
+
+
+def runs_alone(cell: Cell) -> bool:
+    """Alone: the bandwidth probe, and compiled kernels whose input does not fit in one
+    core's private L2 cache; pyttb and the Python baseline run side by side."""
+    from tensorbench.machine import cache_bytes
+
+    if cell.implementation == BANDWIDTH:
+        return True
+    if cell.implementation in INTERPRETER_BOUND:
+        return False
+    return input_bytes(cell) > cache_bytes(2, 1 << 20)
 
 
 def _execute(run: str, cells: list[Cell], profile: str, results_root, params: dict):
     from tensorbench.experiments import dense_report
 
     name = RUN_NAMES[run]
-    data_dir = paths.run_dir("data", profile, results_root) / name
-    prepare(cells, data_dir)
     description = {"experiment": EXPERIMENT, "run": name, "profile": profile, "parameters": params}
     return dense_report.execute(name, cells, profile, results_root, description)
 
 
-def run(profile: str, results_root: str | None = None):
-    """Run (or resume) the paper's experiment (Figure 4) of ``profile``."""
+def main_params(profile: str) -> dict:
     from tensorbench import profiles
 
     params = {k: v for k, v in profiles.section(profile, EXPERIMENT).items() if k != "frostt"}
     params.pop("headline", None)
-    cells = random_cells(
+    return params
+
+
+def main_cells(profile: str) -> list[Cell]:
+    """The paper's experiment (Figure 4) of ``profile``."""
+    params = main_params(profile)
+    return random_cells(
         params["sizes"],
         params["n_trials"],
         params["seed"],
@@ -272,19 +307,33 @@ def run(profile: str, results_root: str | None = None):
         params.get("implementations", IMPLEMENTATIONS),
         params.get("bandwidth_bytes", DEFAULT_BANDWIDTH_BYTES),
     )
-    return _execute("main", cells, profile, results_root, params)
+
+
+def run(profile: str, results_root: str | None = None):
+    """Run (or resume) the paper's experiment (Figure 4) of ``profile``."""
+    return _execute("main", main_cells(profile), profile, results_root, main_params(profile))
+
+
+def frostt_params(profile: str) -> dict:
+    from tensorbench import profiles
+
+    section = profiles.section(profile, EXPERIMENT)
+    return {**section["frostt"], "seed": section["seed"]}
+
+
+def frostt_profile_cells(profile: str) -> list[Cell]:
+    """Every mode of every real tensor the profile lists."""
+    params = frostt_params(profile)
+    return frostt_cells(
+        params["tensors"], params["n_trials"], params["seed"], params["implementations"]
+    )
 
 
 def run_frostt(profile: str, results_root: str | None = None):
     """Run (or resume) every mode of every real tensor the profile lists."""
-    from tensorbench import profiles
-
-    section = profiles.section(profile, EXPERIMENT)
-    params = {**section["frostt"], "seed": section["seed"]}
-    cells = frostt_cells(
-        params["tensors"], params["n_trials"], params["seed"], params["implementations"]
+    return _execute(
+        "frostt", frostt_profile_cells(profile), profile, results_root, frostt_params(profile)
     )
-    return _execute("frostt", cells, profile, results_root, params)
 
 
 def headline_params(profile: str) -> dict | None:
@@ -301,13 +350,12 @@ def headline_params(profile: str) -> dict | None:
     }
 
 
-def run_headline(profile: str, results_root: str | None = None):
-    """Run (or resume) the profile's ``headline`` cells (n = 1200, a few trials); None
-    when the profile has no such section."""
+def headline_cells(profile: str) -> list[Cell]:
+    """The profile's ``headline`` cells (n = 1200, a few trials); none without the section."""
     params = headline_params(profile)
     if params is None:
-        return None
-    cells = random_cells(
+        return []
+    return random_cells(
         [params["n"]],
         params["n_trials"],
         params["seed"],
@@ -316,7 +364,26 @@ def run_headline(profile: str, results_root: str | None = None):
         params["implementations"],
         params.get("bandwidth_bytes", DEFAULT_BANDWIDTH_BYTES),
     )
-    return _execute("headline", cells, profile, results_root, params)
+
+
+def run_headline(profile: str, results_root: str | None = None):
+    """Run (or resume) the profile's headline cells; None when the profile has none."""
+    params = headline_params(profile)
+    if params is None:
+        return None
+    return _execute("headline", headline_cells(profile), profile, results_root, params)
+
+
+def cell_sets(profile: str) -> dict[str, list[Cell]]:
+    """``ttv`` (Figure 4), ``ttv-frostt`` and, where the profile has it, ``ttv-headline``."""
+    sets = {
+        RUN_NAMES["main"]: main_cells(profile),
+        RUN_NAMES["frostt"]: frostt_profile_cells(profile),
+    }
+    headline = headline_cells(profile)
+    if headline:
+        sets[RUN_NAMES["headline"]] = headline
+    return sets
 
 
 def load(run: str, profile: str, results_root: str | None = None):
@@ -328,20 +395,18 @@ def load(run: str, profile: str, results_root: str | None = None):
     return dense_report.load(RUN_NAMES[run], profile, results_root)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run one TTV run outside the notebook.")
-    parser.add_argument("run", choices=sorted(RUN_NAMES))
-    parser.add_argument("--profile", default="paper")
-    parser.add_argument("--results-root", default=None)
-    args = parser.parse_args(argv)
-    runner = {"main": run, "frostt": run_frostt, "headline": run_headline}[args.run]
-    result = runner(args.profile, args.results_root)
-    if result is None:
-        print(f"profile {args.profile!r} has no {args.run} section", file=sys.stderr)
-        return 1
-    print(result.summary.to_string())
-    return 0
+def recorded_findings(profile: str, results_root: str | None = None) -> list[Finding]:
+    """The findings of the cell sets on disk."""
+    from tensorbench.experiments import ttv_report
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    out: list[Finding] = []
+    main = load("main", profile, results_root)
+    if main is not None:
+        out += ttv_report.speedup_findings(main, f"Figure 4 run ({profile} profile)")
+    headline = load("headline", profile, results_root)
+    if headline is not None:
+        out += ttv_report.speedup_findings(headline, "n = 1200 check")
+    frostt = load("frostt", profile, results_root)
+    if frostt is not None:
+        out += ttv_report.frostt_findings(frostt)
+    return out

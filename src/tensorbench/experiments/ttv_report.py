@@ -10,6 +10,9 @@ import pandas as pd
 from tensorbench import plotting, published, stats, tables
 from tensorbench.experiments.dense_impls import BANDWIDTH, best_bandwidth
 from tensorbench.experiments.dense_report import DenseRun
+from tensorbench.findings import Finding, verdict
+
+EXPERIMENT = "ttv"
 
 LABELS = {
     "pyttb": "pyttb sptensor.ttv (as shipped)",
@@ -208,7 +211,7 @@ def paper_speedup() -> float:
     return float(rows["value"].iloc[0]) if len(rows) else float("nan")
 
 
-def speedup_findings(run: DenseRun, where: str) -> list[str]:
+def speedup_findings(run: DenseRun, where: str) -> list[Finding]:
     """Rust from Python over pyttb (and over the paper's baseline) at the largest n, and
     the Rust kernel against its bound, for one run."""
     s = run.summary
@@ -216,49 +219,73 @@ def speedup_findings(run: DenseRun, where: str) -> list[str]:
     impls = set(s["implementation"])
     sizes = sorted(set(s.loc[s["implementation"] == "rust_from_python", "size"]))
     if not sizes:
-        return [f"{where}: no Rust from Python cells."]
+        return [Finding(EXPERIMENT, f"{where}: no Rust from Python cells.")]
     n = int(max(sizes))
     if "pyttb" in impls:
         ratio = _mean(s, "pyttb", size=n) / _mean(s, "rust_from_python", size=n)
         what = f"{where}: Rust from Python over pyttb's sptensor.ttv at n = {n} (mean time ratio)"
         if n != HEADLINE_N:
-            lines.append(f"{what}: {ratio:,.1f}x (the >= 100x target is set for n = 1200).")
+            lines.append(
+                Finding(
+                    EXPERIMENT, f"{what}: {ratio:,.1f}x (the >= 100x target is set for n = 1200)."
+                )
+            )
         else:
-            verdict = "held" if ratio >= SPEEDUP_TARGET else "did NOT hold"
-            lines.append(f"{what}: {ratio:,.1f}x (target: >= 100x) — {verdict} here.")
+            held = ratio >= SPEEDUP_TARGET
+            lines.append(
+                Finding(
+                    EXPERIMENT,
+                    f"{what}: {ratio:,.1f}x (target: >= 100x) — "
+                    f"{'held' if held else 'did NOT hold'} here.",
+                    claim=f"TTV: Rust from Python over pyttb at n = {HEADLINE_N}",
+                    value=f"{ratio:,.1f}x",
+                    published=f">= {SPEEDUP_TARGET:g}x",
+                    verdict=verdict(held),
+                )
+            )
     if "python" in impls:
         ratio = _mean(s, "python", size=n) / _mean(s, "rust_from_python", size=n)
         lines.append(
-            f"{where}: Rust from Python over the paper's Python baseline at n = {n}: "
-            f"{ratio:,.1f}x (the paper reports about {paper_speedup():g}x for Rust from Python "
-            "over its Python, i.e. pyttb's ttv)."
+            Finding(
+                EXPERIMENT,
+                f"{where}: Rust from Python over the paper's Python baseline at n = {n}: "
+                f"{ratio:,.1f}x (the paper reports about {paper_speedup():g}x for Rust from "
+                "Python over its Python, i.e. pyttb's ttv).",
+            )
         )
     if "rust" in impls:
         limit = bound(run).set_index("size")["seconds"]
         ratio = _mean(s, "rust", size=n) / float(limit.get(n, float("nan")))
-        verdict = "within" if ratio <= BOUND_TARGET else "NOT within"
+        within = "within" if ratio <= BOUND_TARGET else "NOT within"
         lines.append(
-            f"{where}: the Rust kernel at n = {n} takes {ratio:.2f}x its memory-traffic bound "
-            f"(subs + vals at {bandwidth(run) / 1e9:.1f} GB/s): {verdict} the 3x target."
+            Finding(
+                EXPERIMENT,
+                f"{where}: the Rust kernel at n = {n} takes {ratio:.2f}x its memory-traffic "
+                f"bound (subs + vals at {bandwidth(run) / 1e9:.1f} GB/s): {within} the 3x "
+                "target.",
+            )
         )
     return lines
 
 
-def frostt_findings(run: DenseRun) -> list[str]:
+def frostt_findings(run: DenseRun) -> list[Finding]:
     """Rust vs pyttb and peak memory on every mode of med.tns (the hypersparse tensor)."""
     table = frostt_table(run)
     med = table[table["tensor"] == "med"] if len(table) else table
     if med.empty:
-        return ["med.tns was not measured in this profile."]
+        return [Finding(EXPERIMENT, "med.tns was not measured in this profile.")]
     lines = []
     for row in med.itertuples(index=False):
         faster = row.rust_from_python_vs_pyttb_x
         peak = getattr(row, "rust_from_python_peak_MB", float("nan"))
         lines.append(
-            f"med.tns mode {row.mode} ({row.output_cells:,} output cells, "
-            f"{row.output_nnz:,} nonzero): Rust from Python is {faster:,.1f}x faster than "
-            f"pyttb ({'beats' if faster > 1 else 'does NOT beat'} it); one call needs "
-            f"{peak:.1f} MB of memory at its peak, {peak / row.input_MB:.2f}x the "
-            f"{row.input_MB:.1f} MB input (pyttb: {row.pyttb_peak_MB:.1f} MB)."
+            Finding(
+                EXPERIMENT,
+                f"med.tns mode {row.mode} ({row.output_cells:,} output cells, "
+                f"{row.output_nnz:,} nonzero): Rust from Python is {faster:,.1f}x faster than "
+                f"pyttb ({'beats' if faster > 1 else 'does NOT beat'} it); one call needs "
+                f"{peak:.1f} MB of memory at its peak, {peak / row.input_MB:.2f}x the "
+                f"{row.input_MB:.1f} MB input (pyttb: {row.pyttb_peak_MB:.1f} MB).",
+            )
         )
     return lines
