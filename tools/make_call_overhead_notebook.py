@@ -75,7 +75,7 @@ pays rust-numpy's one-time set-up; for Numba it includes the compile).
 per_call = call_overhead.per_call_table(run)
 tables.write(per_call, run.figures_dir, "call_overhead_per_call",
              title=f"Per-call cost of each probe (ns)\n\n{caption}")
-display(Markdown(tables.to_markdown(per_call)))
+tables.show(per_call)
 """),
         md(r"""
 ## Where the time of a tiny call goes
@@ -99,7 +99,7 @@ steps = run.anatomy.assign(
 )[["label", "step", "ns", "ci95_low_ns", "ci95_high_ns", "pairs"]]
 tables.write(steps, run.figures_dir, "call_overhead_anatomy",
              title=f"Where the time of a tiny call goes (ns)\n\n{caption}")
-display(Markdown(tables.to_markdown(steps)))
+tables.show(steps)
 """),
         md(r"""
 ## First call, in fresh processes
@@ -112,7 +112,7 @@ as the parent saw it.
 first = call_overhead.first_call_table(run)
 tables.write(first, run.figures_dir, "call_overhead_first_call",
              title=f"First call in fresh processes (ms)\n\n{caption}")
-display(Markdown(tables.to_markdown(first)))
+tables.show(first)
 """),
         md(r"""
 ## Beside the paper's Tables 1-2
@@ -126,7 +126,7 @@ processes (last row).
 versus = call_overhead.paper_comparison(run, results_root or None)
 tables.write(versus, run.figures_dir, "call_overhead_vs_paper",
              title=f"First-call overhead (s): paper (published) and here\n\n{caption}")
-display(Markdown(tables.to_markdown(versus)))
+tables.show(versus)
 """),
         md(r"""
 ## What the data say

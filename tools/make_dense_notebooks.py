@@ -62,6 +62,7 @@ fig = dense_report.figure(run, x="size", xlabel="vector length n",
                           title="Figure 2: vector dot product",
                           bytes_of=lambda rows: dot.bytes_read(rows["size"]))
 saved = plotting.save(fig, run.figures_dir, "fig2_dot")
+plotting.show(fig, dense_report.figure_alt(run, x="size", xlabel="vector length n"))
 print("saved:", *saved, sep="\\n  ")
 """),
         md("The same with the tuned Rust dot (dashed) beside the paper's plain loops:"),
@@ -70,6 +71,19 @@ fig = dense_report.figure(run, x="size", xlabel="vector length n", extended=True
                           title="Figure 2 (extended): plain and tuned Rust",
                           bytes_of=lambda rows: dot.bytes_read(rows["size"]))
 saved = plotting.save(fig, run.figures_dir, "fig2_dot_extended")
+plotting.show(fig, dense_report.figure_alt(run, x="size", xlabel="vector length n", extended=True))
+"""),
+        md("""
+## Run-to-run spread
+
+Every trial of every implementation at a few sizes: the later calls as dots over a box (median
+and quartiles), the first call as a cross. The first call of Numba includes its compilation.
+"""),
+        code("""
+title = "Dot product: every trial"
+fig = dense_report.spread(run, x="size", xlabel="vector length n", title=title)
+plotting.save(fig, run.figures_dir, "spread_dot")
+plotting.show(fig, dense_report.spread_alt(run))
 """),
         md("""
 ## Table 1: estimated first-call overhead
@@ -82,13 +96,13 @@ measured on another machine.
 table1 = dense_report.first_call_table(run, "dot")
 dense_report.save_table(run, table1, "table1_dot_first_call",
                         "Table 1: estimated first-call overhead (s), dot product")
-display(Markdown(tables.to_markdown(table1)))
+tables.show(table1)
 """),
         md("## Speedup over the pure Python loop (mean time ratio)"),
         code("""
 speedups = dense_report.speedup_table(run)
 dense_report.save_table(run, speedups, "speedups_dot", "Speedup over the Python loop, dot")
-display(Markdown(tables.to_markdown(speedups)))
+tables.show(speedups)
 """),
         md("## What held here"),
         code("""
@@ -99,7 +113,7 @@ display(Markdown(as_markdown(dot.findings(run))))
 columns = [
     "implementation", "size", "n_calls", "mean", "median", "std", "min", "ci95", "first_call",
 ]
-display(Markdown(tables.to_markdown(run.summary[columns])))
+tables.show(run.summary[columns])
 """),
         md("## Where and how this was measured"),
         code(ENVIRONMENT),
@@ -144,6 +158,8 @@ fig = dense_report.figure(run, x="n", xlabel=matvec.AXIS_LABELS[regime].format(f
                           title=f"Figure {number}: matrix-vector product, regime '{regime}'",
                           bytes_of=lambda rows: matvec.bytes_moved(rows["n1"], rows["n2"]))
 saved = plotting.save(fig, run.figures_dir, f"fig{number}_matvec_{regime}")
+xlabel = matvec.AXIS_LABELS[regime].format(fixed=fixed)
+plotting.show(fig, dense_report.figure_alt(run, x="n", xlabel=xlabel))
 print("saved:", *saved, sep="\\n  ")
 """),
         code("""
@@ -152,6 +168,18 @@ fig = dense_report.figure(run, x="n", xlabel=matvec.AXIS_LABELS[regime].format(f
                           title=f"Figure {number} (extended): plain and tuned Rust, '{regime}'",
                           bytes_of=lambda rows: matvec.bytes_moved(rows["n1"], rows["n2"]))
 saved = plotting.save(fig, run.figures_dir, f"fig{number}_matvec_{regime}_extended")
+plotting.show(fig, dense_report.figure_alt(run, x="n", xlabel=xlabel, extended=True))
+"""),
+        md("""
+## Run-to-run spread
+
+Every trial of every implementation at a few sizes: the later calls as dots over a box (median
+and quartiles), the first call as a cross.
+"""),
+        code("""
+fig = dense_report.spread(run, x="n", xlabel=xlabel, title=f"matvec '{regime}': every trial")
+plotting.save(fig, run.figures_dir, f"spread_matvec_{regime}")
+plotting.show(fig, dense_report.spread_alt(run))
 """),
         md("""
 ## Table 2: estimated first-call overhead (square matrices)
@@ -165,14 +193,14 @@ table2 = dense_report.first_call_table(run, "matvec_square")
 stem = "table2_matvec_first_call" + ("" if regime == "square" else f"_{regime}")
 dense_report.save_table(run, table2, stem,
                         f"Table 2: estimated first-call overhead (s), matvec '{regime}'")
-display(Markdown(tables.to_markdown(table2)))
+tables.show(table2)
 """),
         md("## Speedup over the pure Python loop (mean time ratio)"),
         code("""
 speedups = dense_report.speedup_table(run, by="n")
 dense_report.save_table(run, speedups, f"speedups_matvec_{regime}",
                         f"Speedup over the Python loop, matvec '{regime}'")
-display(Markdown(tables.to_markdown(speedups)))
+tables.show(speedups)
 """),
         md("## What held here"),
         code("""
@@ -184,7 +212,7 @@ columns = [
     "implementation", "n1", "n2", "n", "n_calls", "mean", "median", "std", "min", "ci95",
     "first_call",
 ]
-display(Markdown(tables.to_markdown(run.summary[columns])))
+tables.show(run.summary[columns])
 """),
         md("## Where and how this was measured"),
         code(ENVIRONMENT),

@@ -91,7 +91,7 @@ on another machine (ITensors.jl: median; tenferro-rs and direct OpenBLAS: Criter
 site_table = tt.comparison_table(run, "site_update")
 tables.write(site_table, run.figures_dir, "tt_site_update",
              title="site_update per chi, median us per call\\n\\n" + run.caption())
-display(Markdown(tables.to_markdown(site_table)))
+tables.show(site_table)
 """),
         md("## Figure: time per site_update against chi, every implementation"),
         code("""
@@ -110,7 +110,7 @@ the whole chain.
 chain_table = tt.comparison_table(run, "chain")
 tables.write(chain_table, run.figures_dir, "tt_chain",
              title="L = 32 chain per chi, median us per call\\n\\n" + run.caption())
-display(Markdown(tables.to_markdown(chain_table)))
+tables.show(chain_table)
 fig = tt.figure(run, "chain")
 saved = plotting.save(fig, run.figures_dir, "fig_tt_chain")
 """),
@@ -131,7 +131,7 @@ per-call seconds; `ratio` = from Python / inside Rust. (For the chain, the
 paired = tt.paired_table(run)
 tables.write(paired, run.figures_dir, "tt_paired",
              title="From Python vs inside Rust, alternating samples\\n\\n" + run.caption())
-display(Markdown(tables.to_markdown(paired)))
+tables.show(paired)
 """),
         md("""
 ## Every case measured: medians (us) and the cost of calling from Python
@@ -142,7 +142,7 @@ Rust, each from its own cell (seconds apart, so background-load noise enters the
         code("""
 cases = tt.case_table(run)
 tables.write(cases, run.figures_dir, "tt_cases", title="Median us per call\\n\\n" + run.caption())
-display(Markdown(tables.to_markdown(cases)))
+tables.show(cases)
 """),
         md("""
 ## Agreement with the np.einsum reference
@@ -153,7 +153,7 @@ Largest relative error (max-norm) of each implementation's first-call result aga
         code("""
 accuracy = tt.accuracy_table(run)
 tables.write(accuracy, run.figures_dir, "tt_accuracy", title="Max relative error vs np.einsum")
-display(Markdown(tables.to_markdown(accuracy)))
+tables.show(accuracy)
 """),
         md("""
 ## All statistics per cell
@@ -167,7 +167,7 @@ columns = ["case", "implementation", "chi", "n_calls", "median", "q25", "q75", "
 detail = run.summary[columns].merge(
     info[["case", "chi", "implementation", "calls_per_sample"]],
     on=["case", "chi", "implementation"], how="left")
-display(Markdown(tables.to_markdown(detail.sort_values(["case", "implementation", "chi"]))))
+tables.show(detail.sort_values(["case", "implementation", "chi"]))
 """),
         md("## Where and how this was measured"),
         code(ENVIRONMENT),

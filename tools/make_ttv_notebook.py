@@ -60,7 +60,7 @@ results_root = ""  # empty means this project; tests point this at a temporary f
 from IPython.display import Markdown, display
 
 from tensorbench import plotting, tables
-from tensorbench.experiments import ttv, ttv_report
+from tensorbench.experiments import dense_report, ttv, ttv_report
 from tensorbench.findings import as_markdown
 
 run = ttv.run(profile, results_root or None)
@@ -71,6 +71,18 @@ print(f"{len(run.raw)} raw rows from {len(run.summary)} cells in {run.data_dir}"
 fig = ttv_report.figure4(run)
 saved = plotting.save(fig, run.figures_dir, "fig4_ttv")
 print("saved:", *saved, sep="\\n  ")
+plotting.show(fig, ttv_report.figure4_alt(run))
+"""),
+        md("""
+## Run-to-run spread
+
+Every trial of every implementation at a few n: the later calls as dots over a box (median and
+quartiles), the first call as a cross.
+"""),
+        code("""
+fig = ttv_report.spread(run)
+plotting.save(fig, run.figures_dir, "spread_ttv")
+plotting.show(fig, dense_report.spread_alt(run))
 """),
         md("""
 ## Mean runtimes (s) and the memory-traffic bound per n
@@ -80,7 +92,7 @@ print("saved:", *saved, sep="\\n  ")
         code("""
 runtimes = ttv_report.runtime_table(run)
 ttv_report.save(run, runtimes, "ttv_runtimes", "Mean runtime (s) of sparse TTV per n")
-display(Markdown(tables.to_markdown(runtimes)))
+tables.show(runtimes)
 """),
         md("""
 ## Speedups (mean time ratios)
@@ -92,7 +104,7 @@ memory-traffic bound (1 would be reading the input at full bandwidth).
         code("""
 speedups = ttv_report.speedup_table(run)
 ttv_report.save(run, speedups, "speedups_ttv", "Speedups of sparse TTV over pyttb per n")
-display(Markdown(tables.to_markdown(speedups)))
+tables.show(speedups)
 """),
         md("""
 ## The n = 1200 check
@@ -111,7 +123,7 @@ else:
     title = "Sparse TTV at n = 1200 (headline cells)"
     ttv_report.save(headline, table, "ttv_headline_n1200", title)
     display(Markdown(f"Recorded in `{headline.data_dir}` ({ttv_report.caption(headline)})"))
-    display(Markdown(tables.to_markdown(table)))
+    tables.show(table)
 """),
         md("""
 ## Real tensors (FROSTT format): pyttb vs Rust TTV on every mode
@@ -126,7 +138,7 @@ back to the system (the tensor itself, `input_MB`, is already loaded).
 frostt = ttv.run_frostt(profile, results_root or None)
 real = ttv_report.frostt_table(frostt)
 ttv_report.save(frostt, real, "ttv_frostt", "Sparse TTV on the FROSTT test tensors, every mode")
-display(Markdown(tables.to_markdown(real)))
+tables.show(real)
 """),
         md("## What held here"),
         code("""

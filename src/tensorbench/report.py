@@ -6,7 +6,8 @@ under ``data/results/`` (smoke runs excepted):
 
 * ``figures/<machine>/<profile>/results.md``: every finding of every experiment, the
   wall times, and where the data, figures and notebooks are;
-* ``figures/<machine>/<profile>/<experiment>.findings.json``: the findings as data;
+* ``figures/<machine>/<profile>/<notebook>.findings.json``: the findings as data (read
+  by the index pages of :mod:`tensorbench.site`);
 
 and rewrites the README between ``<!-- results:begin -->`` and ``<!-- results:end -->``
 with one headline table per machine and profile (the checked claims) and a link to its
@@ -157,21 +158,32 @@ def headline(machine: str, profile: str, root: Path | None = None) -> str:
     return "\n".join(table)
 
 
+def write_findings(machine: str, profile: str, root: Path | None = None) -> list[Path]:
+    """``figures/<machine>/<profile>/<notebook>.findings.json`` for every notebook with
+    findings (a finding's ``experiment`` is its notebook's stem, e.g. ``matvec-rows``)."""
+    out_dir = paths.run_dir("figures", profile, root, machine)
+    by_stem: dict[str, list[Finding]] = {}
+    for items in findings(profile, root, machine).values():
+        for item in items:
+            by_stem.setdefault(item.experiment, []).append(item)
+    written = []
+    for stem, items in by_stem.items():
+        path = out_dir / f"{stem}.findings.json"
+        results.atomic_write_text(path, json.dumps([f.as_dict() for f in items], indent=2) + "\n")
+        written.append(path)
+    return written
+
+
 def write_pages(root: Path | None = None) -> list[Path]:
-    """Every machine's and profile's results page and findings JSON."""
+    """Every machine's and profile's results page and findings files."""
     written = []
     for machine in machines(root):
         for profile in PROFILE_ORDER:
             if not paths.run_dir("data", profile, root, machine).is_dir():
                 continue
-            out_dir = paths.run_dir("figures", profile, root, machine)
-            page = out_dir / "results.md"
+            page = paths.run_dir("figures", profile, root, machine) / "results.md"
             results.atomic_write_text(page, results_page(machine, profile, root))
-            written.append(page)
-            for experiment, items in findings(profile, root, machine).items():
-                path = out_dir / f"{experiment}.findings.json"
-                text = json.dumps([f.as_dict() for f in items], indent=2) + "\n"
-                results.atomic_write_text(path, text)
+            written += [page, *write_findings(machine, profile, root)]
     return written
 
 

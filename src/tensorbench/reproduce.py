@@ -7,8 +7,10 @@ notebooks with papermill and render them.
    or side by side (``--jobs N``; see :mod:`tensorbench.harness.runner`). An interrupted
    run loses nothing: rerun the same command.
 3. Present: each notebook then finds its cells on disk and only reads, draws and writes.
-   Source notebooks in ``notebooks/`` stay free of outputs; executed copies and an HTML
-   render of each go to ``executed/<machine>/<profile>/``.
+   Source notebooks in ``notebooks/`` stay free of outputs; executed copies and a
+   self-contained HTML render of each (:mod:`tensorbench.render`: math as MathML, images
+   embedded, nothing fetched) go to ``executed/<machine>/<profile>/``, with index pages
+   (:mod:`tensorbench.site`).
 
 Wall times go to ``data/results/<machine>/<profile>/reproduce.json``.
 """
@@ -17,35 +19,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from tensorbench import environment, paths, results
+from tensorbench import environment, paths, render, report, results, site
 from tensorbench.experiments import registry
 from tensorbench.experiments.registry import Notebook
 from tensorbench.harness import runner
 
 KERNEL_NAME = "tensorbench"
-
-
-def render_html(target: Path) -> None:
-    """The HTML render beside an executed notebook."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "nbconvert",
-            "--to",
-            "html",
-            "--log-level",
-            "WARN",
-            str(target),
-        ],
-        check=True,
-    )
 
 
 def execute(
@@ -72,7 +55,7 @@ def execute(
             log_output=True,
             progress_bar=False,
         )
-    render_html(target)
+    render.render_html(target)
     return target
 
 
@@ -173,6 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     if set(names) == set(registry.EXPERIMENTS):
         log["last_full_run"] = entry
     results.atomic_write_json(log_path, log)
+    report.write_findings(paths.machine_label(), args.profile, args.results_root)
+    pages = site.build_index(
+        paths.kind_root("executed", args.results_root),
+        paths.kind_root("figures", args.results_root),
+        paths.kind_root("data", args.results_root),
+    )
+    print(f"== index pages: {', '.join(str(p) for p in pages)}", flush=True)
     print(
         f"== {len(names)} experiments, {len(notebooks)} notebooks done in {total:.0f} s", flush=True
     )

@@ -139,9 +139,7 @@ def figure(
 ):
     """The paper's figure (plain loops + NumPy), or with the tuned forms when ``extended``.
     With ``bytes_of`` (rows -> bytes moved) the memory-traffic bound is drawn too."""
-    impls = list(PAPER_IMPLEMENTATIONS)
-    if extended:
-        impls += ["rust_tuned", "rust_from_python_tuned"]
+    impls = _implementations(extended)
     bound = memory_bound(run, x, bytes_of) if bytes_of is not None else None
     bandwidth = best_bandwidth(run.summary)
     return plotting.runtime_figure(
@@ -156,6 +154,56 @@ def figure(
         bound_label=(
             f"memory-traffic bound, data from RAM ({bandwidth / 1e9:.1f} GB/s read, measured)"
         ),
+    )
+
+
+def _implementations(extended: bool) -> list[str]:
+    impls = list(PAPER_IMPLEMENTATIONS)
+    if extended:
+        impls += ["rust_tuned", "rust_from_python_tuned"]
+    return impls
+
+
+def figure_alt(run: DenseRun, *, x: str, xlabel: str, extended: bool = False) -> str:
+    """The figure's text alternative, with its headline numbers, from the data."""
+    kernels = run.summary[run.summary["implementation"] != BANDWIDTH]
+    return plotting.runtime_alt(
+        kernels, x=x, xlabel=xlabel, implementations=_implementations(extended), labels=LABELS
+    )
+
+
+def spread(run: DenseRun, *, x: str, xlabel: str, title: str):
+    """Every trial of every implementation at a few sizes, the first call marked."""
+    raw = run.raw[run.raw["implementation"] != BANDWIDTH].copy()
+    if x not in raw.columns:
+        raw[x] = (
+            run.summary.set_index(["implementation", "size"])[x]
+            .reindex(pd.MultiIndex.from_frame(raw[["implementation", "size"]]))
+            .to_numpy()
+        )
+    return plotting.spread_figure(
+        raw,
+        implementations=[i for i in _implementations(True) if i in set(raw["implementation"])],
+        labels=LABELS,
+        title=title,
+        caption_text=run.caption(),
+        x=x,
+        xlabel=xlabel,
+    )
+
+
+def spread_alt(run: DenseRun) -> str:
+    """Text alternative of the spread figure: the largest first call over its later calls."""
+    s = run.summary[run.summary["implementation"] != BANDWIDTH]
+    if s.empty:
+        return "Run-to-run spread: no kernel cells."
+    ratio = s["first_call"] / s["median"]
+    worst = s.loc[ratio.idxmax()]
+    return (
+        "Run-to-run spread: every trial's runtime per implementation at a few sizes, later "
+        "calls as dots over a box, the first call as a cross. The largest first-call excess "
+        f"is {LABELS.get(worst['implementation'], worst['implementation'])}'s at size "
+        f"{int(worst['size']):,}: {ratio.max():,.0f}x its median later call."
     )
 
 

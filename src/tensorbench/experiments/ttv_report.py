@@ -90,6 +90,31 @@ def figure4(run: DenseRun):
     )
 
 
+def figure4_alt(run: DenseRun) -> str:
+    summary = run.summary[run.summary["implementation"] != BANDWIDTH]
+    return plotting.runtime_alt(
+        summary,
+        x="size",
+        xlabel="n",
+        implementations=[i for i in ORDER if i in set(summary["implementation"])],
+        labels=LABELS,
+    )
+
+
+def spread(run: DenseRun):
+    """Every trial of every implementation at a few n, the first call marked."""
+    raw = run.raw[run.raw["implementation"] != BANDWIDTH]
+    return plotting.spread_figure(
+        raw,
+        implementations=[i for i in ORDER if i in set(raw["implementation"])],
+        labels=LABELS,
+        title="Sparse TTV: every trial",
+        caption_text=caption(run),
+        x="size",
+        xlabel="n",
+    )
+
+
 def _means(frame: pd.DataFrame, index: str | list[str]) -> pd.DataFrame:
     return frame.pivot_table(index=index, columns="implementation", values="mean")
 
