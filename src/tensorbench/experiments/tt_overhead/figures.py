@@ -1,0 +1,89 @@
+"""The figure of a finished run: median time per call against chi, every implementation,
+beside the note's published values."""
+
+from __future__ import annotations
+
+from tensorbench.experiments.tt_overhead.implementations import IMPLEMENTATIONS, LABELS
+from tensorbench.experiments.tt_overhead.published_values import (
+    PUBLISHED_CHAIN,
+    PUBLISHED_SITE_UPDATE,
+    check_compared,
+    published_rows,
+)
+from tensorbench.experiments.tt_overhead.runs import TtRun
+
+STYLES = {
+    "numpy_einsum": {"color": "#1f77b4", "marker": "o"},
+    "numpy_matmul": {"color": "#17becf", "marker": "s"},
+    "opt_einsum": {"color": "#9467bd", "marker": "P"},
+    "scipy_zgemm": {"color": "#7f7f7f", "marker": "D"},
+    "scipy_zgemm_conj_copy": {"color": "#7f7f7f", "marker": "D", "mfc": "none", "linestyle": "--"},
+    "rust_from_python": {"color": "#d62728", "marker": "v"},
+    "rust_from_python_out": {"color": "#d62728", "marker": "v", "mfc": "none", "linestyle": "--"},
+    "rust_from_python_chain": {"color": "#ff7f0e", "marker": "*", "markersize": 9},
+    "rust": {"color": "#2ca02c", "marker": "^"},
+}
+
+
+PUBLISHED_STYLES = {
+    "itensors": {"color": "black", "marker": "x"},
+    "tenferro_normal": {"color": "#8c564b", "marker": "1"},
+    "tenferro_openblas_cached_inline": {"color": "#8c564b", "marker": "2"},
+    "direct_openblas_2x_zgemm": {"color": "black", "marker": "+"},
+    "tenferro_fresh_backend": {"color": "#8c564b", "marker": "1"},
+    "tenferro_single_session": {"color": "#8c564b", "marker": "2"},
+}
+
+
+def figure(run: TtRun, case: str = "site_update"):
+    """Median time per call against chi for ``case``, every implementation (bars: the
+    interquartile range of the samples), with the note's published values as thin
+    dotted lines labelled as measured on another machine."""
+    import textwrap
+
+    import matplotlib.pyplot as plt
+
+    check_compared(case)
+    s = run.summary[run.summary["case"] == case]
+    fig, ax = plt.subplots(figsize=(10.5, 5.2))
+    for impl in IMPLEMENTATIONS:
+        rows = s[s["implementation"] == impl].sort_values("chi")
+        if rows.empty:
+            continue
+        median = rows["median"] * 1e6
+        low = (median - rows["q25"] * 1e6).clip(lower=0)
+        high = (rows["q75"] * 1e6 - median).clip(lower=0)
+        ax.errorbar(
+            rows["chi"], median, yerr=[low, high], capsize=3, label=LABELS[impl], **STYLES[impl]
+        )
+    names = PUBLISHED_SITE_UPDATE if case == "site_update" else PUBLISHED_CHAIN
+    published = published_rows("site_update" if case == "site_update" else "chain_L32")
+    for impl, label in names.items():
+        rows = published[published["implementation"] == impl].sort_values("chi")
+        if not rows.empty:
+            ax.plot(
+                rows["chi"],
+                rows["value"],
+                linestyle=":",
+                linewidth=1,
+                label=f"published, other machine: {label}",
+                **PUBLISHED_STYLES[impl],
+            )
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    chis = sorted(set(s["chi"]) | set(published["chi"]))
+    if chis:
+        ax.set_xticks(chis, [str(c) for c in chis])
+        ax.minorticks_off()
+    ax.set_xlabel("bond dimension chi (d = 2, complex128)")
+    if case == "site_update":
+        what = "one site_update (env_bra then tmp_ket)"
+    else:
+        what = f"the L = {run.parameters.get('chain_length', 32)} chain <bra|ket>"
+    ax.set_ylabel("median time per call (µs)")
+    ax.set_title(f"Tensor Train inner product: {what}", fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.text(0.01, -0.02, "\n".join(textwrap.wrap(run.caption(), 160)), fontsize=7, va="top")
+    fig.tight_layout()
+    return fig
