@@ -1,5 +1,5 @@
 """The call-overhead probes (kernels_rs) and the call_overhead experiment: correct
-results, clear errors, batch timing that calls what it claims, summaries from raw rows,
+results, clear errors, interleaved timing that calls what it claims, summaries from raw rows,
 its cells, and the notebook end to end at the smoke profile."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import data_dir, figures_dir, run_notebook
 
-from tensorbench import profiles, stats, timing
+from tensorbench import profiles
 from tensorbench.experiments import call_overhead as co
 from tensorbench.experiments.call_overhead import cells as co_cells
 from tensorbench.experiments.call_overhead import first_call as co_first_call
@@ -101,64 +101,7 @@ def test_pool_entry_timer_rejects_bad_arguments(args, error, message):
         kernels_rs.overhead_pool_entry(*args)
 
 
-# --- timing in batches ------------------------------------------------------------------
-
-
-def test_batch_timers_call_the_function_exactly_k_times_with_its_arguments():
-    seen = []
-    calls, empty = timing.batch_timers(lambda a, b: seen.append((a, b)), (1, "two"))
-    assert calls.timeit(7) >= 0
-    assert seen == [(1, "two")] * 7
-    assert empty.timeit(7) >= 0 and len(seen) == 7  # the empty loop calls nothing
-
-
-def test_time_batched_times_the_first_call_apart_and_pairs_samples_with_empty_loops():
-    count = []
-    timed = timing.time_batched(
-        lambda: count.append(1),
-        (),
-        3,
-        calls_per_sample=4,
-        warmup_samples=2,
-        loop_after_each_sample=True,
-    )
-    first, per_call, per_loop = timed["seconds"][0], timed["seconds"][1:], timed["loop_seconds"]
-    assert len(count) == 1 + 2 * 4 + 3 * 4  # first call, warm-up, samples
-    assert first > 0 and len(per_call) == len(per_loop) == 3
-    with pytest.raises(ValueError, match="calls_per_sample"):
-        timing.time_batched(lambda: None, (), 3, calls_per_sample=0)
-
-
-def test_median_ci_brackets_the_median_and_needs_enough_values():
-    values = np.arange(1.0, 101.0)
-    low, high = stats.median_ci(values)
-    assert low < np.median(values) < high
-    assert (low, high) == (40.0, 61.0)  # the textbook order statistics for n = 100
-    assert all(np.isnan(stats.median_ci([1.0, 2.0, 3.0])))
-
-
-@pytest.mark.parametrize(
-    ("level", "error", "message"),
-    [
-        (0.0, ValueError, r"level must be between 0 and 1 \(exclusive\), got 0.0"),
-        (1, ValueError, r"level must be between 0 and 1 \(exclusive\), got 1"),
-        (95, ValueError, r"level must be between 0 and 1 \(exclusive\), got 95"),
-        (-0.5, ValueError, r"level must be between 0 and 1 \(exclusive\), got -0.5"),
-        (float("nan"), ValueError, r"level must be between 0 and 1 \(exclusive\), got nan"),
-        ("0.95", TypeError, "level must be a number, got str"),
-        (None, TypeError, "level must be a number, got NoneType"),
-    ],
-)
-def test_median_ci_refuses_a_level_outside_zero_to_one(level, error, message):
-    with pytest.raises(error, match=message):
-        stats.median_ci(np.arange(100.0), level)
-
-
-def test_median_ci_refuses_values_that_are_not_one_dimensional():
-    with pytest.raises(ValueError, match=r"values must be 1-D, got shape \(10, 10\)"):
-        stats.median_ci(np.arange(100.0).reshape(10, 10))
-    with pytest.raises(ValueError, match=r"values must be 1-D, got shape \(\)"):
-        stats.median_ci(3.0)
+# --- interleaved timing of the probes --------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -97,7 +97,6 @@ from tensorbench.experiments.tt_overhead.workload import (
     chain_bonds,
     operands,
 )
-from tensorbench.timing import time_batched
 
 __all__ = [
     "CASES",
@@ -139,5 +138,4 @@ __all__ = [
     "result_shape",
     "run",
     "runs_alone",
-    "time_batched",
 ]
