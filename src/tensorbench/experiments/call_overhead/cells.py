@@ -57,29 +57,41 @@ def cell_sets(profile: str, probes=tuple(PROBES)) -> dict[str, list[Cell]]:
     }
     repeats = int_at_least("repeats", first["repeats"])
     return {
-        SETS[PER_CALL]: [
-            Cell(
-                EXPERIMENT,
-                PER_CALL,
-                arguments["array_length"],
-                variant=f"process-{index:03d}",
-                n_trials=arguments["samples"],
-                options=arguments,
-            )
-            for index in range(processes)
-        ],
-        SETS[FIRST_CALL]: [
-            Cell(
-                EXPERIMENT,
-                FIRST_CALL,
-                first_options["length"],
-                variant=f"repeat-{repeat:03d}",
-                n_trials=first_options["later_calls"],
-                options=first_options,
-            )
-            for repeat in range(repeats)
-        ],
+        SETS[PER_CALL]: _numbered(
+            PER_CALL,
+            "process",
+            processes,
+            arguments["array_length"],
+            arguments["samples"],
+            arguments,
+        ),
+        SETS[FIRST_CALL]: _numbered(
+            FIRST_CALL,
+            "repeat",
+            repeats,
+            first_options["length"],
+            first_options["later_calls"],
+            first_options,
+        ),
     }
+
+
+def _numbered(
+    kind: str, label: str, count: int, size: int, n_trials: int, options: dict
+) -> list[Cell]:
+    """``count`` cells of one kind, told apart by their variant ``<label>-000``, ...
+    (:func:`_index` reads the number back)."""
+    return [
+        Cell(
+            EXPERIMENT,
+            kind,
+            size,
+            variant=f"{label}-{index:03d}",
+            n_trials=n_trials,
+            options=options,
+        )
+        for index in range(count)
+    ]
 
 
 def _index(cell: Cell) -> int:
