@@ -37,8 +37,7 @@ def caption(
         f"Measured on {machine.get('cpu_model', '?')} ({machine.get('logical_cpus', '?')} "
         f"logical CPUs), one thread, profile '{profile}'; {trials}, bars: 95% CI. "
         f"kernels_rs {build.get('cargo_profile', '?')} build, {build.get('rustc', '?')}; "
-        f"run finished {metadata.get('finished', '?')}."
-        + provenance_note(metadata)
+        f"run finished {metadata.get('finished', '?')}." + provenance_note(metadata)
     )
 
 
