@@ -1,5 +1,5 @@
 """The call-overhead probes (kernels_rs) and the call_overhead experiment: correct
-results, clear errors, batch timing that calls what it claims, summaries from raw rows,
+results, clear errors, interleaved timing that calls what it claims, summaries from raw rows,
 its cells, and the notebook end to end at the smoke profile."""
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from conftest import data_dir, figures_dir, run_notebook
 
 from tensorbench import profiles
 from tensorbench.experiments import call_overhead as co
+from tensorbench.experiments.call_overhead import cells as co_cells
+from tensorbench.experiments.call_overhead import first_call as co_first_call
 
 kernels_rs = pytest.importorskip("kernels_rs")
 
@@ -99,58 +101,7 @@ def test_pool_entry_timer_rejects_bad_arguments(args, error, message):
         kernels_rs.overhead_pool_entry(*args)
 
 
-# --- timing in batches ------------------------------------------------------------------
-
-
-def test_batch_timers_call_the_function_exactly_k_times_with_its_arguments():
-    seen = []
-    calls, empty = co.batch_timers(lambda a, b: seen.append((a, b)), (1, "two"))
-    assert calls.timeit(7) >= 0
-    assert seen == [(1, "two")] * 7
-    assert empty.timeit(7) >= 0 and len(seen) == 7  # the empty loop calls nothing
-
-
-def test_time_batches_times_the_first_call_apart_and_pairs_samples_with_empty_loops():
-    count = []
-    first, per_call, per_loop = co.time_batches(
-        lambda: count.append(1), (), calls_per_sample=4, samples=3, warmup_samples=2
-    )
-    assert len(count) == 1 + 2 * 4 + 3 * 4  # first call, warm-up, samples
-    assert first > 0 and len(per_call) == len(per_loop) == 3
-    with pytest.raises(ValueError, match="calls_per_sample"):
-        co.time_batches(lambda: None, (), 0, 3)
-
-
-def test_median_ci_brackets_the_median_and_needs_enough_values():
-    values = np.arange(1.0, 101.0)
-    low, high = co.median_ci(values)
-    assert low < np.median(values) < high
-    assert (low, high) == (40.0, 61.0)  # the textbook order statistics for n = 100
-    assert all(np.isnan(co.median_ci([1.0, 2.0, 3.0])))
-
-
-@pytest.mark.parametrize(
-    ("level", "error", "message"),
-    [
-        (0.0, ValueError, r"level must be between 0 and 1 \(exclusive\), got 0.0"),
-        (1, ValueError, r"level must be between 0 and 1 \(exclusive\), got 1"),
-        (95, ValueError, r"level must be between 0 and 1 \(exclusive\), got 95"),
-        (-0.5, ValueError, r"level must be between 0 and 1 \(exclusive\), got -0.5"),
-        (float("nan"), ValueError, r"level must be between 0 and 1 \(exclusive\), got nan"),
-        ("0.95", TypeError, "level must be a number, got str"),
-        (None, TypeError, "level must be a number, got NoneType"),
-    ],
-)
-def test_median_ci_refuses_a_level_outside_zero_to_one(level, error, message):
-    with pytest.raises(error, match=message):
-        co.median_ci(np.arange(100.0), level)
-
-
-def test_median_ci_refuses_values_that_are_not_one_dimensional():
-    with pytest.raises(ValueError, match=r"values must be 1-D, got shape \(10, 10\)"):
-        co.median_ci(np.arange(100.0).reshape(10, 10))
-    with pytest.raises(ValueError, match=r"values must be 1-D, got shape \(\)"):
-        co.median_ci(3.0)
+# --- interleaved timing of the probes --------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -358,7 +309,7 @@ def test_a_per_call_cell_returns_its_samples_as_rows_and_its_first_calls(monkeyp
         seen.append(arguments)
         return _report_of({"rust_noop": [50.0] * 3})["probes"]
 
-    monkeypatch.setattr(co, "measure_interleaved", fake)
+    monkeypatch.setattr(co_cells, "measure_interleaved", fake)
     measured = co.measure(cell)
     assert seen == [cell.options]
     rows = pd.DataFrame(measured["records"])
@@ -425,7 +376,7 @@ def test_a_first_call_cell_returns_its_stages_as_rows_and_its_facts(monkeypatch)
         done.append(length)
         return {"rust": _report(1e-4, 1e-6)}
 
-    monkeypatch.setattr(co, "run_first_call_repeat", fake_repeat)
+    monkeypatch.setattr(co_cells, "run_first_call_repeat", fake_repeat)
     measured = co.measure(cell)
     assert done == [7]
     rows = pd.DataFrame(measured["records"])
@@ -438,8 +389,9 @@ def test_a_first_call_cell_returns_its_stages_as_rows_and_its_facts(monkeypatch)
 
 
 def test_first_call_scripts_compile():
-    for body in (co._RUST, co._RUST_STEPWISE, co._RUST_VERSION_CHECK_FIRST, co._NUMBA):
-        compile(co._script(body, 10, 3, "/nowhere", False), "<child>", "exec")
+    fc = co_first_call
+    for body in (fc._RUST, fc._RUST_STEPWISE, fc._RUST_VERSION_CHECK_FIRST, fc._NUMBA):
+        compile(fc._script(body, 10, 3, "/nowhere", False), "<child>", "exec")
 
 
 def test_every_profile_has_a_call_overhead_section():

@@ -101,6 +101,32 @@ def test_the_code_identity_covers_measuring_code_and_not_presentation(tmp_path):
     assert kernels["versions"]["numpy"]
 
 
+@pytest.mark.parametrize(
+    ("package", "measuring"),
+    [("call_overhead", "cells"), ("tt_overhead", "measurement")],
+)
+def test_what_the_overhead_workers_run_imports_no_presentation_module(package, measuring):
+    """A presentation module is outside the code identity, so code that measures must not
+    depend on one: every module of the package that the worker's ``measure`` reaches
+    (imports at the top or inside functions) is a measuring module."""
+    import ast
+
+    folder = SRC / "experiments" / package
+    prefix = f"tensorbench.experiments.{package}."
+    todo, seen = [measuring], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = folder / f"{name}.py"
+        assert not identity.is_presentation(path), f"{package}.{name} is reached by measure()"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(prefix):
+                todo.append(node.module.removeprefix(prefix).split(".")[0])
+    assert len(seen) > 1
+
+
 def test_every_cell_keeps_its_own_provenance(tmp_path):
     cells = dot.cells([50, 100], 1, 0, implementations=("numpy",))
     run_cells(cells, tmp_path, log=lambda _: None, jobs=1)

@@ -1,4 +1,5 @@
-"""The timing module: first call apart, raw rows, statistics, resume after a kill."""
+"""The timing module: first call apart, batches of short calls, raw rows, statistics (with
+the CI of a median), resume after a kill."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tensorbench import build, paths, profiles, results, stats, threads
+from tensorbench import build, paths, profiles, results, stats, threads, timing
 from tensorbench.experiments import dot, matvec
 from tensorbench.harness.cell import Cell
 from tensorbench.harness.runner import run_cells
@@ -257,3 +258,149 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
         results.atomic_write_json(target, {"a": Unserializable()})
     assert results.read_json(target) == {"a": 1}
     assert [p.name for p in Path(tmp_path).iterdir()] == ["x.json"]
+
+
+# --- timing in batches (the overhead studies) and the CI of a median -------------------
+
+
+def test_batch_timers_call_the_function_exactly_k_times_with_its_arguments():
+    seen = []
+    calls, empty = timing.batch_timers(lambda a, b: seen.append((a, b)), (1, "two"))
+    assert calls.timeit(7) >= 0
+    assert seen == [(1, "two")] * 7
+    assert empty.timeit(7) >= 0 and len(seen) == 7  # the empty loop calls nothing
+
+
+def test_time_batched_times_the_first_call_apart_and_pairs_samples_with_empty_loops():
+    count = []
+    timed = timing.time_batched(
+        lambda: count.append(1),
+        (),
+        3,
+        calls_per_sample=4,
+        warmup_samples=2,
+        loop_after_each_sample=True,
+    )
+    first, per_call, per_loop = timed["seconds"][0], timed["seconds"][1:], timed["loop_seconds"]
+    assert len(count) == 1 + 2 * 4 + 3 * 4  # first call, warm-up, samples
+    assert first > 0 and len(per_call) == len(per_loop) == 3
+    with pytest.raises(ValueError, match="calls_per_sample"):
+        timing.time_batched(lambda: None, (), 3, calls_per_sample=0)
+
+
+def test_median_ci_brackets_the_median_and_needs_enough_values():
+    values = np.arange(1.0, 101.0)
+    low, high = stats.median_ci(values)
+    assert low < np.median(values) < high
+    assert (low, high) == (40.0, 61.0)  # the textbook order statistics for n = 100
+    assert all(np.isnan(stats.median_ci([1.0, 2.0, 3.0])))
+
+
+@pytest.mark.parametrize(
+    ("level", "error", "message"),
+    [
+        (0.0, ValueError, r"level must be between 0 and 1 \(exclusive\), got 0.0"),
+        (1, ValueError, r"level must be between 0 and 1 \(exclusive\), got 1"),
+        (95, ValueError, r"level must be between 0 and 1 \(exclusive\), got 95"),
+        (-0.5, ValueError, r"level must be between 0 and 1 \(exclusive\), got -0.5"),
+        (float("nan"), ValueError, r"level must be between 0 and 1 \(exclusive\), got nan"),
+        ("0.95", TypeError, "level must be a number, got str"),
+        (None, TypeError, "level must be a number, got NoneType"),
+    ],
+)
+def test_median_ci_refuses_a_level_outside_zero_to_one(level, error, message):
+    with pytest.raises(error, match=message):
+        stats.median_ci(np.arange(100.0), level)
+
+
+def test_median_ci_refuses_values_that_are_not_one_dimensional():
+    with pytest.raises(ValueError, match=r"values must be 1-D, got shape \(10, 10\)"):
+        stats.median_ci(np.arange(100.0).reshape(10, 10))
+    with pytest.raises(ValueError, match=r"values must be 1-D, got shape \(\)"):
+        stats.median_ci(3.0)
+
+
+def test_time_batched_times_the_first_call_alone_then_powers_of_two():
+    calls = []
+    timed = timing.time_batched(
+        lambda x: calls.append(x) or x, (7,), n_samples=4, min_sample_seconds=0.0
+    )
+    assert timed["result"] == 7 and timed["calls_per_sample"] == 1
+    assert len(timed["seconds"]) == 5 and len(calls) == 1 + 1 + 4
+    # A batch never lasts 10 s here, so the calibration doubles up to the cap (no timing
+    # decides the outcome).
+    timed = timing.time_batched(
+        lambda: None, (), n_samples=3, min_sample_seconds=10.0, max_calls_per_sample=8
+    )
+    assert timed["calls_per_sample"] == 8
+    assert all(s >= 0 for s in timed["seconds"]) and timed["empty_loop_seconds"] >= 0
+    with pytest.raises(ValueError, match="n_samples"):
+        timing.time_batched(lambda: None, (), n_samples=0, min_sample_seconds=0.0)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        (
+            {"min_sample_seconds": -1.0},
+            ValueError,
+            "min_sample_seconds must be at least 0, got -1",
+        ),
+        ({"min_sample_seconds": float("nan")}, ValueError, "min_sample_seconds must be at least 0"),
+        ({"min_sample_seconds": None}, TypeError, "min_sample_seconds must be a number"),
+        ({"max_calls_per_sample": 0}, ValueError, "max_calls_per_sample must be at least 1, got 0"),
+        ({"max_calls_per_sample": 2.5}, ValueError, "max_calls_per_sample must be a whole number"),
+    ],
+)
+def test_time_batched_refuses_bad_arguments_before_calling_anything(change, error, message):
+    calls = []
+    with pytest.raises(error, match=message):
+        timing.time_batched(
+            lambda: calls.append(1), (), **{"n_samples": 1, "min_sample_seconds": 0.0, **change}
+        )
+    assert calls == []
+
+
+def test_time_batched_with_a_given_batch_size_calls_exactly_that_many_times():
+    calls = []
+    timed = timing.time_batched(
+        lambda: calls.append(1), (), 2, min_sample_seconds=10.0, calls_per_sample=3
+    )
+    assert timed["calls_per_sample"] == 3  # no calibration: min_sample_seconds is not used
+    assert len(calls) == 1 + 2 * 3 and len(timed["seconds"]) == 3
+    assert len(timed["loop_seconds"]) == timing.EMPTY_LOOPS_AFTER  # after the samples
+    assert timed["empty_loop_seconds"] == float(np.median(timed["loop_seconds"]))
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        ({"calls_per_sample": 0}, ValueError, "calls_per_sample must be at least 1, got 0"),
+        ({"calls_per_sample": 2.5}, ValueError, "calls_per_sample must be a whole number"),
+        ({"calls_per_sample": "4"}, TypeError, "calls_per_sample must be an integer, got str"),
+        ({"warmup_samples": -1}, ValueError, "warmup_samples must be at least 0, got -1"),
+        ({"n_samples": True}, TypeError, "n_samples must be an integer, got bool"),
+    ],
+)
+def test_time_batched_refuses_a_bad_batch_size_or_warm_up_before_calling_anything(
+    change, error, message
+):
+    calls = []
+    with pytest.raises(error, match=message):
+        timing.time_batched(lambda: calls.append(1), (), **{"n_samples": 1, **change})
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "message"),
+    [
+        (-0.5, ValueError, "wait must be at least 0, got -0.5"),
+        (float("nan"), ValueError, "wait must be at least 0, got nan"),
+        ("1", TypeError, "wait must be a number, got str"),
+        (False, TypeError, "wait must be a number, got bool"),
+    ],
+)
+def test_seconds_at_least_zero_names_what_is_wrong(value, error, message):
+    with pytest.raises(error, match=message):
+        timing.seconds_at_least_zero("wait", value)
+    assert timing.seconds_at_least_zero("wait", 0) == 0.0

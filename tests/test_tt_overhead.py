@@ -1,6 +1,7 @@
 """The TT inner-product overhead study: every implementation agrees with np.einsum,
-the data are deterministic and shared, cells follow the profiles, batch timing calls
-what it claims, and the notebook runs end to end at the smoke profile."""
+the data are deterministic and shared, cells follow the profiles, the pairing with the
+Rust floor refuses bad arguments, and the notebook runs end to end at the smoke profile.
+(The batch timer they share with call_overhead is tested in test_timing.py.)"""
 
 from __future__ import annotations
 
@@ -139,47 +140,6 @@ def test_chain_bonds_refuse_a_bond_below_one_and_an_empty_chain(chi, length, err
 def test_prepare_refuses_unknown_implementations_and_cases(implementation, case, message):
     with pytest.raises(ValueError, match=message):
         tt.prepare(implementation, case, tt.operands("site_update", 1, 0))
-
-
-def test_time_batched_times_the_first_call_alone_then_powers_of_two():
-    calls = []
-    timed = tt.time_batched(
-        lambda x: calls.append(x) or x, (7,), n_samples=4, min_sample_seconds=0.0
-    )
-    assert timed["result"] == 7 and timed["calls_per_sample"] == 1
-    assert len(timed["seconds"]) == 5 and len(calls) == 1 + 1 + 4
-    # A batch never lasts 10 s here, so the calibration doubles up to the cap (no timing
-    # decides the outcome).
-    timed = tt.time_batched(
-        lambda: None, (), n_samples=3, min_sample_seconds=10.0, max_calls_per_sample=8
-    )
-    assert timed["calls_per_sample"] == 8
-    assert all(s >= 0 for s in timed["seconds"]) and timed["empty_loop_seconds"] >= 0
-    with pytest.raises(ValueError, match="n_samples"):
-        tt.time_batched(lambda: None, (), n_samples=0, min_sample_seconds=0.0)
-
-
-@pytest.mark.parametrize(
-    ("change", "error", "message"),
-    [
-        (
-            {"min_sample_seconds": -1.0},
-            ValueError,
-            "min_sample_seconds must be at least 0, got -1",
-        ),
-        ({"min_sample_seconds": float("nan")}, ValueError, "min_sample_seconds must be at least 0"),
-        ({"min_sample_seconds": None}, TypeError, "min_sample_seconds must be a number"),
-        ({"max_calls_per_sample": 0}, ValueError, "max_calls_per_sample must be at least 1, got 0"),
-        ({"max_calls_per_sample": 2.5}, ValueError, "max_calls_per_sample must be a whole number"),
-    ],
-)
-def test_time_batched_refuses_bad_arguments_before_calling_anything(change, error, message):
-    calls = []
-    with pytest.raises(error, match=message):
-        tt.time_batched(
-            lambda: calls.append(1), (), **{"n_samples": 1, "min_sample_seconds": 0.0, **change}
-        )
-    assert calls == []
 
 
 @pytest.mark.parametrize(

@@ -81,14 +81,15 @@ tables.show(per_call)
 ## Where the time of a tiny call goes
 
 Each segment is the median of the paired, sample-by-sample difference between two interleaved
-probes (see `STEPS` in `tensorbench/experiments/call_overhead.py`), on top of the empty loop
-iteration every call from a Python loop pays; the table gives each step's 95% CI. Medians are not
-exactly additive: a segment that costs next to nothing can come out slightly negative in the table
-and is drawn as zero.
+probes (see `STEPS` in `tensorbench/experiments/call_overhead/summary.py`), on top of the
+empty loop iteration every call from a Python loop pays; the table gives each step's 95% CI.
+Medians are not exactly additive: a segment that costs next to nothing can come out slightly
+negative in the table and is drawn as zero.
 """),
         code(r"""
 fig = call_overhead.anatomy_figure(run)
 saved = plotting.save(fig, run.figures_dir, "fig_call_overhead")
+plotting.show(fig, call_overhead.anatomy_alt(run))
 print("saved:", *saved, sep="\n  ")
 """),
         code(r"""

@@ -97,6 +97,7 @@ tables.show(site_table)
         code("""
 fig = tt.figure(run, "site_update")
 saved = plotting.save(fig, run.figures_dir, "fig_tt_site_update")
+plotting.show(fig, tt.figure_alt(run, "site_update"))
 print("saved:", *saved, sep="\\n  ")
 """),
         md("""
@@ -113,6 +114,7 @@ tables.write(chain_table, run.figures_dir, "tt_chain",
 tables.show(chain_table)
 fig = tt.figure(run, "chain")
 saved = plotting.save(fig, run.figures_dir, "fig_tt_chain")
+plotting.show(fig, tt.figure_alt(run, "chain"))
 """),
         md("## What held here"),
         code("""

@@ -2,6 +2,7 @@
 
 The first call of every cell is excluded from the summary statistics and reported
 apart, as the paper does; its overhead estimate is (first call) - (mean of the rest).
+:func:`median_ci` is the distribution-free CI of a median, for studies that report medians.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats as _st
+
+from tensorbench.timing import real_number
 
 CELL_KEYS = ["experiment", "regime", "variant", "implementation", "n1", "n2", "size"]
 
@@ -18,6 +21,23 @@ def _ci_halfwidth(values: np.ndarray, level: float = 0.95) -> float:
     if n < 2:
         return float("nan")
     return float(_st.t.ppf(0.5 + level / 2, n - 1) * np.std(values, ddof=1) / np.sqrt(n))
+
+
+def median_ci(values, level: float = 0.95) -> tuple[float, float]:
+    """Distribution-free confidence interval of the median (binomial order statistics);
+    NaN when there are too few values for the level."""
+    level = real_number("level", level)
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1 (exclusive), got {level}")
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1:
+        raise ValueError(f"values must be 1-D, got shape {v.shape}")
+    v = np.sort(v)
+    n = len(v)
+    j = int(_st.binom.ppf((1 - level) / 2, n, 0.5)) if n else 0
+    if j < 1:
+        return float("nan"), float("nan")
+    return float(v[j - 1]), float(v[n - j])
 
 
 def summarize(raw: pd.DataFrame) -> pd.DataFrame:
