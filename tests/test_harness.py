@@ -241,3 +241,27 @@ def test_captions_say_when_cells_come_from_several_commits_or_ran_side_by_side()
     )
     assert "Cells measured by 2 commits" in mixed and "aaaaaaaa, bbbbbbbb" in mixed
     assert "side by side (JOBS=2)" in mixed
+
+
+def test_side_by_side_agreement_is_judged_on_intervals_and_catches_a_shift(
+    tmp_path, monkeypatch
+):
+    from tensorbench import jobs_report
+
+    _dot_section(monkeypatch, n_trials=12, sizes=[200])
+    for label in ("serial", "parallel"):
+        monkeypatch.setenv("TENSORBENCH_MACHINE", label)
+        reproduce.measure(("dot",), "smoke", tmp_path, jobs=1 if label == "serial" else 2)
+    table = jobs_report.compare("serial", "parallel", "smoke", tmp_path)
+    assert len(table) == 8 and table["interval_of"].eq("median").all()  # 12 samples: 95% CI
+    # Shift every side-by-side sample of the parallel run 100-fold: none may agree.
+    cells = tmp_path / "data" / "results" / "parallel" / "smoke" / "dot" / "cells"
+    for path in cells.glob("*.csv"):
+        rows = pd.read_csv(path)
+        rows["seconds"] *= 100.0
+        rows.to_csv(path, index=False)
+    shifted = jobs_report.compare("serial", "parallel", "smoke", tmp_path)
+    assert not shifted["agree"].any()
+    found = jobs_report.summary(shifted, "serial", "parallel", "smoke")
+    side = int((~shifted["ran_alone_in_parallel_run"]).sum())
+    assert found["side_by_side_agree"] == 0 and len(found["side_by_side_disagree"]) == side

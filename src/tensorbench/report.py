@@ -94,6 +94,28 @@ def _wall_times(log: dict) -> str:
     return "; ".join(parts)
 
 
+def agreement_line(profile_dir: Path) -> str:
+    """The side-by-side vs serial comparison of this run, if one was recorded
+    (:mod:`tensorbench.jobs_report`)."""
+    found = results.read_json(profile_dir / "jobs_agreement.json")
+    if not found:
+        return ""
+    disagree = found["side_by_side_disagree"]
+    text = (
+        f"Side by side against serial (`{found['serial']}`, same profile): of "
+        f"{found['side_by_side_judged']} sample sets measured side by side and comparable, "
+        f"{found['side_by_side_agree']} agree with the serial run within their 95% CIs "
+        f"(median ratio side-by-side / serial over all of them: "
+        f"{found['median_ratio_side_by_side']:.3f})"
+    )
+    if disagree:
+        worst = sorted(disagree, key=lambda d: -abs(d["parallel_over_serial"] - 1))[:5]
+        text += "; the largest differences: " + ", ".join(
+            f"{d['cell_set']} {d['samples_of']} {d['parallel_over_serial']:.2f}x" for d in worst
+        )
+    return text + ". Every sample set: `jobs_agreement.csv` beside it."
+
+
 def _estimate_line(machine: str, root: Path | None) -> str:
     if machine != paths.machine_label():
         return ""
@@ -123,6 +145,8 @@ def results_page(machine: str, profile: str, root: Path | None = None) -> str:
         f"Machine: {machine_description(profile_dir)}.",
         "",
         f"Wall time: {_wall_times(log)}.",
+        "",
+        agreement_line(profile_dir),
         "",
     ]
     measured_by = commits(profile_dir)
@@ -202,6 +226,8 @@ def section(root: Path | None = None) -> str:
                 f"{machine_description(profile_dir)}. {_wall_times(log)}.",
                 "",
                 headline(machine, profile, root),
+                "",
+                agreement_line(profile_dir),
                 "",
                 f"Every finding: [figures/{machine}/{profile}/results.md]"
                 f"(figures/{machine}/{profile}/results.md).",
