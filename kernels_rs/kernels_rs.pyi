@@ -38,7 +38,7 @@ def bench_dot(form: str, n: int, n_trials: int, seed: int) -> list[float]:
 def bench_matvec(form: str, n1: int, n2: int, n_trials: int, seed: int) -> list[float]:
     """Seconds of n_trials + 1 C-order matvecs ('loop' or 'tuned') on fresh data made in Rust."""
 
-# --- sparse (kernels_rs/src/sparse.rs) -------------------------------------------------
+# --- sparse (kernels_rs/src/sparse.rs, sparse/) -----------------------------------------
 
 def ttv(
     subs: npt.NDArray[np.int64],
@@ -76,7 +76,7 @@ def read_bandwidth(n_bytes: int = 536870912, repeats: int = 5) -> float:
     ``n_bytes`` buffer (default 512 MiB, beyond the caches). The memory-traffic bound of
     a kernel that reads B bytes is B / read_bandwidth()."""
 
-# --- tensor train (kernels_rs/src/tt.rs) -----------------------------------------------
+# --- tensor train (kernels_rs/src/tt.rs, tt/, gemm.rs) -----------------------------------
 # complex128 arrays, axes in this order (values in C order): env [chi_bra, chi_ket],
 # site tensors [chi_left, d, chi_right], first-site operands [d, chi]. Bra operands are
 # conjugated. In a tiny call (every input at most 256 elements, C-contiguous, aligned)

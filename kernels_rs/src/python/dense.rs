@@ -5,7 +5,7 @@ use numpy::PyArray1;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use super::validate::{array_arg, shape_str, ArrayArg, GIL_RELEASE_MIN_ELEMENTS};
+use super::validate::{array_arg, shape_str, ArrayArg, GIL_RELEASE_MIN_WORK};
 use crate::dense;
 
 type DotKernel = fn(ArrayView1<f64>, ArrayView1<f64>) -> f64;
@@ -38,7 +38,7 @@ fn run_dot(
 ) -> PyResult<f64> {
     let (x, y) = checked_pair(x, y)?;
     let (xv, yv) = (x.view(), y.view());
-    if xv.len() >= GIL_RELEASE_MIN_ELEMENTS {
+    if xv.len() >= GIL_RELEASE_MIN_WORK {
         // Large inputs are borrowed: the read-only borrows above keep the NumPy memory
         // alive and un-writable from Rust for the whole call; views are Send (f64: Sync).
         Ok(py.detach(|| k(xv, yv)))
@@ -75,7 +75,7 @@ fn run_matvec<'py>(
             shape_str(xv.shape())
         )));
     }
-    let out = if av.len() >= GIL_RELEASE_MIN_ELEMENTS {
+    let out = if av.len() >= GIL_RELEASE_MIN_WORK {
         py.detach(|| k(av, xv))
     } else {
         k(av, xv)

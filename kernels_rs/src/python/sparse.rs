@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyTuple};
 
 use super::bench::{count, repetitions};
-use super::validate::{readonly, shape_str, GIL_RELEASE_MIN_ELEMENTS};
+use super::validate::{readonly, shape_str, GIL_RELEASE_MIN_WORK};
 use crate::memory;
 use crate::sparse::{self, TtvError, TtvMethod, TtvOutput};
 
@@ -133,7 +133,7 @@ fn ttv<'py>(
     let run = || sparse::ttv(subs, vals, shape, vector, mode, method);
     // The views borrow NumPy memory that the read-only borrows in `args` keep alive and
     // un-writable from Rust for the whole call; they are Send because i64 and f64 are Sync.
-    let output = if vals.len() >= GIL_RELEASE_MIN_ELEMENTS {
+    let output = if vals.len() >= GIL_RELEASE_MIN_WORK {
         py.detach(run)
     } else {
         run()

@@ -16,9 +16,14 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::IntoPyDict;
 
-/// Above this many elements a kernel runs with the GIL released; below it the
-/// release/re-acquire (~0.1 us) would be a visible share of the call.
-pub const GIL_RELEASE_MIN_ELEMENTS: usize = 1 << 15;
+/// Above this much work a kernel runs with the GIL released; below it the release and
+/// re-take (~0.1 us) would be a visible share of the call. Work is counted in elements
+/// read by the streaming kernels (dense, TTV) and in complex multiply-adds by the
+/// tensor-train contractions (site_update at chi = 16, d = 2 is 16,384). Each unit costs
+/// between a fraction of a nanosecond and about one, so 2^15 of either is microseconds
+/// of work, and the release is at most a few percent of any call that makes it: one
+/// number serves both.
+pub const GIL_RELEASE_MIN_WORK: usize = 1 << 15;
 
 /// Arrays of at most this many elements are copied instead of borrowed. rust-numpy's
 /// read-only borrow registers the array in a process-wide, mutex-protected table and
