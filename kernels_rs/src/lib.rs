@@ -10,6 +10,7 @@
 pub mod alloc;
 pub mod bench;
 pub mod dense;
+pub mod extent;
 pub mod gemm;
 pub mod memory;
 pub mod overhead;

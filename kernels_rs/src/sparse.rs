@@ -40,7 +40,7 @@ use std::time::Instant;
 
 use ndarray::{ArrayView1, ArrayView2};
 
-use crate::alloc::AllocError;
+use crate::alloc::{c_order_values, AllocError};
 use coo::{in_range, key_strides, Input};
 use dense_accumulator::by_dense_accumulator;
 use key_sort::by_key_sort;
@@ -232,14 +232,15 @@ pub fn ttv(
         });
     }
     // Contiguous views (a copy only for strided input), so the hot loops run over slices.
-    let subs = subs.as_standard_layout();
-    let vals = vals.as_standard_layout();
-    let vector = vector.as_standard_layout();
+    // Copied fallibly: a broadcast (stride-0) view can stand for more values than fit.
+    let subs = c_order_values(subs)?;
+    let vals = c_order_values(vals)?;
+    let vector = c_order_values(vector)?;
     let input = Input {
-        subs: subs.as_slice().expect("standard layout is contiguous"),
-        vals: vals.as_slice().expect("standard layout is contiguous"),
+        subs: &subs,
+        vals: &vals,
         shape,
-        vector: vector.as_slice().expect("standard layout is contiguous"),
+        vector: &vector,
         mode,
     };
     ttv_checked(&input, method)

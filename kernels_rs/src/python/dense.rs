@@ -2,14 +2,15 @@
 
 use ndarray::{ArrayView1, ArrayView2, Ix1, Ix2};
 use numpy::PyArray1;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::prelude::*;
 
 use super::validate::{array_arg, shape_str, ArrayArg, GIL_RELEASE_MIN_WORK};
+use crate::alloc::AllocError;
 use crate::dense;
 
 type DotKernel = fn(ArrayView1<f64>, ArrayView1<f64>) -> f64;
-type MatvecKernel = fn(ArrayView2<f64>, ArrayView1<f64>) -> Vec<f64>;
+type MatvecKernel = fn(ArrayView2<f64>, ArrayView1<f64>) -> Result<Vec<f64>, AllocError>;
 
 type Vector<'py> = ArrayArg<'py, f64, Ix1>;
 
@@ -79,7 +80,8 @@ fn run_matvec<'py>(
         py.detach(|| k(av, xv))
     } else {
         k(av, xv)
-    };
+    }
+    .map_err(|e| PyMemoryError::new_err(format!("cannot allocate the result of a @ x: {e}")))?;
     Ok(PyArray1::from_vec(py, out))
 }
 

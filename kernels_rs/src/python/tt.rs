@@ -23,12 +23,14 @@ use std::borrow::Cow;
 
 use ndarray::{Dimension, Ix2, Ix3};
 use numpy::{PyArray, PyArray2, PyArray3, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PySequence};
+use pyo3::types::PyDict;
 
 use super::raw::InPlaceReader;
-use super::validate::{take_array, type_name, typed, ArrayArg, GIL_RELEASE_MIN_WORK};
+use super::validate::{
+    room_for_items, sequence_arg, take_array, typed, ArrayArg, GIL_RELEASE_MIN_WORK,
+};
 use crate::tt::{self, dims2, dims3, Site, C64};
 use output::{in_place, output, small_call, Destination};
 
@@ -66,6 +68,25 @@ fn complex_array<'py, D: Dimension>(
 fn memory_error(e: tt::ScratchError) -> PyErr {
     PyMemoryError::new_err(e.to_string())
 }
+/// Whether some operand has no elements. Then every sum of the contraction is empty, so
+/// the result is all zeros (or empty) and no operand needs reading: none is copied, and
+/// a broadcast operand of 2^40 elements beside an empty one is no MemoryError.
+fn some_empty(shapes: &[&[usize]]) -> bool {
+    shapes.iter().any(|shape| shape.contains(&0))
+}
+
+/// The all-zero result of a contraction with an empty operand (see [`some_empty`]).
+fn zero_result<'py, D: Dimension>(
+    py: Python<'py>,
+    dims: D,
+    dest: Destination<'_, 'py, D>,
+) -> PyResult<Bound<'py, PyArray<C64, D>>> {
+    output(py, dims, dest, 0, &[], |out| {
+        out.fill(C64::new(0.0, 0.0));
+        Ok(())
+    })
+}
+
 fn macs(factors: &[usize]) -> usize {
     factors.iter().fold(1usize, |acc, &f| acc.saturating_mul(f))
 }
@@ -131,8 +152,14 @@ fn tt_first_site<'py>(
     let (bra, ket) = (take(bra, "bra_first")?, take(ket, "ket_first")?);
     let plan = first_site_plan(dims2(bra.shape()), dims2(ket.shape()))?;
     let dest = Destination::from_arg(out, &plan.dims)?;
-    let (bra, ket) = (bra.c_order_values(), ket.c_order_values());
-    output(py, plan.dims, dest, plan.macs, |out| {
+    if some_empty(&[bra.shape(), ket.shape()]) {
+        return zero_result(py, plan.dims, dest);
+    }
+    let (bra, ket) = (
+        bra.c_order_values("bra_first")?,
+        ket.c_order_values("ket_first")?,
+    );
+    output(py, plan.dims, dest, plan.macs, &[&bra, &ket], |out| {
         (plan.kernel)([&bra, &ket], out)
     })
 }
@@ -180,8 +207,11 @@ fn tt_env_bra<'py>(
     let (env, bra) = (take(env, "env")?, take(bra, "bra")?);
     let plan = env_bra_plan(dims2(env.shape()), dims3(bra.shape()))?;
     let dest = Destination::from_arg(out, &plan.dims)?;
-    let (env, bra) = (env.c_order_values(), bra.c_order_values());
-    output(py, plan.dims, dest, plan.macs, |out| {
+    if some_empty(&[env.shape(), bra.shape()]) {
+        return zero_result(py, plan.dims, dest);
+    }
+    let (env, bra) = (env.c_order_values("env")?, bra.c_order_values("bra")?);
+    output(py, plan.dims, dest, plan.macs, &[&env, &bra], |out| {
         (plan.kernel)([&env, &bra], out)
     })
 }
@@ -229,8 +259,11 @@ fn tt_tmp_ket<'py>(
     let (tmp, ket) = (take(tmp, "tmp")?, take(ket, "ket")?);
     let plan = tmp_ket_plan(dims3(tmp.shape()), dims3(ket.shape()))?;
     let dest = Destination::from_arg(out, &plan.dims)?;
-    let (tmp, ket) = (tmp.c_order_values(), ket.c_order_values());
-    output(py, plan.dims, dest, plan.macs, |out| {
+    if some_empty(&[tmp.shape(), ket.shape()]) {
+        return zero_result(py, plan.dims, dest);
+    }
+    let (tmp, ket) = (tmp.c_order_values("tmp")?, ket.c_order_values("ket")?);
+    output(py, plan.dims, dest, plan.macs, &[&tmp, &ket], |out| {
         (plan.kernel)([&tmp, &ket], out)
     })
 }
@@ -289,12 +322,15 @@ fn tt_site_update<'py>(
     let (env, bra, ket) = (take(env, "env")?, take(bra, "bra")?, take(ket, "ket")?);
     let plan = site_update_plan(dims2(env.shape()), dims3(bra.shape()), dims3(ket.shape()))?;
     let dest = Destination::from_arg(out, &plan.dims)?;
+    if some_empty(&[env.shape(), bra.shape(), ket.shape()]) {
+        return zero_result(py, plan.dims, dest);
+    }
     let (env, bra, ket) = (
-        env.c_order_values(),
-        bra.c_order_values(),
-        ket.c_order_values(),
+        env.c_order_values("env")?,
+        bra.c_order_values("bra")?,
+        ket.c_order_values("ket")?,
     );
-    output(py, plan.dims, dest, plan.macs, |out| {
+    output(py, plan.dims, dest, plan.macs, &[&env, &bra, &ket], |out| {
         (plan.kernel)([&env, &bra, &ket], out)
     })
 }
@@ -304,14 +340,9 @@ fn site_arrays<'py>(
     items: &Bound<'py, PyAny>,
     name: &str,
 ) -> PyResult<Vec<Bound<'py, PyArray3<C64>>>> {
-    let sequence = items.cast::<PySequence>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{name} must be a list or tuple of 3-D numpy.ndarray of {DTYPE}, got {}",
-            type_name(items)
-        ))
-    })?;
-    let len = sequence.len()?;
-    let mut arrays = Vec::with_capacity(len);
+    let expected = format!("a list or tuple of 3-D numpy.ndarray of {DTYPE}");
+    let (sequence, len) = sequence_arg(items, name, &expected)?;
+    let mut arrays = room_for_items(len, name)?;
     for index in 0..len {
         let item = sequence.get_item(index)?;
         // The element's name is formatted only when something is wrong with it.
@@ -372,6 +403,10 @@ fn tt_inner<'py>(
     let ket_arrays = site_arrays(kets, "kets")?;
     let (bra_sites, ket_sites) = (shapes(&bra_arrays), shapes(&ket_arrays));
     tt::check_chain(&bra_sites, &ket_sites).map_err(value_error)?;
+    if bra_sites.iter().chain(&ket_sites).any(Site::is_empty) {
+        // The sum over configurations is empty (see `some_empty`): nothing to read.
+        return Ok(C64::new(0.0, 0.0));
+    }
     let small = chain_macs(&bra_sites, &ket_sites) < GIL_RELEASE_MIN_WORK;
     if small {
         // SAFETY (InPlaceReader::read): the slices are read only by inner_checked, with
@@ -391,8 +426,8 @@ fn tt_inner<'py>(
     // Checked again on the taken arrays: taking may run Python code (a NumPy copy).
     let (bra_sites, ket_sites) = (operand_sites(&bra_operands), operand_sites(&ket_operands));
     tt::check_chain(&bra_sites, &ket_sites).map_err(value_error)?;
-    let bra_data = all_values(&bra_operands);
-    let ket_data = all_values(&ket_operands);
+    let bra_data = all_values(&bra_operands, "bras")?;
+    let ket_data = all_values(&ket_operands, "kets")?;
     let bras: Vec<(Site, &[C64])> = bra_sites
         .iter()
         .copied()
@@ -425,9 +460,13 @@ fn operand_sites(operands: &[ArrayArg<'_, C64, Ix3>]) -> Vec<Site> {
         .collect()
 }
 
-fn all_values<'a>(arrays: &'a [ArrayArg<'_, C64, Ix3>]) -> Vec<Cow<'a, [C64]>> {
-    arrays.iter().map(ArrayArg::c_order_values).collect()
+fn all_values<'a>(
+    arrays: &'a [ArrayArg<'_, C64, Ix3>],
+    name: &str,
+) -> PyResult<Vec<Cow<'a, [C64]>>> {
+    arrays.iter().map(|a| a.c_order_values(name)).collect()
 }
+
 /// How the TT kernels run on this machine: the tiled code path (instruction set), every
 /// available path, and the size thresholds.
 #[pyfunction]

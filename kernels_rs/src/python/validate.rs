@@ -12,9 +12,11 @@ use numpy::{
     Element, PyArray, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray, PyUntypedArray,
     PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::PyOverflowError;
+use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::IntoPyDict;
+use pyo3::types::{IntoPyDict, PyBytes, PySequence, PyString};
+use pyo3::Borrowed;
 
 /// Above this much work a kernel runs with the GIL released; below it the release and
 /// re-take (~0.1 us) would be a visible share of the call. Work is counted in elements
@@ -54,20 +56,32 @@ impl<T: Element, D: ndarray::Dimension> ArrayArg<'_, T, D> {
         }
     }
 
-    /// The values in C order: in place when they are in C order already, else a copy.
-    pub fn c_order_values(&self) -> Cow<'_, [T]>
+    /// The values in C order: in place when they are in C order already, else a copy
+    /// (a MemoryError naming `name` when that cannot be allocated, e.g. for a broadcast
+    /// array of 2^40 elements).
+    pub fn c_order_values(&self, name: &str) -> PyResult<Cow<'_, [T]>>
+    where
+        T: Copy,
+    {
+        crate::alloc::c_order_values(self.view()).map_err(|e| copy_error(name, e))
+    }
+
+    /// The values in C order as an owned vector (a copy, allocated fallibly).
+    pub fn owned_values(&self, name: &str) -> PyResult<Vec<T>>
     where
         T: Copy,
     {
         let view = self.view();
-        match view.to_slice() {
-            Some(slice) => Cow::Borrowed(slice),
-            None => Cow::Owned(view.iter().copied().collect()),
-        }
+        crate::alloc::try_collect(view.len(), view.iter().copied()).map_err(|e| copy_error(name, e))
     }
 }
 
 pub use crate::shape_str;
+
+/// The MemoryError for a copy of argument `name` that cannot be allocated.
+pub fn copy_error(name: &str, e: crate::alloc::AllocError) -> PyErr {
+    PyMemoryError::new_err(format!("cannot allocate a C-order copy of {name}: {e}"))
+}
 
 /// An element type with its NumPy type number, for the fast path of [`typed`].
 pub trait Dtype: Element {
@@ -181,9 +195,14 @@ pub fn kernel_readable<T: Element, D: ndarray::Dimension>(
     array: &Bound<'_, PyArray<T, D>>,
 ) -> bool {
     let item = std::mem::size_of::<T>() as isize;
+    // An empty array with a negative stride is copied too: rust-numpy's view would move
+    // its data pointer by a stride times (0 - 1), outside any allocation.
+    let empty_reversed = array.is_empty() && array.strides().iter().any(|&s| s < 0);
     // A C-contiguous array's strides are whole elements on every axis that is ever
     // stepped along (NumPy ignores the stride of a length-1 axis, and so does indexing).
-    array.is_aligned() && (array.is_c_contiguous() || array.strides().iter().all(|s| s % item == 0))
+    array.is_aligned()
+        && !empty_reversed
+        && (array.is_c_contiguous() || array.strides().iter().all(|s| s % item == 0))
 }
 
 /// A C-order copy of `array` made by NumPy (`numpy.array(array, order="C")`: a fresh
@@ -230,6 +249,24 @@ pub fn readonly<'py, T: Dtype, D: ndarray::Dimension>(
         .map_err(|e| PyValueError::new_err(format!("{name} cannot be borrowed for reading: {e}")))
 }
 
+/// An owned C-order copy of `array` whatever its size (first copied by NumPy if the
+/// kernels may not read it in place): a MemoryError naming `name` when it cannot be
+/// allocated (rust-numpy's `to_owned_array` would abort).
+pub fn owned_copy<T: Dtype + Copy, D: ndarray::Dimension>(
+    array: &Bound<'_, PyArray<T, D>>,
+    name: &str,
+    dtype_name: &str,
+) -> PyResult<Array<T, D>> {
+    if !kernel_readable(array) {
+        return owned_copy(&readable_copy(array, name, dtype_name)?, name, dtype_name);
+    }
+    // SAFETY: the array is aligned with whole-element strides (kernel_readable), and the
+    // view is read only by this copy, with the GIL held and no Python code run: the
+    // contract under which rust-numpy's safe `to_owned_array` reads an array.
+    let view = unsafe { array.as_array() };
+    crate::alloc::try_to_owned(view).map_err(|e| copy_error(name, e))
+}
+
 /// The kernels' way to take an array argument: checked as [`readonly`] does (and copied
 /// by [`readable_copy`] if need be), then taken by [`take_array`].
 pub fn array_arg<'py, T: Dtype, D: ndarray::Dimension>(
@@ -259,4 +296,87 @@ pub fn take_array<'py, T: Dtype, D: ndarray::Dimension>(
         .try_readonly()
         .map(ArrayArg::Borrowed)
         .map_err(|e| PyValueError::new_err(format!("{name} cannot be borrowed for reading: {e}")))
+}
+
+/// An integer argument that fits in an `i64`: a Python int or any object with
+/// `__index__`. An int out of range is a ValueError that says so (PyO3's own `i64` gives
+/// an OverflowError); anything else is PyO3's TypeError. PyO3 adds a note naming the
+/// argument.
+#[derive(Clone, Copy, Debug)]
+pub struct Int(pub i64);
+
+/// [`Int`] for arguments that fit in a `u64` (seeds).
+#[derive(Clone, Copy, Debug)]
+pub struct UInt(pub u64);
+
+/// The ValueError for an int that does not fit in `bits` (a signed or unsigned type).
+fn int_out_of_range(obj: Borrowed<'_, '_, PyAny>, error: PyErr, kind: &str) -> PyErr {
+    if !error.is_instance_of::<PyOverflowError>(obj.py()) {
+        return error;
+    }
+    let value = obj
+        .str()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| "?".into());
+    PyValueError::new_err(format!("{value} is out of range for a {kind}"))
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Int {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Int> {
+        obj.extract::<i64>()
+            .map(Int)
+            .map_err(|e| int_out_of_range(obj, e, "signed 64-bit integer"))
+    }
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for UInt {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<UInt> {
+        obj.extract::<u64>()
+            .map(UInt)
+            .map_err(|e| int_out_of_range(obj, e, "64-bit unsigned integer (0 to 2**64 - 1)"))
+    }
+}
+
+/// `obj` as a sequence (list, tuple, ...; not a str or bytes) and its length, or the
+/// TypeError that names `name` and what was `expected`.
+pub fn sequence_arg<'a, 'py>(
+    obj: &'a Bound<'py, PyAny>,
+    name: &str,
+    expected: &str,
+) -> PyResult<(&'a Bound<'py, PySequence>, usize)> {
+    let not_a_sequence =
+        || PyTypeError::new_err(format!("{name} must be {expected}, got {}", type_name(obj)));
+    // What PyO3's own `Vec<T>` extraction accepts: `PySequence_Check` (lists, tuples,
+    // NumPy arrays, any class with `__getitem__` but dict), but not str or bytes.
+    // SAFETY: `obj` is a live object and the GIL is held.
+    let is_sequence = unsafe { pyo3::ffi::PySequence_Check(obj.as_ptr()) } != 0;
+    if !is_sequence || obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
+        return Err(not_a_sequence());
+    }
+    // SAFETY: `PySequence_Check` passed, which is what a `PySequence` stands for in the
+    // sequence protocol calls made on it (`len`, `get_item`); both report failures as
+    // Python exceptions.
+    let sequence = unsafe { obj.cast_unchecked::<PySequence>() };
+    let len = sequence.len().map_err(|e| {
+        if e.is_instance_of::<PyOverflowError>(obj.py()) {
+            // `__len__` returned 2**63 or more: more items than memory could hold.
+            PyMemoryError::new_err(format!("{name} has more items than fit in memory"))
+        } else {
+            e
+        }
+    })?;
+    Ok((sequence, len))
+}
+
+/// Room for the `len` items of sequence argument `name`. A length that cannot be held
+/// (`__len__` = 2**62) is a MemoryError here, not the abort or the capacity-overflow
+/// panic of pre-sizing a `Vec` from it (which PyO3's own `Vec<T>` extraction does).
+pub fn room_for_items<T>(len: usize, name: &str) -> PyResult<Vec<T>> {
+    crate::alloc::try_with_capacity(len).map_err(|e| {
+        PyMemoryError::new_err(format!("{name} has {len} items, too many to hold: {e}"))
+    })
 }

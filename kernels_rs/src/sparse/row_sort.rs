@@ -19,8 +19,8 @@ pub(super) fn by_row_sort(input: &Input, out_shape: Vec<usize>) -> Result<Sparse
     rows.extend(0..input.nnz());
     rows.sort_by(|&a, &b| out_key(a).cmp(out_key(b)));
 
-    let mut firsts = Vec::new();
-    let mut vals = Vec::new();
+    let mut firsts = try_with_capacity(input.nnz())?;
+    let mut vals = try_with_capacity(input.nnz())?;
     for group in rows.chunk_by(|&a, &b| out_key(a).eq(out_key(b))) {
         let sum = sum_in_order(
             group

@@ -44,7 +44,11 @@ impl Site {
 
     /// Number of elements.
     pub fn len(&self) -> usize {
-        self.left * self.phys * self.right
+        // Saturating: an empty tensor may have huge other extents (0 x 2^40 x 2^40), and
+        // a product that saturates before its zero factor still ends at 0.
+        self.left
+            .saturating_mul(self.phys)
+            .saturating_mul(self.right)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -1,31 +1,23 @@
 //! `bench_tt`: a contraction timed inside Rust (`crate::tt::bench`) on copies of
 //! operands checked as the bindings check them.
 
-use ndarray::{Dimension, Ix2, Ix3};
+use ndarray::{Ix2, Ix3};
 use numpy::PyArray3;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use super::{complex_array, memory_error, shapes, site_arrays, take, value_error};
 use crate::python::bench::repetitions;
-use crate::python::validate::ArrayArg;
+use crate::python::validate::{sequence_arg, Int};
 use crate::tt::bench::{self as tt_bench, Operands};
 use crate::tt::{self, dims2, dims3, Site, C64};
-
-fn owned<D: Dimension>(array: &ArrayArg<'_, C64, D>) -> PyResult<Vec<C64>> {
-    Ok(array.c_order_values().into_owned())
-}
-
-fn operand<'a, 'py>(operands: &'a [Bound<'py, PyAny>], index: usize) -> &'a Bound<'py, PyAny> {
-    &operands[index]
-}
 
 /// The largest output `bench_tt` times (16 MiB of complex128; the study's largest is
 /// 64 x 64).
 const BENCH_OUTPUT_MAX_ELEMENTS: usize = 1 << 20;
 
 /// Validate and copy the operands of one timed case.
-fn bench_operands(case: &str, operands: &[Bound<'_, PyAny>]) -> PyResult<Operands> {
+fn bench_operands(case: &str, operands: &Bound<'_, PyAny>) -> PyResult<Operands> {
     let expected = match case {
         "first_site" | "env_bra" | "tmp_ket" | "chain" => 2,
         "site_update" => 3,
@@ -36,13 +28,17 @@ fn bench_operands(case: &str, operands: &[Bound<'_, PyAny>]) -> PyResult<Operand
             )))
         }
     };
-    if operands.len() != expected {
+    let (sequence, len) = sequence_arg(operands, "operands", "a list or tuple of operands")?;
+    if len != expected {
         return Err(PyValueError::new_err(format!(
-            "case {case:?} takes {expected} operands, got {}",
-            operands.len()
+            "case {case:?} takes {expected} operands, got {len}"
         )));
     }
-    let op = |i| operand(operands, i);
+    let mut items = Vec::with_capacity(expected); // at most 3
+    for index in 0..expected {
+        items.push(sequence.get_item(index)?);
+    }
+    let op = |i: usize| &items[i];
     Ok(match case {
         "first_site" => {
             let bra = complex_array::<Ix2>(op(0), "bra_first")?;
@@ -52,8 +48,8 @@ fn bench_operands(case: &str, operands: &[Bound<'_, PyAny>]) -> PyResult<Operand
                 d: bra.shape()[0],
                 chi_bra: bra.shape()[1],
                 chi_ket: ket.shape()[1],
-                bra: owned(&bra)?,
-                ket: owned(&ket)?,
+                bra: bra.owned_values("bra_first")?,
+                ket: ket.owned_values("ket_first")?,
             }
         }
         "env_bra" => {
@@ -63,8 +59,8 @@ fn bench_operands(case: &str, operands: &[Bound<'_, PyAny>]) -> PyResult<Operand
             Operands::EnvBra {
                 chi_ket: env.shape()[1],
                 bra_site: Site::from_shape(bra.shape()),
-                env: owned(&env)?,
-                bra: owned(&bra)?,
+                env: env.owned_values("env")?,
+                bra: bra.owned_values("bra")?,
             }
         }
         "tmp_ket" => {
@@ -74,8 +70,8 @@ fn bench_operands(case: &str, operands: &[Bound<'_, PyAny>]) -> PyResult<Operand
             Operands::TmpKet {
                 chi_bra_right: tmp.shape()[2],
                 ket_site: Site::from_shape(ket.shape()),
-                tmp: owned(&tmp)?,
-                ket: owned(&ket)?,
+                tmp: tmp.owned_values("tmp")?,
+                ket: ket.owned_values("ket")?,
             }
         }
         "site_update" => {
@@ -87,9 +83,9 @@ fn bench_operands(case: &str, operands: &[Bound<'_, PyAny>]) -> PyResult<Operand
             Operands::SiteUpdate {
                 bra_site: Site::from_shape(bra.shape()),
                 ket_site: Site::from_shape(ket.shape()),
-                env: owned(&env)?,
-                bra: owned(&bra)?,
-                ket: owned(&ket)?,
+                env: env.owned_values("env")?,
+                bra: bra.owned_values("bra")?,
+                ket: ket.owned_values("ket")?,
             }
         }
         _ => {
@@ -101,7 +97,7 @@ fn bench_operands(case: &str, operands: &[Bound<'_, PyAny>]) -> PyResult<Operand
                 sites
                     .into_iter()
                     .zip(arrays)
-                    .map(|(s, a)| Ok((s, owned(&take(a, name)?)?)))
+                    .map(|(s, a)| Ok((s, take(a, name)?.owned_values(name)?)))
                     .collect::<PyResult<Vec<_>>>()
             };
             Operands::Chain {
@@ -123,8 +119,8 @@ fn bench_operands(case: &str, operands: &[Bound<'_, PyAny>]) -> PyResult<Operand
 pub(super) fn bench_tt(
     py: Python<'_>,
     case: &str,
-    operands: Vec<Bound<'_, PyAny>>,
-    n_samples: i64,
+    operands: &Bound<'_, PyAny>,
+    n_samples: Int,
     min_sample_seconds: f64,
 ) -> PyResult<(Vec<f64>, usize)> {
     let n_samples = repetitions(n_samples, "n_samples")?;
@@ -133,7 +129,7 @@ pub(super) fn bench_tt(
             "min_sample_seconds must be between 0 and 10, got {min_sample_seconds}"
         )));
     }
-    let operands = bench_operands(case, &operands)?;
+    let operands = bench_operands(case, operands)?;
     // Inputs with a zero dimension can have a huge output; every timed call allocates it
     // with an infallible `Vec`, so an impossible size must be refused here.
     match operands.output_len() {

@@ -9,7 +9,8 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use super::{checked, memory_error};
-use crate::python::raw::{new_array, Fill, InPlace, InPlaceReader};
+use crate::extent::{extents_overlap, slice_extent};
+use crate::python::raw::{array_extent, new_array, Fill, InPlace, InPlaceReader};
 use crate::python::validate::{shape_str, COPY_MAX_ELEMENTS, GIL_RELEASE_MIN_WORK};
 use crate::tt::{self, C64};
 
@@ -38,14 +39,15 @@ unsafe fn fresh_values<'a, D: Dimension>(
 }
 
 /// The contraction's result, computed by `fill` (with the GIL released when the work,
-/// in complex multiply-adds, is large): straight into `dest`'s `out` when that can be
-/// written in place, else into a new C-order array of shape `dims` that is returned or
-/// copied into `out`.
+/// in complex multiply-adds, is large) from `inputs`: straight into `dest`'s `out` when
+/// that can be written in place and shares no memory with an input, else into a new
+/// C-order array of shape `dims` that is returned or copied into `out`.
 pub(super) fn output<'py, D, F>(
     py: Python<'py>,
     dims: D,
     dest: Destination<'_, 'py, D>,
     macs: usize,
+    inputs: &[&[C64]],
     fill: F,
 ) -> PyResult<Bound<'py, PyArray<C64, D>>>
 where
@@ -61,7 +63,7 @@ where
         .map_err(memory_error)
     };
     if let Destination::Out(out) = dest {
-        if let Some(mut target) = writable_in_place(out) {
+        if let Some(mut target) = writable_in_place(out, inputs) {
             // The kernels overwrite every element of their output (never read it).
             let values = target.as_slice_mut().map_err(|e| {
                 PyRuntimeError::new_err(format!("out is not contiguous after all: {e}"))
@@ -78,13 +80,22 @@ where
 }
 
 /// `out` borrowed for writing when the kernels can write it directly: C-contiguous,
-/// aligned, and not borrowed by anyone else. rust-numpy's borrow table refuses the
-/// borrow when `out` overlaps an input this call has borrowed for reading (a large input;
-/// small ones are copies), so such an `out` gets the result through a new array instead.
+/// aligned, not borrowed by anyone else, and sharing no byte with the memory the kernel
+/// reads (`inputs`: the borrowed arrays' values, or copies). The overlap is decided on
+/// addresses (`crate::extent`), since rust-numpy's borrow table only sees arrays with the same
+/// base object; an `out` that overlaps gets the result through a new array instead.
 fn writable_in_place<'py, D: Dimension>(
     out: &Bound<'py, PyArray<C64, D>>,
+    inputs: &[&[C64]],
 ) -> Option<PyReadwriteArray<'py, C64, D>> {
     if !out.is_c_contiguous() || !out.is_aligned() {
+        return None;
+    }
+    let target = array_extent(out.as_untyped());
+    if inputs
+        .iter()
+        .any(|input| extents_overlap(slice_extent(input), target))
+    {
         return None;
     }
     out.try_readwrite().ok()
