@@ -19,6 +19,7 @@ It runs in a subprocess of the test, so an abort or a segfault is seen as a dead
 
 from __future__ import annotations
 
+import collections.abc
 import itertools
 import json
 import os
@@ -137,7 +138,7 @@ def build_array(spec: dict, keep: list) -> np.ndarray:
     raise ValueError(f"unknown layout {layout}")
 
 
-class LyingSequence:
+class LyingSequence(collections.abc.Sequence):
     """A sequence whose ``__len__`` says ``len`` and whose items are ``item`` (built
     anew per index) up to ``real`` of them, then IndexError."""
 
@@ -393,7 +394,9 @@ def _length(items) -> int:
 
 
 def _sites(items, name):
-    if isinstance(items, (str, bytes)) or not hasattr(items, "__getitem__"):
+    # A list of site tensors must be a collections.abc.Sequence (an ndarray of one more
+    # axis is refused); shape and operands take anything with __getitem__.
+    if isinstance(items, (str, bytes)) or not isinstance(items, collections.abc.Sequence):
         raise Refuse("TypeError", f"{name} is not a sequence")
     length = _length(items)
     sites = []

@@ -410,7 +410,9 @@ def chains(draw):
         }
     elif choice == "type":
         case_tags.append("wrong-type")
-        return {"fn": "tt_inner", "args": [{"py": "abc"}, {"list": sides[1]}], "tags": case_tags}
+        # A str, or an ndarray of site tensors (one more axis): neither is a list.
+        wrong = draw(st.sampled_from([{"py": "abc"}, array((1, 1, 2, 1), "complex128")]))
+        return {"fn": "tt_inner", "args": [wrong, {"list": sides[1]}], "tags": case_tags}
     elif choice == "huge":
         case_tags.append("extent-huge")
         sides[side][0] = array((1, 2**40, bonds[side][1]), "complex128", "broadcast")

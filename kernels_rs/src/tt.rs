@@ -42,6 +42,7 @@ use std::fmt;
 
 use num_complex::Complex64;
 
+use crate::alloc::AllocError;
 pub use crate::gemm::{Path, SMALL_MACS};
 pub use crate::scratch::ScratchError;
 pub use contract::{env_bra_into, first_site_into, inner_checked, site_update_into, tmp_ket_into};
@@ -61,6 +62,8 @@ const ZERO: C64 = C64::new(0.0, 0.0);
 pub enum TtError {
     Shape(ShapeError),
     Scratch(ScratchError),
+    /// The result or a C-order copy of an operand could not be allocated.
+    OutOfMemory(AllocError),
 }
 
 impl fmt::Display for TtError {
@@ -68,6 +71,7 @@ impl fmt::Display for TtError {
         match self {
             TtError::Shape(e) => e.fmt(f),
             TtError::Scratch(e) => e.fmt(f),
+            TtError::OutOfMemory(e) => e.fmt(f),
         }
     }
 }
@@ -83,6 +87,12 @@ impl From<ShapeError> for TtError {
 impl From<ScratchError> for TtError {
     fn from(e: ScratchError) -> TtError {
         TtError::Scratch(e)
+    }
+}
+
+impl From<AllocError> for TtError {
+    fn from(e: AllocError) -> TtError {
+        TtError::OutOfMemory(e)
     }
 }
 

@@ -3,7 +3,7 @@
 use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::prelude::*;
 
-use super::validate::{Int, UInt};
+use super::args::{count, repetitions, Int, UInt};
 use crate::bench::{self, Form};
 
 fn memory_error(e: bench::OperandsTooLarge) -> PyErr {
@@ -14,34 +14,6 @@ fn parse_form(form: &str) -> PyResult<Form> {
     Form::parse(form).ok_or_else(|| {
         PyValueError::new_err(format!("form must be 'loop' or 'tuned', got {form:?}"))
     })
-}
-
-/// A non-negative count from Python (a negative one is a ValueError, not an OverflowError).
-pub(crate) fn count(value: Int, name: &str, minimum: i64) -> PyResult<usize> {
-    let Int(value) = value;
-    if value < minimum {
-        return Err(PyValueError::new_err(format!(
-            "{name} must be at least {minimum}, got {value}"
-        )));
-    }
-    usize::try_from(value)
-        .map_err(|_| PyValueError::new_err(format!("{name} is too large: {value}")))
-}
-
-/// More repetitions than any timing needs; a larger count would only ask for a result
-/// vector that cannot be allocated (which aborts the process).
-pub(crate) const MAX_REPETITIONS: usize = 1 << 20;
-
-/// `value` checked as a number of repetitions (trials, samples, passes): 1 to
-/// [`MAX_REPETITIONS`], or a ValueError naming `name`.
-pub(crate) fn repetitions(value: Int, name: &str) -> PyResult<usize> {
-    let value = count(value, name, 1)?;
-    if value > MAX_REPETITIONS {
-        return Err(PyValueError::new_err(format!(
-            "{name} must be at most {MAX_REPETITIONS}, got {value}"
-        )));
-    }
-    Ok(value)
 }
 
 /// Seconds of `n_trials + 1` dot products timed in Rust on data generated in Rust;

@@ -18,8 +18,8 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::bench::{count, repetitions};
-use super::validate::{array_arg, owned_copy, readonly, typed, Int};
+use super::args::{count, repetitions, Int};
+use super::validate::{array_arg, owned_copy, readonly, typed};
 use crate::overhead::{self, PoolEntry};
 
 /// Does nothing: the cost of calling a PyO3 function with no arguments.

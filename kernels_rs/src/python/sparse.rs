@@ -9,10 +9,8 @@ use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyTuple};
 
-use super::bench::{count, repetitions};
-use super::validate::{
-    readonly, room_for_items, sequence_arg, shape_str, type_name, typed, Int, GIL_RELEASE_MIN_WORK,
-};
+use super::args::{count, repetitions, room_for_items, sequence_arg, Int, Sequences};
+use super::validate::{readonly, shape_str, type_name, typed, GIL_RELEASE_MIN_WORK};
 use crate::memory;
 use crate::sparse::{self, TtvError, TtvMethod, TtvOutput};
 
@@ -65,7 +63,7 @@ fn vals_shape_error(shape: &[usize]) -> PyErr {
 /// range is a ValueError that says so, anything but a sequence of ints a TypeError.
 fn shape_arg(shape: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
     const EXPECTED: &str = "a sequence of ints (e.g. a tuple)";
-    let (sequence, len) = sequence_arg(shape, "shape", EXPECTED)?;
+    let (sequence, len) = sequence_arg(shape, "shape", EXPECTED, Sequences::Protocol)?;
     let mut dims = room_for_items(len, "shape")?;
     for j in 0..len {
         let item = sequence.get_item(j)?;
@@ -222,7 +220,10 @@ fn bench_ttv(
 /// Single-core read bandwidth in bytes per second: the best of `repeats` passes summing
 /// a buffer of `n_bytes` bytes (default 512 MiB, far beyond the caches).
 #[pyfunction]
-#[pyo3(signature = (n_bytes = Int(memory::DEFAULT_BYTES as i64), repeats = Int(5)))]
+#[pyo3(
+    signature = (n_bytes = Int(memory::DEFAULT_BYTES as i64), repeats = Int(5)),
+    text_signature = "(n_bytes=536870912, repeats=5)"
+)]
 fn read_bandwidth(py: Python<'_>, n_bytes: Int, repeats: Int) -> PyResult<f64> {
     let n_bytes = count(n_bytes, "n_bytes", 8)?;
     let repeats = repetitions(repeats, "repeats")?;

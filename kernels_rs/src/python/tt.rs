@@ -27,10 +27,9 @@ use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use super::args::{room_for_items, sequence_arg, Sequences};
 use super::raw::InPlaceReader;
-use super::validate::{
-    room_for_items, sequence_arg, take_array, typed, ArrayArg, GIL_RELEASE_MIN_WORK,
-};
+use super::validate::{take_array, typed, ArrayArg, GIL_RELEASE_MIN_WORK};
 use crate::tt::{self, dims2, dims3, Site, C64};
 use output::{in_place, output, small_call, Destination};
 
@@ -341,7 +340,7 @@ fn site_arrays<'py>(
     name: &str,
 ) -> PyResult<Vec<Bound<'py, PyArray3<C64>>>> {
     let expected = format!("a list or tuple of 3-D numpy.ndarray of {DTYPE}");
-    let (sequence, len) = sequence_arg(items, name, &expected)?;
+    let (sequence, len) = sequence_arg(items, name, &expected, Sequences::Abc)?;
     let mut arrays = room_for_items(len, name)?;
     for index in 0..len {
         let item = sequence.get_item(index)?;

@@ -12,11 +12,9 @@ use numpy::{
     Element, PyArray, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray, PyUntypedArray,
     PyUntypedArrayMethods,
 };
-use pyo3::exceptions::PyOverflowError;
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{IntoPyDict, PyBytes, PySequence, PyString};
-use pyo3::Borrowed;
+use pyo3::types::IntoPyDict;
 
 /// Above this much work a kernel runs with the GIL released; below it the release and
 /// re-take (~0.1 us) would be a visible share of the call. Work is counted in elements
@@ -296,87 +294,4 @@ pub fn take_array<'py, T: Dtype, D: ndarray::Dimension>(
         .try_readonly()
         .map(ArrayArg::Borrowed)
         .map_err(|e| PyValueError::new_err(format!("{name} cannot be borrowed for reading: {e}")))
-}
-
-/// An integer argument that fits in an `i64`: a Python int or any object with
-/// `__index__`. An int out of range is a ValueError that says so (PyO3's own `i64` gives
-/// an OverflowError); anything else is PyO3's TypeError. PyO3 adds a note naming the
-/// argument.
-#[derive(Clone, Copy, Debug)]
-pub struct Int(pub i64);
-
-/// [`Int`] for arguments that fit in a `u64` (seeds).
-#[derive(Clone, Copy, Debug)]
-pub struct UInt(pub u64);
-
-/// The ValueError for an int that does not fit in `bits` (a signed or unsigned type).
-fn int_out_of_range(obj: Borrowed<'_, '_, PyAny>, error: PyErr, kind: &str) -> PyErr {
-    if !error.is_instance_of::<PyOverflowError>(obj.py()) {
-        return error;
-    }
-    let value = obj
-        .str()
-        .map(|s| s.to_string())
-        .unwrap_or_else(|_| "?".into());
-    PyValueError::new_err(format!("{value} is out of range for a {kind}"))
-}
-
-impl<'a, 'py> FromPyObject<'a, 'py> for Int {
-    type Error = PyErr;
-
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Int> {
-        obj.extract::<i64>()
-            .map(Int)
-            .map_err(|e| int_out_of_range(obj, e, "signed 64-bit integer"))
-    }
-}
-
-impl<'a, 'py> FromPyObject<'a, 'py> for UInt {
-    type Error = PyErr;
-
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<UInt> {
-        obj.extract::<u64>()
-            .map(UInt)
-            .map_err(|e| int_out_of_range(obj, e, "64-bit unsigned integer (0 to 2**64 - 1)"))
-    }
-}
-
-/// `obj` as a sequence (list, tuple, ...; not a str or bytes) and its length, or the
-/// TypeError that names `name` and what was `expected`.
-pub fn sequence_arg<'a, 'py>(
-    obj: &'a Bound<'py, PyAny>,
-    name: &str,
-    expected: &str,
-) -> PyResult<(&'a Bound<'py, PySequence>, usize)> {
-    let not_a_sequence =
-        || PyTypeError::new_err(format!("{name} must be {expected}, got {}", type_name(obj)));
-    // What PyO3's own `Vec<T>` extraction accepts: `PySequence_Check` (lists, tuples,
-    // NumPy arrays, any class with `__getitem__` but dict), but not str or bytes.
-    // SAFETY: `obj` is a live object and the GIL is held.
-    let is_sequence = unsafe { pyo3::ffi::PySequence_Check(obj.as_ptr()) } != 0;
-    if !is_sequence || obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
-        return Err(not_a_sequence());
-    }
-    // SAFETY: `PySequence_Check` passed, which is what a `PySequence` stands for in the
-    // sequence protocol calls made on it (`len`, `get_item`); both report failures as
-    // Python exceptions.
-    let sequence = unsafe { obj.cast_unchecked::<PySequence>() };
-    let len = sequence.len().map_err(|e| {
-        if e.is_instance_of::<PyOverflowError>(obj.py()) {
-            // `__len__` returned 2**63 or more: more items than memory could hold.
-            PyMemoryError::new_err(format!("{name} has more items than fit in memory"))
-        } else {
-            e
-        }
-    })?;
-    Ok((sequence, len))
-}
-
-/// Room for the `len` items of sequence argument `name`. A length that cannot be held
-/// (`__len__` = 2**62) is a MemoryError here, not the abort or the capacity-overflow
-/// panic of pre-sizing a `Vec` from it (which PyO3's own `Vec<T>` extraction does).
-pub fn room_for_items<T>(len: usize, name: &str) -> PyResult<Vec<T>> {
-    crate::alloc::try_with_capacity(len).map_err(|e| {
-        PyMemoryError::new_err(format!("{name} has {len} items, too many to hold: {e}"))
-    })
 }

@@ -1,6 +1,6 @@
 use super::*;
 use crate::test_util::{max_rel_err, random_array};
-use ndarray::{Array2, Array3, Axis, ShapeBuilder};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, ShapeBuilder};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -301,4 +301,18 @@ fn zero_sized_dimensions_give_zeros_not_panics() {
     let last = Array3::from_elem((0, 2, 1), ZERO);
     let value = inner(&[empty.view(), last.view()], &[empty.view(), last.view()]).unwrap();
     assert_eq!(value, ZERO);
+}
+
+#[test]
+fn view_operands_that_cannot_be_copied_are_errors_not_aborts() {
+    // Broadcast views of 2^40 x 2 x 2^20 elements: their C-order copies cannot exist.
+    let one = [C64::new(1.0, 0.0)];
+    let huge = ArrayView3::from_shape((1usize << 40, 2, 1 << 20).strides((0, 0, 0)), &one[..])
+        .expect("stride-0 view of one element");
+    assert!(matches!(tmp_ket(huge, huge), Err(TtError::OutOfMemory(_))));
+    // A result of 2^60 elements from empty operands.
+    let empty: [C64; 0] = [];
+    let env = ArrayView2::from_shape((0, 1usize << 30), &empty[..]).unwrap();
+    let bra = ArrayView3::from_shape((0, 1, 1usize << 30), &empty[..]).unwrap();
+    assert!(matches!(env_bra(env, bra), Err(TtError::OutOfMemory(_))));
 }

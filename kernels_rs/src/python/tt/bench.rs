@@ -7,8 +7,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use super::{complex_array, memory_error, shapes, site_arrays, take, value_error};
-use crate::python::bench::repetitions;
-use crate::python::validate::{sequence_arg, Int};
+use crate::python::args::{repetitions, sequence_arg, Int, Sequences};
 use crate::tt::bench::{self as tt_bench, Operands};
 use crate::tt::{self, dims2, dims3, Site, C64};
 
@@ -28,7 +27,12 @@ fn bench_operands(case: &str, operands: &Bound<'_, PyAny>) -> PyResult<Operands>
             )))
         }
     };
-    let (sequence, len) = sequence_arg(operands, "operands", "a list or tuple of operands")?;
+    let (sequence, len) = sequence_arg(
+        operands,
+        "operands",
+        "a list or tuple of operands",
+        Sequences::Protocol,
+    )?;
     if len != expected {
         return Err(PyValueError::new_err(format!(
             "case {case:?} takes {expected} operands, got {len}"
