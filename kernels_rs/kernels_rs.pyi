@@ -1,7 +1,10 @@
 """Type stubs of the kernels_rs extension (Rust, PyO3 + rust-numpy).
 
 Every function validates its arguments: TypeError for a non-array or a wrong dtype,
-ValueError for a wrong shape, length or value. No input raises a Rust panic.
+ValueError for a wrong shape, length or value (an int beyond 64 bits included: "out of
+range"), MemoryError for a size that cannot be allocated (a result, a C-order copy of a
+broadcast input, a sequence whose ``__len__`` is huge). No input raises a Rust panic or
+aborts the interpreter; tests/test_fuzz_kernels.py keeps it so.
 """
 
 from collections.abc import Sequence
@@ -38,7 +41,7 @@ def bench_dot(form: str, n: int, n_trials: int, seed: int) -> list[float]:
 def bench_matvec(form: str, n1: int, n2: int, n_trials: int, seed: int) -> list[float]:
     """Seconds of n_trials + 1 C-order matvecs ('loop' or 'tuned') on fresh data made in Rust."""
 
-# --- sparse (kernels_rs/src/sparse.rs) -------------------------------------------------
+# --- sparse (kernels_rs/src/sparse.rs, sparse/) -----------------------------------------
 
 def ttv(
     subs: npt.NDArray[np.int64],
@@ -53,9 +56,11 @@ def ttv(
     ``sptensor.ttv``: ``(newsubs (m, d-1) int64 in Fortran order, newvals (m, 1) float64,
     newshape)`` with repeated subscripts summed in input order, exact zeros dropped, rows
     sorted lexicographically; a float when d = 1. ``subs`` is (nnz, d) int64 (any strides;
-    an empty array means nnz = 0), ``vals`` (nnz,) or (nnz, 1) float64. ``method='auto'``
-    uses a dense accumulator when the output space is at most 4 x nnz cells, else sorts
-    a linearized key (never allocating the output space)."""
+    an empty array means nnz = 0), ``vals`` (nnz,) or (nnz, 1) float64, ``shape`` any
+    sequence of positive ints below 2**63 (not a str). ``method='auto'`` uses a dense
+    accumulator when the output space is at most 4 x nnz cells, else sorts a linearized
+    key (never allocating the output space); ``method='dense'`` on an output space that
+    cannot be allocated is a MemoryError."""
 
 def bench_ttv(
     subs: npt.NDArray[np.int64],
@@ -76,13 +81,16 @@ def read_bandwidth(n_bytes: int = 536870912, repeats: int = 5) -> float:
     ``n_bytes`` buffer (default 512 MiB, beyond the caches). The memory-traffic bound of
     a kernel that reads B bytes is B / read_bandwidth()."""
 
-# --- tensor train (kernels_rs/src/tt.rs) -----------------------------------------------
+# --- tensor train (kernels_rs/src/tt.rs, tt/, gemm.rs) -----------------------------------
 # complex128 arrays, axes in this order (values in C order): env [chi_bra, chi_ket],
 # site tensors [chi_left, d, chi_right], first-site operands [d, chi]. Bra operands are
 # conjugated. In a tiny call (every input at most 256 elements, C-contiguous, aligned)
 # the inputs are read in place; otherwise small inputs are copied, large C-contiguous ones
-# borrowed, and any other layout copied to C order (an unaligned one by NumPy). TypeError: not an ndarray / not complex128;
-# ValueError: wrong number of axes or shapes that do not fit (the message names them).
+# borrowed, and any other layout copied to C order (an unaligned one by NumPy). With an
+# empty operand the result is zeros and nothing is read. TypeError: not an ndarray / not
+# complex128 (or non-native byte order); ValueError: wrong number of axes or shapes that
+# do not fit (the message names them); MemoryError: a result, copy or intermediate that
+# cannot be allocated.
 # Single-threaded on the calling thread; the GIL is released for large contractions.
 
 def tt_first_site(
@@ -119,11 +127,13 @@ def tt_site_update(
 
     ``out`` (all four pairwise contractions, positional or keyword, as in ``np.dot``): a
     writeable complex128 array of the result's shape, any layout, which receives the
-    result and is returned; it may be one of the inputs or share memory with one (the
-    result is then never written over an input still being read). The result is written
-    straight into ``out``, which saves making a new array (the larger part of a tiny
-    call), unless ``out`` is not C-contiguous and aligned or overlaps a large input: then
-    it is computed into a new array and copied into ``out``. If the call fails (it can
+    result and is returned; it may be one of the inputs or share memory with one by any
+    route (a view, another np.frombuffer of the same buffer, an __array_interface__ or
+    memoryview alias): the result is then never written over an input still being read.
+    The result is written straight into ``out``, which saves making a new array (the
+    larger part of a tiny call), unless ``out`` is not C-contiguous and aligned or its
+    memory extent (NumPy's may_share_memory bounds) overlaps an input that is read in
+    place: then it is computed into a new array and copied into ``out``. If the call fails (it can
     only run out of memory), ``out`` may hold part of a result. Wrong dtype: TypeError;
     wrong shape or read-only: ValueError."""
 
@@ -135,7 +145,7 @@ def tt_inner(
     sites (>= 1), same d per site, consecutive bonds equal, boundary bonds 1."""
 
 def bench_tt(
-    case: str, operands: tuple[object, ...], n_samples: int, min_sample_seconds: float
+    case: str, operands: Sequence[object], n_samples: int, min_sample_seconds: float
 ) -> tuple[list[float], int]:
     """Times one contraction inside Rust on copies of the operands; case: first_site
     (bra_first, ket_first), env_bra (env, bra), tmp_ket (tmp, ket), site_update

@@ -114,7 +114,8 @@ pub fn time_matvec(
             let value = match form {
                 Form::Loop => dense::matvec_loop(black_box(a.view()), black_box(x.view())),
                 Form::Tuned => dense::matvec(black_box(a.view()), black_box(x.view())),
-            };
+            }
+            .map_err(|_| OperandsTooLarge { elements: Some(n1) })?;
             let elapsed = start.elapsed().as_secs_f64();
             black_box(value);
             Ok(elapsed)

@@ -7,6 +7,8 @@
 
 use ndarray::{ArrayView1, ArrayView2};
 
+use crate::alloc::{try_collect, try_vec, AllocError};
+
 /// Independent partial sums in the tuned dot: 16 f64 = four 256-bit registers, enough
 /// to hide the latency of the floating-point add on current x86-64 and ARM cores.
 const LANES: usize = 16;
@@ -86,12 +88,14 @@ pub fn dot_view(x: ArrayView1<f64>, y: ArrayView1<f64>) -> f64 {
 /// The paper's matrix-vector product: an outer loop over rows, an inner loop over columns.
 /// Correct for any layout; fastest for C (row-major) order, which is what the paper used.
 ///
+/// The output is allocated fallibly: a broadcast `a` can have more rows than fit.
+///
 /// # Panics
 /// If `a.ncols() != x.len()` (the Python layer checks this first).
-pub fn matvec_loop(a: ArrayView2<f64>, x: ArrayView1<f64>) -> Vec<f64> {
+pub fn matvec_loop(a: ArrayView2<f64>, x: ArrayView1<f64>) -> Result<Vec<f64>, AllocError> {
     let (n1, n2) = a.dim();
     assert_eq!(n2, x.len(), "matvec_loop: shape mismatch");
-    let mut out = vec![0.0; n1];
+    let mut out = try_vec(n1, 0.0)?;
     for (i, out_i) in out.iter_mut().enumerate() {
         let mut sum = 0.0;
         for j in 0..n2 {
@@ -99,43 +103,45 @@ pub fn matvec_loop(a: ArrayView2<f64>, x: ArrayView1<f64>) -> Vec<f64> {
         }
         *out_i = sum;
     }
-    out
+    Ok(out)
 }
 
 /// Tuned matrix-vector product that follows the memory layout without copying:
 /// row dot products for C order, column updates (axpy) for Fortran order, and an
 /// indexed loop for any other strides.
 ///
+/// The output is allocated fallibly, as in [`matvec_loop`].
+///
 /// # Panics
 /// If `a.ncols() != x.len()` (the Python layer checks this first).
-pub fn matvec(a: ArrayView2<f64>, x: ArrayView1<f64>) -> Vec<f64> {
+pub fn matvec(a: ArrayView2<f64>, x: ArrayView1<f64>) -> Result<Vec<f64>, AllocError> {
     let (n1, n2) = a.dim();
     assert_eq!(n2, x.len(), "matvec: shape mismatch");
     let x_contig = x.as_slice();
     let strides = a.strides();
     if n1 == 0 || n2 == 0 {
-        return vec![0.0; n1];
+        return try_vec(n1, 0.0);
     }
     if let (true, Some(xs)) = (strides[1] == 1, x_contig) {
         // C order: each row is a contiguous slice.
-        return a
-            .rows()
-            .into_iter()
-            .map(|row| dot(row.as_slice().expect("unit column stride"), xs))
-            .collect();
+        let rows = a.rows().into_iter();
+        return try_collect(
+            n1,
+            rows.map(|row| dot(row.as_slice().expect("unit column stride"), xs)),
+        );
     }
     if strides[0] == 1 {
         // Fortran order: each column is contiguous; accumulate out += x[j] * a[:, j].
-        let mut out = vec![0.0; n1];
+        let mut out = try_vec(n1, 0.0)?;
         for (col, &xj) in a.columns().into_iter().zip(x.iter()) {
             let col = col.as_slice().expect("unit row stride");
             for (o, &c) in out.iter_mut().zip(col) {
                 *o += c * xj;
             }
         }
-        return out;
+        return Ok(out);
     }
-    a.rows().into_iter().map(|row| dot_view(row, x)).collect()
+    try_collect(n1, a.rows().into_iter().map(|row| dot_view(row, x)))
 }
 
 #[cfg(test)]
@@ -199,11 +205,11 @@ mod tests {
             let x = Array1::from_shape_fn(n2, |j| 1.0 / (1.0 + j as f64));
             let expected = reference_matvec(&c, &x);
             for (name, got) in [
-                ("loop C", matvec_loop(c.view(), x.view())),
-                ("loop F", matvec_loop(f.view(), x.view())),
-                ("tuned C", matvec(c.view(), x.view())),
-                ("tuned F", matvec(f.view(), x.view())),
-                ("tuned transposed", matvec(c.t().t(), x.view())),
+                ("loop C", matvec_loop(c.view(), x.view()).unwrap()),
+                ("loop F", matvec_loop(f.view(), x.view()).unwrap()),
+                ("tuned C", matvec(c.view(), x.view()).unwrap()),
+                ("tuned F", matvec(f.view(), x.view()).unwrap()),
+                ("tuned transposed", matvec(c.t().t(), x.view()).unwrap()),
             ] {
                 assert_eq!(got.len(), n1, "{name}");
                 for (g, e) in got.iter().zip(&expected) {
@@ -221,7 +227,17 @@ mod tests {
         let x = xbig.slice(s![..;2]);
         let owned = a.to_owned();
         let expected = reference_matvec(&owned, &x.to_owned());
-        assert_eq!(matvec(a, x), expected);
-        assert_eq!(matvec_loop(a, x), expected);
+        assert_eq!(matvec(a, x).unwrap(), expected);
+        assert_eq!(matvec_loop(a, x).unwrap(), expected);
+    }
+
+    #[test]
+    fn an_output_that_cannot_be_allocated_is_an_error_not_an_abort() {
+        // A broadcast matrix of 2^61 rows and no columns (its output would be 16 EiB).
+        let empty: [f64; 0] = [];
+        let a = ArrayView2::from_shape((1usize << 61, 0).strides((0, 1)), &empty[..]).unwrap();
+        let x = ArrayView1::from(&empty[..]);
+        assert!(matvec(a, x).is_err());
+        assert!(matvec_loop(a, x).is_err());
     }
 }

@@ -2,17 +2,23 @@
 //!
 //! The kernels are pure Rust on slices and `ndarray` views, grouped by family:
 //! [`dense`] (dot, matvec), [`sparse`] (COO tensor times vector) and [`tt`]
-//! (tensor-train contractions). [`bench`] times kernels
+//! (tensor-train contractions, built on the complex product of [`gemm`]). [`bench`] times
+//! kernels
 //! entirely inside Rust ("Rust" in the paper's figures). The PyO3 layer lives in
 //! `python/` behind the `python` feature, so `cargo test` needs no Python.
 
+pub mod alloc;
 pub mod bench;
 pub mod dense;
+pub mod extent;
+pub mod gemm;
 pub mod memory;
 pub mod overhead;
+pub mod scratch;
 pub mod sparse;
+#[cfg(test)]
+mod test_util;
 pub mod tt;
-pub mod tt_bench;
 
 #[cfg(feature = "python")]
 mod python;

@@ -3,6 +3,7 @@
 use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::prelude::*;
 
+use super::args::{count, repetitions, Int, UInt};
 use crate::bench::{self, Form};
 
 fn memory_error(e: bench::OperandsTooLarge) -> PyErr {
@@ -15,38 +16,12 @@ fn parse_form(form: &str) -> PyResult<Form> {
     })
 }
 
-/// A non-negative count from Python (a negative one is a ValueError, not an OverflowError).
-pub(crate) fn count(value: i64, name: &str, minimum: i64) -> PyResult<usize> {
-    if value < minimum {
-        return Err(PyValueError::new_err(format!(
-            "{name} must be at least {minimum}, got {value}"
-        )));
-    }
-    usize::try_from(value)
-        .map_err(|_| PyValueError::new_err(format!("{name} is too large: {value}")))
-}
-
-/// More repetitions than any timing needs; a larger count would only ask for a result
-/// vector that cannot be allocated (which aborts the process).
-pub(crate) const MAX_REPETITIONS: usize = 1 << 20;
-
-/// `value` checked as a number of repetitions (trials, samples, passes): 1 to
-/// [`MAX_REPETITIONS`], or a ValueError naming `name`.
-pub(crate) fn repetitions(value: i64, name: &str) -> PyResult<usize> {
-    let value = count(value, name, 1)?;
-    if value > MAX_REPETITIONS {
-        return Err(PyValueError::new_err(format!(
-            "{name} must be at most {MAX_REPETITIONS}, got {value}"
-        )));
-    }
-    Ok(value)
-}
-
 /// Seconds of `n_trials + 1` dot products timed in Rust on data generated in Rust;
 /// element 0 is the first call.
 #[pyfunction]
 #[pyo3(signature = (form, n, n_trials, seed))]
-fn bench_dot(py: Python<'_>, form: &str, n: i64, n_trials: i64, seed: u64) -> PyResult<Vec<f64>> {
+fn bench_dot(py: Python<'_>, form: &str, n: Int, n_trials: Int, seed: UInt) -> PyResult<Vec<f64>> {
+    let UInt(seed) = seed;
     let form = parse_form(form)?;
     let n = count(n, "n", 0)?;
     let n_trials = repetitions(n_trials, "n_trials")?;
@@ -61,11 +36,12 @@ fn bench_dot(py: Python<'_>, form: &str, n: i64, n_trials: i64, seed: u64) -> Py
 fn bench_matvec(
     py: Python<'_>,
     form: &str,
-    n1: i64,
-    n2: i64,
-    n_trials: i64,
-    seed: u64,
+    n1: Int,
+    n2: Int,
+    n_trials: Int,
+    seed: UInt,
 ) -> PyResult<Vec<f64>> {
+    let UInt(seed) = seed;
     let form = parse_form(form)?;
     let (n1, n2) = (count(n1, "n1", 0)?, count(n2, "n2", 0)?);
     let n_trials = repetitions(n_trials, "n_trials")?;

@@ -2,14 +2,15 @@
 
 use ndarray::{ArrayView1, ArrayView2, Ix1, Ix2};
 use numpy::PyArray1;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::prelude::*;
 
-use super::validate::{array_arg, shape_str, ArrayArg, GIL_RELEASE_MIN_ELEMENTS};
+use super::validate::{array_arg, shape_str, ArrayArg, GIL_RELEASE_MIN_WORK};
+use crate::alloc::AllocError;
 use crate::dense;
 
 type DotKernel = fn(ArrayView1<f64>, ArrayView1<f64>) -> f64;
-type MatvecKernel = fn(ArrayView2<f64>, ArrayView1<f64>) -> Vec<f64>;
+type MatvecKernel = fn(ArrayView2<f64>, ArrayView1<f64>) -> Result<Vec<f64>, AllocError>;
 
 type Vector<'py> = ArrayArg<'py, f64, Ix1>;
 
@@ -38,7 +39,7 @@ fn run_dot(
 ) -> PyResult<f64> {
     let (x, y) = checked_pair(x, y)?;
     let (xv, yv) = (x.view(), y.view());
-    if xv.len() >= GIL_RELEASE_MIN_ELEMENTS {
+    if xv.len() >= GIL_RELEASE_MIN_WORK {
         // Large inputs are borrowed: the read-only borrows above keep the NumPy memory
         // alive and un-writable from Rust for the whole call; views are Send (f64: Sync).
         Ok(py.detach(|| k(xv, yv)))
@@ -75,11 +76,12 @@ fn run_matvec<'py>(
             shape_str(xv.shape())
         )));
     }
-    let out = if av.len() >= GIL_RELEASE_MIN_ELEMENTS {
+    let out = if av.len() >= GIL_RELEASE_MIN_WORK {
         py.detach(|| k(av, xv))
     } else {
         k(av, xv)
-    };
+    }
+    .map_err(|e| PyMemoryError::new_err(format!("cannot allocate the result of a @ x: {e}")))?;
     Ok(PyArray1::from_vec(py, out))
 }
 

@@ -1,6 +1,7 @@
 //! The PyO3 layer: thin wrappers that borrow NumPy arrays, validate them with clear
 //! Python exceptions, release the GIL for long work and call the pure-Rust kernels.
 
+mod args;
 mod bench;
 mod dense;
 mod overhead;

@@ -13,13 +13,13 @@
 //! `overhead_pool_entry` times `rayon::ThreadPool::install` inside Rust.
 
 use ndarray::Ix1;
-use numpy::{PyArray1, PyArrayMethods, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::bench::{count, repetitions};
-use super::validate::{array_arg, readonly, typed};
+use super::args::{count, repetitions, Int};
+use super::validate::{array_arg, owned_copy, readonly, typed};
 use crate::overhead::{self, PoolEntry};
 
 /// Does nothing: the cost of calling a PyO3 function with no arguments.
@@ -54,8 +54,8 @@ fn overhead_two_arrays_unborrowed(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) ->
 /// table): the alternative to borrowing for tiny inputs. Returns len(x) + len(y).
 #[pyfunction]
 fn overhead_two_arrays_copied(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<f64> {
-    let x = checked_unborrowed(x, "x")?.to_owned_array();
-    let y = checked_unborrowed(y, "y")?.to_owned_array();
+    let x = owned_copy(checked_unborrowed(x, "x")?, "x", "float64")?;
+    let y = owned_copy(checked_unborrowed(y, "y")?, "y", "float64")?;
     Ok((x.len() + y.len()) as f64)
 }
 
@@ -87,7 +87,8 @@ fn overhead_return_array<'py>(
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let x = array_arg::<f64, Ix1>(x, "x", "float64")?;
     let _y = array_arg::<f64, Ix1>(y, "y", "float64")?;
-    Ok(PyArray1::from_vec(py, x.view().to_vec()))
+    let values = x.owned_values("x")?;
+    Ok(PyArray1::from_vec(py, values))
 }
 
 /// Releases the GIL and takes it back, doing nothing in between.
@@ -105,8 +106,8 @@ fn overhead_detach(py: Python<'_>) {
 fn overhead_pool_entry<'py>(
     py: Python<'py>,
     entry: &str,
-    calls_per_sample: i64,
-    samples: i64,
+    calls_per_sample: Int,
+    samples: Int,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mode = PoolEntry::parse(entry).ok_or_else(|| {
         PyValueError::new_err(format!(

@@ -15,7 +15,8 @@ use numpy::npyffi::{
     self, _PyArray_GET_ITEM_DATA, _PyDataType_GET_ITEM_DATA, npy_intp, NpyTypes, PyArray_Descr,
     NPY_ARRAY_ALIGNED, NPY_ARRAY_C_CONTIGUOUS, PY_ARRAY_API,
 };
-use numpy::{PyArray, PyArrayDescr};
+use numpy::{PyArray, PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::PyMemoryError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -161,9 +162,22 @@ pub unsafe fn new_array<'py, T: CachedDescr, D: Dimension>(
     mut dims: D,
     fill: Fill,
 ) -> PyResult<Bound<'py, PyArray<T, D>>> {
+    // NumPy refuses more than isize::MAX bytes with a ValueError ("array is too big");
+    // an impossible size is a MemoryError here, like every other allocation that fails.
+    let fits = dims
+        .size_checked()
+        .and_then(|n| n.checked_mul(std::mem::size_of::<T>()))
+        .is_some_and(|bytes| bytes <= isize::MAX as usize);
+    if !fits {
+        return Err(PyMemoryError::new_err(format!(
+            "cannot allocate an array of shape {}: more than {} bytes",
+            crate::shape_str(dims.slice()),
+            isize::MAX
+        )));
+    }
     let ndim = dims.ndim() as c_int;
-    // usize and npy_intp (isize) have the same size; an extent above isize::MAX reads as
-    // negative, which NumPy refuses with a ValueError.
+    // usize and npy_intp (isize) have the same size; every extent is at most isize::MAX
+    // (checked above).
     let extents = dims.slice_mut().as_mut_ptr().cast::<npy_intp>();
     // SAFETY: NumPy's documented constructors, called with the GIL held: each steals the
     // descriptor reference it is given, reads (never writes) `ndim` extents and returns a
@@ -187,4 +201,17 @@ pub unsafe fn new_array<'py, T: CachedDescr, D: Dimension>(
         };
         Ok(Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked())
     }
+}
+
+/// The extent of a NumPy array (any layout).
+pub fn array_extent(array: &Bound<'_, PyUntypedArray>) -> crate::extent::Extent {
+    // SAFETY: `as_array_ptr` points to the live array object (kept alive by `array`);
+    // only its data pointer field is read, with the GIL held.
+    let data = unsafe { (*_PyArray_GET_ITEM_DATA(array.as_array_ptr())).data };
+    crate::extent::strided_extent(
+        data as usize,
+        array.shape(),
+        array.strides(),
+        array.dtype().itemsize(),
+    )
 }

@@ -2,13 +2,15 @@
 //! `read_bandwidth` (crate::memory), the memory-traffic limit the TTV figure draws first.
 
 use ndarray::{ArrayView1, ArrayView2, Axis, Ix1, Ix2, IxDyn, ShapeBuilder};
-use numpy::{IntoPyArray, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{
+    IntoPyArray, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyTuple};
 
-use super::bench::{count, repetitions};
-use super::validate::{readonly, shape_str, GIL_RELEASE_MIN_ELEMENTS};
+use super::args::{count, repetitions, room_for_items, sequence_arg, Int, Sequences};
+use super::validate::{readonly, shape_str, type_name, typed, GIL_RELEASE_MIN_WORK};
 use crate::memory;
 use crate::sparse::{self, TtvError, TtvMethod, TtvOutput};
 
@@ -34,10 +36,7 @@ impl TtvArgs<'_> {
                 .into_dimensionality::<Ix1>()
                 .expect("1-D")),
             2 if vals.is_empty() => Ok(ArrayView1::from(&[][..])),
-            _ => Err(PyValueError::new_err(format!(
-                "vals must have shape (nnz,) or (nnz, 1), got {}",
-                shape_str(&shape)
-            ))),
+            _ => Err(vals_shape_error(&shape)),
         }
     }
 
@@ -53,36 +52,66 @@ impl TtvArgs<'_> {
     }
 }
 
+fn vals_shape_error(shape: &[usize]) -> PyErr {
+    PyValueError::new_err(format!(
+        "vals must have shape (nnz,) or (nnz, 1), got {}",
+        shape_str(shape)
+    ))
+}
+
+/// The tensor's shape: a sequence of positive ints, each below 2**63. An int out of that
+/// range is a ValueError that says so, anything but a sequence of ints a TypeError.
+fn shape_arg(shape: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
+    const EXPECTED: &str = "a sequence of ints (e.g. a tuple)";
+    let (sequence, len) = sequence_arg(shape, "shape", EXPECTED, Sequences::Protocol)?;
+    let mut dims = room_for_items(len, "shape")?;
+    for j in 0..len {
+        let item = sequence.get_item(j)?;
+        let n = match item.extract::<Int>() {
+            Ok(Int(n)) => n,
+            Err(e) if e.is_instance_of::<PyValueError>(shape.py()) => {
+                return Err(PyValueError::new_err(format!(
+                    "shape[{j}] = {} is out of range: dimensions must be positive integers \
+                     below 2**63",
+                    item.str()
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|_| "?".into())
+                )))
+            }
+            Err(_) => {
+                return Err(PyTypeError::new_err(format!(
+                    "shape must be {EXPECTED}, got shape[{j}] of type {}",
+                    type_name(&item)
+                )))
+            }
+        };
+        let n = usize::try_from(n).ok().filter(|&n| n > 0).ok_or_else(|| {
+            PyValueError::new_err(format!("shape[{j}] must be a positive integer, got {n}"))
+        })?;
+        dims.push(n);
+    }
+    Ok(dims)
+}
+
 fn parse_args<'py>(
     subs: &Bound<'py, PyAny>,
     vals: &Bound<'py, PyAny>,
     shape: &Bound<'py, PyAny>,
     vector: &Bound<'py, PyAny>,
-    mode: i64,
+    mode: Int,
     method: &str,
 ) -> PyResult<TtvArgs<'py>> {
+    let Int(mode) = mode;
+    // The shape first: reading it can run Python code (`__len__`, `__getitem__`).
+    let shape = shape_arg(shape)?;
     let subs = readonly::<i64, Ix2>(subs, "subs", "int64")?;
+    let vals_array = typed::<f64, IxDyn>(vals, "vals", "float64")?;
+    if vals_array.ndim() > 2 {
+        // Refused before rust-numpy views it (its views panic beyond 32 axes).
+        return Err(vals_shape_error(vals_array.shape()));
+    }
     let vals = readonly::<f64, IxDyn>(vals, "vals", "float64")?;
     let vector = readonly::<f64, Ix1>(vector, "vector", "float64")?;
-    let dims: Vec<i64> = shape.extract().map_err(|_| {
-        let type_name = shape
-            .get_type()
-            .name()
-            .map(|n| n.to_string())
-            .unwrap_or_else(|_| "?".into());
-        PyTypeError::new_err(format!(
-            "shape must be a sequence of ints (e.g. a tuple), got {type_name}"
-        ))
-    })?;
-    let shape = dims
-        .iter()
-        .enumerate()
-        .map(|(j, &n)| {
-            usize::try_from(n).ok().filter(|&n| n > 0).ok_or_else(|| {
-                PyValueError::new_err(format!("shape[{j}] must be a positive integer, got {n}"))
-            })
-        })
-        .collect::<PyResult<Vec<usize>>>()?;
     let order = shape.len();
     let mode = usize::try_from(mode).map_err(|_| {
         PyValueError::new_err(format!(
@@ -106,7 +135,9 @@ fn parse_args<'py>(
 
 fn to_py_err(err: TtvError) -> PyErr {
     match err {
-        TtvError::OutOfMemory { .. } => PyMemoryError::new_err(err.to_string()),
+        TtvError::OutOfMemory { .. } | TtvError::OutputTooLarge { .. } => {
+            PyMemoryError::new_err(err.to_string())
+        }
         _ => PyValueError::new_err(err.to_string()),
     }
 }
@@ -122,7 +153,7 @@ fn ttv<'py>(
     vals: &Bound<'py, PyAny>,
     shape: &Bound<'py, PyAny>,
     vector: &Bound<'py, PyAny>,
-    mode: i64,
+    mode: Int,
     method: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
     let args = parse_args(subs, vals, shape, vector, mode, method)?;
@@ -133,7 +164,7 @@ fn ttv<'py>(
     let run = || sparse::ttv(subs, vals, shape, vector, mode, method);
     // The views borrow NumPy memory that the read-only borrows in `args` keep alive and
     // un-writable from Rust for the whole call; they are Send because i64 and f64 are Sync.
-    let output = if vals.len() >= GIL_RELEASE_MIN_ELEMENTS {
+    let output = if vals.len() >= GIL_RELEASE_MIN_WORK {
         py.detach(run)
     } else {
         run()
@@ -171,8 +202,8 @@ fn bench_ttv(
     vals: &Bound<'_, PyAny>,
     shape: &Bound<'_, PyAny>,
     vector: &Bound<'_, PyAny>,
-    mode: i64,
-    n_trials: i64,
+    mode: Int,
+    n_trials: Int,
     method: &str,
 ) -> PyResult<Vec<f64>> {
     let n_trials = repetitions(n_trials, "n_trials")?;
@@ -189,8 +220,11 @@ fn bench_ttv(
 /// Single-core read bandwidth in bytes per second: the best of `repeats` passes summing
 /// a buffer of `n_bytes` bytes (default 512 MiB, far beyond the caches).
 #[pyfunction]
-#[pyo3(signature = (n_bytes = memory::DEFAULT_BYTES as i64, repeats = 5))]
-fn read_bandwidth(py: Python<'_>, n_bytes: i64, repeats: i64) -> PyResult<f64> {
+#[pyo3(
+    signature = (n_bytes = Int(memory::DEFAULT_BYTES as i64), repeats = Int(5)),
+    text_signature = "(n_bytes=536870912, repeats=5)"
+)]
+fn read_bandwidth(py: Python<'_>, n_bytes: Int, repeats: Int) -> PyResult<f64> {
     let n_bytes = count(n_bytes, "n_bytes", 8)?;
     let repeats = repetitions(repeats, "repeats")?;
     py.detach(|| memory::read_bandwidth(n_bytes, repeats))

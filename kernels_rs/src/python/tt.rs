@@ -1,4 +1,5 @@
-//! Bindings of the tensor-train contractions (`crate::tt`) and their in-Rust timer.
+//! Bindings of the tensor-train contractions (`crate::tt`); their in-Rust timer
+//! `bench_tt` is in `tt/bench.rs`, the ways a result reaches Python in `tt/output.rs`.
 //!
 //! Arrays are complex128 with the axes of `crate::tt` (row-major order of the values):
 //! `env [chi_bra, chi_ket]`, site tensors `[chi_left, d, chi_right]`, first-site operands
@@ -15,27 +16,24 @@
 //!   one whose strides are not whole elements, is first copied by NumPy, so the kernels
 //!   only ever see aligned, contiguous data.
 
+mod bench;
+mod output;
+
 use std::borrow::Cow;
 
 use ndarray::{Dimension, Ix2, Ix3};
-use numpy::npyffi::{_PyArray_GET_ITEM_DATA, NPY_ARRAY_WRITEABLE};
-use numpy::{PyArray, PyArray2, PyArray3, PyArrayMethods, PyReadwriteArray, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
+use numpy::{PyArray, PyArray2, PyArray3, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PySequence};
+use pyo3::types::PyDict;
 
-use super::bench::repetitions;
-use super::raw::{new_array, Fill, InPlace, InPlaceReader};
-use super::validate::{shape_str, take_array, type_name, typed, ArrayArg, COPY_MAX_ELEMENTS};
-use crate::tt::{self, Site, C64};
-use crate::tt_bench::{self, Operands};
+use super::args::{room_for_items, sequence_arg, Sequences};
+use super::raw::InPlaceReader;
+use super::validate::{take_array, typed, ArrayArg, GIL_RELEASE_MIN_WORK};
+use crate::tt::{self, dims2, dims3, Site, C64};
+use output::{in_place, output, small_call, Destination};
 
 const DTYPE: &str = "complex128";
-
-/// Above this many complex multiply-adds a call runs with the GIL released; below it the
-/// release and re-take (~0.1 us) would be a visible share of the call (site_update at
-/// chi = 16, d = 2 is 16,384).
-pub const GIL_RELEASE_MIN_MACS: usize = 1 << 15;
 
 fn value_error(e: tt::ShapeError) -> PyErr {
     PyValueError::new_err(e.0)
@@ -66,251 +64,26 @@ fn complex_array<'py, D: Dimension>(
 ) -> PyResult<ArrayArg<'py, C64, D>> {
     take(checked::<D>(obj, name)?, name)
 }
-
-fn dims2(shape: &[usize]) -> [usize; 2] {
-    [shape[0], shape[1]]
-}
-
-fn dims3(shape: &[usize]) -> [usize; 3] {
-    [shape[0], shape[1], shape[2]]
-}
-
-fn zeros<'py, D: Dimension>(py: Python<'py>, dims: D) -> PyResult<Bound<'py, PyArray<C64, D>>> {
-    // SAFETY: zeroed, so every element is initialised.
-    unsafe { new_array(py, dims, Fill::Zeros) }
-}
-
 fn memory_error(e: tt::ScratchError) -> PyErr {
     PyMemoryError::new_err(e.to_string())
 }
-
-/// The values of `out`, an array this call has just made, for writing.
-///
-/// # Safety
-/// `out` must have been created by this call (by [`zeros`]) and not yet handed to
-/// Python or anyone else. A fresh array is reachable only through `out` (NumPy arrays
-/// are not tracked by the garbage collector, so not even `gc.get_objects` can see it),
-/// so the slice is the only reference to its data, with or without the GIL; `zeros`
-/// made it C-contiguous, aligned and initialised.
-// The `&mut` comes from a shared `&Bound` as in rust-numpy's own `as_slice_mut`; the
-// contract below is what makes it unique.
-#[allow(clippy::mut_from_ref)]
-unsafe fn fresh_values<'a, D: Dimension>(
-    out: &'a Bound<'_, PyArray<C64, D>>,
-) -> PyResult<&'a mut [C64]> {
-    // SAFETY: see the contract above; as_slice_mut checks contiguity and alignment.
-    unsafe { out.as_slice_mut() }
-        .map_err(|e| PyRuntimeError::new_err(format!("new array is not contiguous: {e}")))
+/// Whether some operand has no elements. Then every sum of the contraction is empty, so
+/// the result is all zeros (or empty) and no operand needs reading: none is copied, and
+/// a broadcast operand of 2^40 elements beside an empty one is no MemoryError.
+fn some_empty(shapes: &[&[usize]]) -> bool {
+    shapes.iter().any(|shape| shape.contains(&0))
 }
 
-/// The contraction's result, computed by `fill` (with the GIL released when the work,
-/// in complex multiply-adds, is large): straight into `dest`'s `out` when that can be
-/// written in place, else into a new C-order array of shape `dims` that is returned or
-/// copied into `out`.
-fn output<'py, D, F>(
+/// The all-zero result of a contraction with an empty operand (see [`some_empty`]).
+fn zero_result<'py, D: Dimension>(
     py: Python<'py>,
     dims: D,
     dest: Destination<'_, 'py, D>,
-    macs: usize,
-    fill: F,
-) -> PyResult<Bound<'py, PyArray<C64, D>>>
-where
-    D: Dimension,
-    F: FnOnce(&mut [C64]) -> Result<(), tt::ScratchError> + Send,
-{
-    let run = |fill: F, values: &mut [C64]| {
-        if macs >= GIL_RELEASE_MIN_MACS {
-            py.detach(|| fill(values))
-        } else {
-            fill(values)
-        }
-        .map_err(memory_error)
-    };
-    if let Destination::Out(out) = dest {
-        if let Some(mut target) = writable_in_place(out) {
-            // The kernels overwrite every element of their output (never read it).
-            let values = target.as_slice_mut().map_err(|e| {
-                PyRuntimeError::new_err(format!("out is not contiguous after all: {e}"))
-            })?;
-            run(fill, values)?;
-            return Ok(out.clone());
-        }
-    }
-    let out = zeros(py, dims)?;
-    // SAFETY: `out` was made just above and is returned only after `fill` is done.
-    let values = unsafe { fresh_values(&out)? };
-    run(fill, values)?;
-    dest.deliver(out)
-}
-
-/// `out` borrowed for writing when the kernels can write it directly: C-contiguous,
-/// aligned, and not borrowed by anyone else. rust-numpy's borrow table refuses the
-/// borrow when `out` overlaps an input this call has borrowed for reading (a large input;
-/// small ones are copies), so such an `out` gets the result through a new array instead.
-fn writable_in_place<'py, D: Dimension>(
-    out: &Bound<'py, PyArray<C64, D>>,
-) -> Option<PyReadwriteArray<'py, C64, D>> {
-    if !out.is_c_contiguous() || !out.is_aligned() {
-        return None;
-    }
-    out.try_readwrite().ok()
-}
-
-/// Inputs of at most this many elements, C-contiguous and aligned, are read in place
-/// by [`small_call`] (the same bound as the copies of small arrays).
-const IN_PLACE_MAX_ELEMENTS: usize = COPY_MAX_ELEMENTS;
-
-/// Outputs of [`small_call`] are computed into a stack buffer of this many elements
-/// (4 KiB) or, up to 16 elements, of 16, so that a 1-element output does not zero 4 KiB.
-const STACK_OUTPUT_MAX_ELEMENTS: usize = 256;
-const SMALL_STACK_OUTPUT: usize = 16;
-
-/// `obj` read in place (no copy, no borrow-table entry) when it is a complex128 ndarray
-/// with `N` axes, C-contiguous and aligned, of at most [`IN_PLACE_MAX_ELEMENTS`]
-/// elements; `None` for anything else, which the checked path then takes (or says what
-/// is wrong with).
-///
-/// # Safety
-/// As for [`InPlaceReader::read`].
-#[inline(always)]
-unsafe fn in_place<'a, const N: usize>(
-    reader: InPlaceReader,
-    obj: &'a Bound<'_, PyAny>,
-) -> Option<InPlace<'a, C64, N>> {
-    // SAFETY: the caller upholds the reader's contract.
-    unsafe { reader.read::<C64, N>(obj, IN_PLACE_MAX_ELEMENTS) }
-}
-
-/// The fast path of a tiny contraction, or `None` when it does not apply: when every
-/// input was read [`in_place`], the output has at most [`STACK_OUTPUT_MAX_ELEMENTS`]
-/// elements and the work is too small to release the GIL, `kernel` computes from the
-/// inputs in place into a stack buffer, which is then copied into a new array. Every
-/// input is read before anything that can run Python code (making the new array):
-/// what `in_place` requires. This saves copying small inputs, about a third of a tiny
-/// call.
-#[inline(always)]
-fn small_call<'py, D, const K: usize>(
-    py: Python<'py>,
-    dims: D,
-    dest: Destination<'_, 'py, D>,
-    macs: usize,
-    inputs: [&[C64]; K],
-    kernel: impl FnOnce([&[C64]; K], &mut [C64]) -> Result<(), tt::ScratchError>,
-) -> Option<PyResult<Bound<'py, PyArray<C64, D>>>>
-where
-    D: Dimension,
-{
-    let len = dims
-        .size_checked()
-        .filter(|&len| len <= STACK_OUTPUT_MAX_ELEMENTS)?;
-    if macs >= GIL_RELEASE_MIN_MACS {
-        return None;
-    }
-    Some(if len <= SMALL_STACK_OUTPUT {
-        on_stack::<D, SMALL_STACK_OUTPUT>(py, dims, dest, len, |out| kernel(inputs, out))
-    } else {
-        on_stack::<D, STACK_OUTPUT_MAX_ELEMENTS>(py, dims, dest, len, |out| kernel(inputs, out))
-    })
-}
-
-/// Compute `len` (<= `N`) values into a zeroed stack buffer with `fill`, then copy them
-/// into `dest` (a new C-order array of shape `dims`, or `out`). `fill` is done before
-/// anything here can run Python code.
-#[inline(always)]
-fn on_stack<'py, D: Dimension, const N: usize>(
-    py: Python<'py>,
-    dims: D,
-    dest: Destination<'_, 'py, D>,
-    len: usize,
-    fill: impl FnOnce(&mut [C64]) -> Result<(), tt::ScratchError>,
 ) -> PyResult<Bound<'py, PyArray<C64, D>>> {
-    let mut buffer = [C64::new(0.0, 0.0); N];
-    let values = &mut buffer[..len];
-    fill(values).map_err(memory_error)?;
-    debug_assert_eq!(dims.size(), len);
-    match dest {
-        Destination::Out(out) if out.is_c_contiguous() && out.is_aligned() => {
-            // SAFETY: `out` passed `out_array`: a writeable complex128 array of shape
-            // `dims`, so `len` elements; C-contiguous and aligned (checked here). The
-            // write happens with the GIL held and no Rust reference to its memory alive
-            // (the inputs were last read by `fill`, above), from a stack buffer that
-            // cannot overlap it. It is the write that NumPy's own `np.copyto` or a Python
-            // `out[...] = values` would make, with the same guarantees.
-            unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out.data(), len) };
-            Ok(out.clone())
-        }
-        dest => {
-            // SAFETY: `new_array` returns a fresh C-contiguous array of `dims.size()`
-            // == `len` elements that nothing else can see yet. C64 has no drop glue, and
-            // every element is written here, from a stack buffer that cannot overlap the
-            // new allocation, before the array is read or returned.
-            let array = unsafe {
-                let array = new_array::<C64, D>(py, dims, Fill::Uninit)?;
-                std::ptr::copy_nonoverlapping(values.as_ptr(), array.data(), len);
-                array
-            };
-            dest.deliver(array)
-        }
-    }
-}
-
-/// Where a contraction's result goes: a new array, or the caller's `out`.
-#[derive(Clone, Copy)]
-enum Destination<'a, 'py, D: Dimension> {
-    New,
-    Out(&'a Bound<'py, PyArray<C64, D>>),
-}
-
-impl<'py, D: Dimension> Destination<'_, 'py, D> {
-    /// `out=None` (a new array) or `out` checked by [`out_array`] against `dims`.
-    #[inline(always)]
-    fn from_arg<'a>(
-        out: Option<&'a Bound<'py, PyAny>>,
-        dims: &D,
-    ) -> PyResult<Destination<'a, 'py, D>> {
-        Ok(match out {
-            None => Destination::New,
-            Some(out) => Destination::Out(out_array(out, dims)?),
-        })
-    }
-
-    /// Return `result`, a new array, or copy it into `out` (any layout: NumPy's
-    /// `PyArray_CopyInto`) and return `out`.
-    fn deliver(self, result: Bound<'py, PyArray<C64, D>>) -> PyResult<Bound<'py, PyArray<C64, D>>> {
-        match self {
-            Destination::New => Ok(result),
-            Destination::Out(out) => {
-                result.copy_to(out)?;
-                Ok(out.clone())
-            }
-        }
-    }
-}
-
-fn writeable<D: Dimension>(array: &Bound<'_, PyArray<C64, D>>) -> bool {
-    // SAFETY: `as_array_ptr` points to the array object, which `array` keeps alive; only
-    // its flags field is read, with the GIL held.
-    unsafe { (*_PyArray_GET_ITEM_DATA(array.as_array_ptr())).flags & NPY_ARRAY_WRITEABLE != 0 }
-}
-
-/// `out` checked as a writeable complex128 array of the result's shape `dims` (any
-/// layout), or the TypeError/ValueError that says what is wrong.
-fn out_array<'a, 'py, D: Dimension>(
-    out: &'a Bound<'py, PyAny>,
-    dims: &D,
-) -> PyResult<&'a Bound<'py, PyArray<C64, D>>> {
-    let array = checked::<D>(out, "out")?;
-    if array.shape() != dims.slice() {
-        return Err(PyValueError::new_err(format!(
-            "out must have the result's shape {}, got {}",
-            shape_str(dims.slice()),
-            shape_str(array.shape())
-        )));
-    }
-    if !writeable(array) {
-        return Err(PyValueError::new_err("out is read-only"));
-    }
-    Ok(array)
+    output(py, dims, dest, 0, &[], |out| {
+        out.fill(C64::new(0.0, 0.0));
+        Ok(())
+    })
 }
 
 fn macs(factors: &[usize]) -> usize {
@@ -378,8 +151,14 @@ fn tt_first_site<'py>(
     let (bra, ket) = (take(bra, "bra_first")?, take(ket, "ket_first")?);
     let plan = first_site_plan(dims2(bra.shape()), dims2(ket.shape()))?;
     let dest = Destination::from_arg(out, &plan.dims)?;
-    let (bra, ket) = (bra.c_order_values(), ket.c_order_values());
-    output(py, plan.dims, dest, plan.macs, |out| {
+    if some_empty(&[bra.shape(), ket.shape()]) {
+        return zero_result(py, plan.dims, dest);
+    }
+    let (bra, ket) = (
+        bra.c_order_values("bra_first")?,
+        ket.c_order_values("ket_first")?,
+    );
+    output(py, plan.dims, dest, plan.macs, &[&bra, &ket], |out| {
         (plan.kernel)([&bra, &ket], out)
     })
 }
@@ -427,8 +206,11 @@ fn tt_env_bra<'py>(
     let (env, bra) = (take(env, "env")?, take(bra, "bra")?);
     let plan = env_bra_plan(dims2(env.shape()), dims3(bra.shape()))?;
     let dest = Destination::from_arg(out, &plan.dims)?;
-    let (env, bra) = (env.c_order_values(), bra.c_order_values());
-    output(py, plan.dims, dest, plan.macs, |out| {
+    if some_empty(&[env.shape(), bra.shape()]) {
+        return zero_result(py, plan.dims, dest);
+    }
+    let (env, bra) = (env.c_order_values("env")?, bra.c_order_values("bra")?);
+    output(py, plan.dims, dest, plan.macs, &[&env, &bra], |out| {
         (plan.kernel)([&env, &bra], out)
     })
 }
@@ -476,8 +258,11 @@ fn tt_tmp_ket<'py>(
     let (tmp, ket) = (take(tmp, "tmp")?, take(ket, "ket")?);
     let plan = tmp_ket_plan(dims3(tmp.shape()), dims3(ket.shape()))?;
     let dest = Destination::from_arg(out, &plan.dims)?;
-    let (tmp, ket) = (tmp.c_order_values(), ket.c_order_values());
-    output(py, plan.dims, dest, plan.macs, |out| {
+    if some_empty(&[tmp.shape(), ket.shape()]) {
+        return zero_result(py, plan.dims, dest);
+    }
+    let (tmp, ket) = (tmp.c_order_values("tmp")?, ket.c_order_values("ket")?);
+    output(py, plan.dims, dest, plan.macs, &[&tmp, &ket], |out| {
         (plan.kernel)([&tmp, &ket], out)
     })
 }
@@ -536,12 +321,15 @@ fn tt_site_update<'py>(
     let (env, bra, ket) = (take(env, "env")?, take(bra, "bra")?, take(ket, "ket")?);
     let plan = site_update_plan(dims2(env.shape()), dims3(bra.shape()), dims3(ket.shape()))?;
     let dest = Destination::from_arg(out, &plan.dims)?;
+    if some_empty(&[env.shape(), bra.shape(), ket.shape()]) {
+        return zero_result(py, plan.dims, dest);
+    }
     let (env, bra, ket) = (
-        env.c_order_values(),
-        bra.c_order_values(),
-        ket.c_order_values(),
+        env.c_order_values("env")?,
+        bra.c_order_values("bra")?,
+        ket.c_order_values("ket")?,
     );
-    output(py, plan.dims, dest, plan.macs, |out| {
+    output(py, plan.dims, dest, plan.macs, &[&env, &bra, &ket], |out| {
         (plan.kernel)([&env, &bra, &ket], out)
     })
 }
@@ -551,14 +339,9 @@ fn site_arrays<'py>(
     items: &Bound<'py, PyAny>,
     name: &str,
 ) -> PyResult<Vec<Bound<'py, PyArray3<C64>>>> {
-    let sequence = items.cast::<PySequence>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{name} must be a list or tuple of 3-D numpy.ndarray of {DTYPE}, got {}",
-            type_name(items)
-        ))
-    })?;
-    let len = sequence.len()?;
-    let mut arrays = Vec::with_capacity(len);
+    let expected = format!("a list or tuple of 3-D numpy.ndarray of {DTYPE}");
+    let (sequence, len) = sequence_arg(items, name, &expected, Sequences::Abc)?;
+    let mut arrays = room_for_items(len, name)?;
     for index in 0..len {
         let item = sequence.get_item(index)?;
         // The element's name is formatted only when something is wrong with it.
@@ -619,7 +402,11 @@ fn tt_inner<'py>(
     let ket_arrays = site_arrays(kets, "kets")?;
     let (bra_sites, ket_sites) = (shapes(&bra_arrays), shapes(&ket_arrays));
     tt::check_chain(&bra_sites, &ket_sites).map_err(value_error)?;
-    let small = chain_macs(&bra_sites, &ket_sites) < GIL_RELEASE_MIN_MACS;
+    if bra_sites.iter().chain(&ket_sites).any(Site::is_empty) {
+        // The sum over configurations is empty (see `some_empty`): nothing to read.
+        return Ok(C64::new(0.0, 0.0));
+    }
+    let small = chain_macs(&bra_sites, &ket_sites) < GIL_RELEASE_MIN_WORK;
     if small {
         // SAFETY (InPlaceReader::read): the slices are read only by inner_checked, with
         // the GIL held and no Python code run between here and its return.
@@ -638,8 +425,8 @@ fn tt_inner<'py>(
     // Checked again on the taken arrays: taking may run Python code (a NumPy copy).
     let (bra_sites, ket_sites) = (operand_sites(&bra_operands), operand_sites(&ket_operands));
     tt::check_chain(&bra_sites, &ket_sites).map_err(value_error)?;
-    let bra_data = all_values(&bra_operands);
-    let ket_data = all_values(&ket_operands);
+    let bra_data = all_values(&bra_operands, "bras")?;
+    let ket_data = all_values(&ket_operands, "kets")?;
     let bras: Vec<(Site, &[C64])> = bra_sites
         .iter()
         .copied()
@@ -672,148 +459,11 @@ fn operand_sites(operands: &[ArrayArg<'_, C64, Ix3>]) -> Vec<Site> {
         .collect()
 }
 
-fn all_values<'a>(arrays: &'a [ArrayArg<'_, C64, Ix3>]) -> Vec<Cow<'a, [C64]>> {
-    arrays.iter().map(ArrayArg::c_order_values).collect()
-}
-
-fn owned<D: Dimension>(array: &ArrayArg<'_, C64, D>) -> PyResult<Vec<C64>> {
-    Ok(array.c_order_values().into_owned())
-}
-
-fn operand<'a, 'py>(operands: &'a [Bound<'py, PyAny>], index: usize) -> &'a Bound<'py, PyAny> {
-    &operands[index]
-}
-
-/// The largest output `bench_tt` times (16 MiB of complex128; the study's largest is
-/// 64 x 64).
-const BENCH_OUTPUT_MAX_ELEMENTS: usize = 1 << 20;
-
-/// Validate and copy the operands of one timed case.
-fn bench_operands(case: &str, operands: &[Bound<'_, PyAny>]) -> PyResult<Operands> {
-    let expected = match case {
-        "first_site" | "env_bra" | "tmp_ket" | "chain" => 2,
-        "site_update" => 3,
-        _ => {
-            return Err(PyValueError::new_err(format!(
-                "case must be one of 'first_site', 'env_bra', 'tmp_ket', 'site_update', 'chain', \
-                 got {case:?}"
-            )))
-        }
-    };
-    if operands.len() != expected {
-        return Err(PyValueError::new_err(format!(
-            "case {case:?} takes {expected} operands, got {}",
-            operands.len()
-        )));
-    }
-    let op = |i| operand(operands, i);
-    Ok(match case {
-        "first_site" => {
-            let bra = complex_array::<Ix2>(op(0), "bra_first")?;
-            let ket = complex_array::<Ix2>(op(1), "ket_first")?;
-            tt::check_first_site(dims2(bra.shape()), dims2(ket.shape())).map_err(value_error)?;
-            Operands::FirstSite {
-                d: bra.shape()[0],
-                chi_bra: bra.shape()[1],
-                chi_ket: ket.shape()[1],
-                bra: owned(&bra)?,
-                ket: owned(&ket)?,
-            }
-        }
-        "env_bra" => {
-            let env = complex_array::<Ix2>(op(0), "env")?;
-            let bra = complex_array::<Ix3>(op(1), "bra")?;
-            tt::check_env_bra(dims2(env.shape()), dims3(bra.shape())).map_err(value_error)?;
-            Operands::EnvBra {
-                chi_ket: env.shape()[1],
-                bra_site: Site::from_shape(bra.shape()),
-                env: owned(&env)?,
-                bra: owned(&bra)?,
-            }
-        }
-        "tmp_ket" => {
-            let tmp = complex_array::<Ix3>(op(0), "tmp")?;
-            let ket = complex_array::<Ix3>(op(1), "ket")?;
-            tt::check_tmp_ket(dims3(tmp.shape()), dims3(ket.shape())).map_err(value_error)?;
-            Operands::TmpKet {
-                chi_bra_right: tmp.shape()[2],
-                ket_site: Site::from_shape(ket.shape()),
-                tmp: owned(&tmp)?,
-                ket: owned(&ket)?,
-            }
-        }
-        "site_update" => {
-            let env = complex_array::<Ix2>(op(0), "env")?;
-            let bra = complex_array::<Ix3>(op(1), "bra")?;
-            let ket = complex_array::<Ix3>(op(2), "ket")?;
-            tt::check_site_update(dims2(env.shape()), dims3(bra.shape()), dims3(ket.shape()))
-                .map_err(value_error)?;
-            Operands::SiteUpdate {
-                bra_site: Site::from_shape(bra.shape()),
-                ket_site: Site::from_shape(ket.shape()),
-                env: owned(&env)?,
-                bra: owned(&bra)?,
-                ket: owned(&ket)?,
-            }
-        }
-        _ => {
-            let bras = site_arrays(op(0), "bras")?;
-            let kets = site_arrays(op(1), "kets")?;
-            let (bra_sites, ket_sites) = (shapes(&bras), shapes(&kets));
-            tt::check_chain(&bra_sites, &ket_sites).map_err(value_error)?;
-            let copy = |sites: Vec<Site>, arrays: &[Bound<'_, PyArray3<C64>>], name| {
-                sites
-                    .into_iter()
-                    .zip(arrays)
-                    .map(|(s, a)| Ok((s, owned(&take(a, name)?)?)))
-                    .collect::<PyResult<Vec<_>>>()
-            };
-            Operands::Chain {
-                bras: copy(bra_sites, &bras, "bras")?,
-                kets: copy(ket_sites, &kets, "kets")?,
-            }
-        }
-    })
-}
-
-/// Time one contraction inside Rust on copies of the given arrays: returns (per-call
-/// seconds, calls per sample). Element 0 is the first call alone; each later element is
-/// the mean of a batch of `calls_per_sample` back-to-back calls (the smallest power of
-/// two whose batch lasts at least `min_sample_seconds`). `case` is first_site
-/// (bra_first, ket_first), env_bra (env, bra), tmp_ket (tmp, ket), site_update
-/// (env, bra, ket) or chain (bras, kets).
-#[pyfunction]
-#[pyo3(signature = (case, operands, n_samples, min_sample_seconds))]
-fn bench_tt(
-    py: Python<'_>,
-    case: &str,
-    operands: Vec<Bound<'_, PyAny>>,
-    n_samples: i64,
-    min_sample_seconds: f64,
-) -> PyResult<(Vec<f64>, usize)> {
-    let n_samples = repetitions(n_samples, "n_samples")?;
-    if !(min_sample_seconds.is_finite() && (0.0..=10.0).contains(&min_sample_seconds)) {
-        return Err(PyValueError::new_err(format!(
-            "min_sample_seconds must be between 0 and 10, got {min_sample_seconds}"
-        )));
-    }
-    let operands = bench_operands(case, &operands)?;
-    // Inputs with a zero dimension can have a huge output; every timed call allocates it
-    // with an infallible `Vec`, so an impossible size must be refused here.
-    match operands.output_len() {
-        Some(len) if len <= BENCH_OUTPUT_MAX_ELEMENTS => {}
-        len => {
-            return Err(PyValueError::new_err(format!(
-                "bench_tt times outputs of at most {BENCH_OUTPUT_MAX_ELEMENTS} elements; \
-                 these operands give {}",
-                len.map_or("more than usize::MAX".to_string(), |n| n.to_string())
-            )))
-        }
-    }
-    let timed = py
-        .detach(|| tt_bench::time_contraction(&operands, n_samples, min_sample_seconds))
-        .map_err(memory_error)?;
-    Ok((timed.seconds, timed.calls_per_sample))
+fn all_values<'a>(
+    arrays: &'a [ArrayArg<'_, C64, Ix3>],
+    name: &str,
+) -> PyResult<Vec<Cow<'a, [C64]>>> {
+    arrays.iter().map(|a| a.c_order_values(name)).collect()
 }
 
 /// How the TT kernels run on this machine: the tiled code path (instruction set), every
@@ -828,8 +478,8 @@ fn tt_kernel_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         .collect();
     info.set_item("available_paths", paths)?;
     info.set_item("direct_loop_max_macs", tt::SMALL_MACS)?;
-    info.set_item("gil_release_min_macs", GIL_RELEASE_MIN_MACS)?;
-    info.set_item("max_calls_per_sample", tt_bench::MAX_CALLS_PER_SAMPLE)?;
+    info.set_item("gil_release_min_macs", GIL_RELEASE_MIN_WORK)?;
+    info.set_item("max_calls_per_sample", tt::bench::MAX_CALLS_PER_SAMPLE)?;
     info.set_item("threads", "calling thread only (no thread pool)")?;
     Ok(info)
 }
@@ -840,7 +490,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tt_tmp_ket, m)?)?;
     m.add_function(wrap_pyfunction!(tt_site_update, m)?)?;
     m.add_function(wrap_pyfunction!(tt_inner, m)?)?;
-    m.add_function(wrap_pyfunction!(bench_tt, m)?)?;
+    m.add_function(wrap_pyfunction!(bench::bench_tt, m)?)?;
     m.add_function(wrap_pyfunction!(tt_kernel_info, m)?)?;
     Ok(())
 }

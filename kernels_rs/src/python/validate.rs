@@ -12,13 +12,18 @@ use numpy::{
     Element, PyArray, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray, PyUntypedArray,
     PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::IntoPyDict;
 
-/// Above this many elements a kernel runs with the GIL released; below it the
-/// release/re-acquire (~0.1 us) would be a visible share of the call.
-pub const GIL_RELEASE_MIN_ELEMENTS: usize = 1 << 15;
+/// Above this much work a kernel runs with the GIL released; below it the release and
+/// re-take (~0.1 us) would be a visible share of the call. Work is counted in elements
+/// read by the streaming kernels (dense, TTV) and in complex multiply-adds by the
+/// tensor-train contractions (site_update at chi = 16, d = 2 is 16,384). Each unit costs
+/// between a fraction of a nanosecond and about one, so 2^15 of either is microseconds
+/// of work, and the release is at most a few percent of any call that makes it: one
+/// number serves both.
+pub const GIL_RELEASE_MIN_WORK: usize = 1 << 15;
 
 /// Arrays of at most this many elements are copied instead of borrowed. rust-numpy's
 /// read-only borrow registers the array in a process-wide, mutex-protected table and
@@ -49,20 +54,32 @@ impl<T: Element, D: ndarray::Dimension> ArrayArg<'_, T, D> {
         }
     }
 
-    /// The values in C order: in place when they are in C order already, else a copy.
-    pub fn c_order_values(&self) -> Cow<'_, [T]>
+    /// The values in C order: in place when they are in C order already, else a copy
+    /// (a MemoryError naming `name` when that cannot be allocated, e.g. for a broadcast
+    /// array of 2^40 elements).
+    pub fn c_order_values(&self, name: &str) -> PyResult<Cow<'_, [T]>>
+    where
+        T: Copy,
+    {
+        crate::alloc::c_order_values(self.view()).map_err(|e| copy_error(name, e))
+    }
+
+    /// The values in C order as an owned vector (a copy, allocated fallibly).
+    pub fn owned_values(&self, name: &str) -> PyResult<Vec<T>>
     where
         T: Copy,
     {
         let view = self.view();
-        match view.to_slice() {
-            Some(slice) => Cow::Borrowed(slice),
-            None => Cow::Owned(view.iter().copied().collect()),
-        }
+        crate::alloc::try_collect(view.len(), view.iter().copied()).map_err(|e| copy_error(name, e))
     }
 }
 
 pub use crate::shape_str;
+
+/// The MemoryError for a copy of argument `name` that cannot be allocated.
+pub fn copy_error(name: &str, e: crate::alloc::AllocError) -> PyErr {
+    PyMemoryError::new_err(format!("cannot allocate a C-order copy of {name}: {e}"))
+}
 
 /// An element type with its NumPy type number, for the fast path of [`typed`].
 pub trait Dtype: Element {
@@ -176,9 +193,14 @@ pub fn kernel_readable<T: Element, D: ndarray::Dimension>(
     array: &Bound<'_, PyArray<T, D>>,
 ) -> bool {
     let item = std::mem::size_of::<T>() as isize;
+    // An empty array with a negative stride is copied too: rust-numpy's view would move
+    // its data pointer by a stride times (0 - 1), outside any allocation.
+    let empty_reversed = array.is_empty() && array.strides().iter().any(|&s| s < 0);
     // A C-contiguous array's strides are whole elements on every axis that is ever
     // stepped along (NumPy ignores the stride of a length-1 axis, and so does indexing).
-    array.is_aligned() && (array.is_c_contiguous() || array.strides().iter().all(|s| s % item == 0))
+    array.is_aligned()
+        && !empty_reversed
+        && (array.is_c_contiguous() || array.strides().iter().all(|s| s % item == 0))
 }
 
 /// A C-order copy of `array` made by NumPy (`numpy.array(array, order="C")`: a fresh
@@ -223,6 +245,24 @@ pub fn readonly<'py, T: Dtype, D: ndarray::Dimension>(
     array
         .try_readonly()
         .map_err(|e| PyValueError::new_err(format!("{name} cannot be borrowed for reading: {e}")))
+}
+
+/// An owned C-order copy of `array` whatever its size (first copied by NumPy if the
+/// kernels may not read it in place): a MemoryError naming `name` when it cannot be
+/// allocated (rust-numpy's `to_owned_array` would abort).
+pub fn owned_copy<T: Dtype + Copy, D: ndarray::Dimension>(
+    array: &Bound<'_, PyArray<T, D>>,
+    name: &str,
+    dtype_name: &str,
+) -> PyResult<Array<T, D>> {
+    if !kernel_readable(array) {
+        return owned_copy(&readable_copy(array, name, dtype_name)?, name, dtype_name);
+    }
+    // SAFETY: the array is aligned with whole-element strides (kernel_readable), and the
+    // view is read only by this copy, with the GIL held and no Python code run: the
+    // contract under which rust-numpy's safe `to_owned_array` reads an array.
+    let view = unsafe { array.as_array() };
+    crate::alloc::try_to_owned(view).map_err(|e| copy_error(name, e))
 }
 
 /// The kernels' way to take an array argument: checked as [`readonly`] does (and copied

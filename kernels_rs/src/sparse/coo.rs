@@ -1,0 +1,226 @@
+//! The checked input of a TTV call and the passes over its nonzeros: each checks every
+//! subscript of a row before it uses any, so a bad subscript is an error, never a panic
+//! or an out-of-bounds read.
+
+use super::TtvError;
+
+/// The checked input, with `subs`, `vals` and `vector` as contiguous slices.
+pub(super) struct Input<'a> {
+    pub subs: &'a [i64],
+    pub vals: &'a [f64],
+    pub shape: &'a [usize],
+    pub vector: &'a [f64],
+    pub mode: usize,
+}
+
+impl Input<'_> {
+    pub fn order(&self) -> usize {
+        self.shape.len()
+    }
+
+    pub fn nnz(&self) -> usize {
+        self.vals.len()
+    }
+
+    pub fn out_shape(&self) -> Vec<usize> {
+        let mut out = self.shape.to_vec();
+        out.remove(self.mode);
+        out
+    }
+
+    pub fn out_of_range(&self, row: usize) -> TtvError {
+        let order = self.order();
+        let sub = &self.subs[row * order..(row + 1) * order];
+        let column = (0..order)
+            .find(|&j| !in_range(sub[j], self.shape[j]))
+            .expect("called only for a row with a bad subscript");
+        TtvError::SubscriptOutOfRange {
+            row,
+            column,
+            value: sub[column],
+            size: self.shape[column],
+        }
+    }
+
+    /// Call `term(key, value * vector[sub[mode]])` for every nonzero in input order,
+    /// where `key = sum_j sub[j] * strides[j]` (`strides[mode]` = 0), after checking
+    /// every subscript of the row.
+    pub fn for_each_term(
+        &self,
+        strides: &[u64],
+        term: impl FnMut(u64, f64),
+    ) -> Result<(), TtvError> {
+        // Fixed orders get a fully unrolled inner loop; the rest share a generic one.
+        match self.order() {
+            2 => self.for_each_term_fixed::<2>(strides, term),
+            3 => self.for_each_term_fixed::<3>(strides, term),
+            4 => self.for_each_term_fixed::<4>(strides, term),
+            5 => self.for_each_term_fixed::<5>(strides, term),
+            _ => self.for_each_term_any(strides, term),
+        }
+    }
+
+    fn for_each_term_fixed<const D: usize>(
+        &self,
+        strides: &[u64],
+        mut term: impl FnMut(u64, f64),
+    ) -> Result<(), TtvError> {
+        let shape: [u64; D] = std::array::from_fn(|j| self.shape[j] as u64);
+        let strides: [u64; D] = std::array::from_fn(|j| strides[j]);
+        let mode = self.mode;
+        for (row, (sub, &value)) in self.subs.chunks_exact(D).zip(self.vals).enumerate() {
+            let sub: &[i64; D] = sub.try_into().expect("chunks_exact yields D items");
+            // strides[mode] is 0, so no column needs skipping (D skips none).
+            let key =
+                checked_key::<D>(sub, &shape, &strides, D).ok_or_else(|| self.out_of_range(row))?;
+            term(key, value * self.vector[sub[mode] as usize]);
+        }
+        Ok(())
+    }
+
+    fn for_each_term_any(
+        &self,
+        strides: &[u64],
+        mut term: impl FnMut(u64, f64),
+    ) -> Result<(), TtvError> {
+        let order = self.order();
+        for (row, (sub, &value)) in self.subs.chunks_exact(order).zip(self.vals).enumerate() {
+            let mut key = 0u64;
+            for j in 0..order {
+                if !in_range(sub[j], self.shape[j]) {
+                    return Err(self.out_of_range(row));
+                }
+                key += sub[j] as u64 * strides[j];
+            }
+            term(key, value * self.vector[sub[self.mode] as usize]);
+        }
+        Ok(())
+    }
+
+    /// `acc[key] += value * vector[sub[mode]]` for every nonzero in input order (keys as
+    /// in [`Input::for_each_term`]), after checking every subscript of the row. `acc`
+    /// must hold the whole output space: `cells` = the product of the other dimensions.
+    ///
+    /// The hot loop of the dense method. Orders 2 to 5 get a loop specialised for their
+    /// order and mode: the subscripts, strides and the vector's column stay in registers,
+    /// and the checked subscripts make the two indexed accesses provably in bounds.
+    pub fn accumulate_dense(&self, strides: &[u64], acc: &mut [f64]) -> Result<(), TtvError> {
+        macro_rules! by_mode {
+            ($d:literal: $($m:literal)*) => {
+                match self.mode {
+                    $($m => self.accumulate_dense_fixed::<$d, $m>(strides, acc),)*
+                    _ => unreachable!("mode < order was checked"),
+                }
+            };
+        }
+        match self.order() {
+            2 => by_mode!(2: 0 1),
+            3 => by_mode!(3: 0 1 2),
+            4 => by_mode!(4: 0 1 2 3),
+            5 => by_mode!(5: 0 1 2 3 4),
+            // Every key is below `cells`: the subscripts are checked before the term.
+            _ => self.for_each_term(strides, |key, term| acc[key as usize] += term),
+        }
+    }
+
+    fn accumulate_dense_fixed<const D: usize, const M: usize>(
+        &self,
+        strides: &[u64],
+        acc: &mut [f64],
+    ) -> Result<(), TtvError> {
+        let shape: [u64; D] = std::array::from_fn(|j| self.shape[j] as u64);
+        let strides: [u64; D] = std::array::from_fn(|j| strides[j]);
+        let cells: u64 = (0..D).filter(|&j| j != M).map(|j| shape[j]).product();
+        // The bounds the unchecked accesses below rely on (checked once, not per nonzero).
+        assert_eq!(
+            acc.len() as u64,
+            cells,
+            "acc must hold the whole output space"
+        );
+        assert_eq!(
+            self.vector.len() as u64,
+            shape[M],
+            "vector must match the mode"
+        );
+        for (j, &stride) in strides.iter().enumerate() {
+            let expected: u64 = (j + 1..D).filter(|&i| i != M).map(|i| shape[i]).product();
+            assert_eq!(
+                stride,
+                if j == M { 0 } else { expected },
+                "row-major key strides"
+            );
+        }
+        for (row, (sub, &value)) in self.subs.chunks_exact(D).zip(self.vals).enumerate() {
+            let sub: &[i64; D] = sub.try_into().expect("chunks_exact yields D items");
+            // M is a constant here, so the mode's column costs no multiply.
+            let key =
+                checked_key::<D>(sub, &shape, &strides, M).ok_or_else(|| self.out_of_range(row))?;
+            // SAFETY: every subscript passed `s < shape[j]` in checked_key. So
+            // `sub[M] < shape[M]` = vector.len(), and the key, a row-major index over the
+            // other dimensions with the strides asserted above, is at most
+            // `sum_j (shape[j] - 1) * stride[j]` = cells - 1 < acc.len() (no overflow:
+            // cells fits in usize, since acc was allocated with that length).
+            unsafe {
+                let term = value * *self.vector.get_unchecked(sub[M] as usize);
+                *acc.get_unchecked_mut(key as usize) += term;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn check_all_subscripts(&self) -> Result<(), TtvError> {
+        let order = self.order();
+        for (row, sub) in self.subs.chunks_exact(order).enumerate() {
+            if sub.iter().zip(self.shape).any(|(&s, &n)| !in_range(s, n)) {
+                return Err(self.out_of_range(row));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The row-major key `sum_j sub[j] * strides[j]` over every column but `skip` (pass `D`
+/// to skip none), or `None` if a subscript is outside `[0, shape[j])`. Inlined into each
+/// caller's loop, where `D` (and a constant `skip`) unroll it.
+#[inline(always)]
+fn checked_key<const D: usize>(
+    sub: &[i64; D],
+    shape: &[u64; D],
+    strides: &[u64; D],
+    skip: usize,
+) -> Option<u64> {
+    let mut key = 0u64;
+    let mut ok = true;
+    for j in 0..D {
+        // A negative i64 becomes a huge u64, so one comparison checks both ends.
+        let s = sub[j] as u64;
+        ok &= s < shape[j];
+        if j != skip {
+            key = key.wrapping_add(s.wrapping_mul(strides[j]));
+        }
+    }
+    ok.then_some(key)
+}
+
+pub(super) fn in_range(subscript: i64, size: usize) -> bool {
+    (subscript as u64) < size as u64
+}
+
+/// Row-major strides of the output space laid over the input's columns (0 at `mode`),
+/// or None when the output space has more than `u64::MAX` cells.
+pub(super) fn key_strides(shape: &[usize], mode: usize) -> Option<(Vec<u64>, u64)> {
+    let mut strides = vec![0u64; shape.len()];
+    let mut cells = 1u64;
+    for j in (0..shape.len()).rev() {
+        if j != mode {
+            strides[j] = cells;
+            cells = cells.checked_mul(shape[j] as u64)?;
+        }
+    }
+    Some((strides, cells))
+}
+
+/// 0 + t1 + t2 + ... left to right, as an accumulator that starts at zero adds them.
+pub(super) fn sum_in_order(terms: impl Iterator<Item = f64>) -> f64 {
+    terms.fold(0.0, |sum, t| sum + t)
+}

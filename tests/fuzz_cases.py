@@ -1,0 +1,842 @@
+"""Adversarial cases for every public function of kernels_rs, and the worker that runs them.
+
+A case is plain JSON (so hypothesis can draw it and a report can print it):
+
+    {"fn": "tt_env_bra", "args": [ARG, ...], "kwargs": {"out": ARG}}
+
+where an ARG describes how to build one argument (``build``): an array of any dtype,
+shape and layout, a Python literal, a huge int, a sequence with a lying ``__len__``, or
+an ``out`` that shares memory with another argument by one of several routes. The
+*oracle* (``ORACLES``) says, for the built arguments, what the call must do: return a
+value equal to NumPy's (or the definition's), or raise a given exception type. Nothing
+here knows how kernels_rs is written: the oracles restate the documented contract.
+
+The worker (``python tests/fuzz_cases.py``) reads one case per line on stdin and answers
+one JSON line per case: ``{"outcome": "ok"}``, or ``{"outcome": "fail", "why": ...}``.
+It runs in a subprocess of the test, so an abort or a segfault is seen as a dead worker
+(and a failed case), not a dead test run.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import itertools
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+# --- building arguments -----------------------------------------------------------
+
+DTYPES = {
+    "complex128": np.complex128,
+    "float64": np.float64,
+    "int64": np.int64,
+    "complex64": np.complex64,
+    "float32": np.float32,
+    "int32": np.int32,
+    "bool": np.bool_,
+    "object": object,
+}
+
+#: Layouts an array argument can have. "byteswapped" is the non-native byte order.
+LAYOUTS = (
+    "C",
+    "F",
+    "reversed",
+    "strided",
+    "unaligned",
+    "readonly",
+    "byteswapped",
+    "broadcast",
+    "frombuffer",
+    "subclass",
+    "noncontig_field",
+)
+
+
+class _Subclass(np.ndarray):
+    """A plain ndarray subclass: accepted, read as the base class."""
+
+
+def _values(rng: np.random.Generator, shape, dtype, values: str) -> np.ndarray:
+    size = int(np.prod(shape, dtype=np.int64))
+    if np.dtype(dtype).kind == "c":
+        data = rng.standard_normal(size) + 1j * rng.standard_normal(size)
+    elif np.dtype(dtype).kind in "iub":
+        data = rng.integers(0, 3, size)
+    elif np.dtype(dtype) == np.dtype(object):
+        data = np.array([complex(v) for v in rng.standard_normal(size)], dtype=object)
+    else:
+        data = rng.standard_normal(size)
+    if values == "special" and size:
+        specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e300, 5e-324])
+        picks = rng.integers(0, len(specials), size)
+        where = rng.random(size) < 0.3
+        if np.dtype(dtype).kind == "c":
+            data = np.where(where, specials[picks] + 1j * specials[picks[::-1]], data)
+        elif np.dtype(dtype).kind == "f":
+            data = np.where(where, specials[picks], data)
+    return np.asarray(data).astype(dtype).reshape(shape)
+
+
+def build_array(spec: dict, keep: list) -> np.ndarray:
+    """The array described by ``spec``: shape, dtype, layout, seed, values."""
+    shape = tuple(spec["shape"])
+    dtype = DTYPES[spec.get("dtype", "complex128")]
+    layout = spec.get("layout", "C")
+    rng = np.random.default_rng(spec.get("seed", 0))
+    if layout == "broadcast":
+        # One element seen at every index: stride 0 on every axis (any extents).
+        one = _values(rng, (1,) * len(shape), dtype, spec.get("values", "normal"))
+        return np.broadcast_to(one, shape)
+    values = _values(rng, shape, dtype, spec.get("values", "normal"))
+    if layout == "C":
+        return values
+    if layout == "F":
+        return np.asfortranarray(values)
+    if layout == "reversed":
+        # Negative strides on every axis, same values.
+        flipped = np.ascontiguousarray(values[tuple(slice(None, None, -1) for _ in shape)])
+        return flipped[tuple(slice(None, None, -1) for _ in shape)]
+    if layout == "strided":
+        wide = np.zeros((*shape[:-1], 2 * shape[-1]) if shape else (2,), dtype)
+        if not shape:
+            wide[0] = values
+            return wide[0:1].reshape(())
+        wide[..., ::2] = values
+        return wide[..., ::2]
+    if layout == "unaligned":
+        itemsize = np.dtype(dtype).itemsize
+        raw = bytearray(values.nbytes + itemsize + 1)
+        keep.append(raw)
+        out = np.frombuffer(raw, dtype, count=values.size, offset=1).reshape(shape)
+        out[...] = values
+        return out
+    if layout == "readonly":
+        values.setflags(write=False)
+        return values
+    if layout == "byteswapped":
+        return values.astype(np.dtype(dtype).newbyteorder())
+    if layout == "frombuffer":
+        raw = bytearray(values.nbytes)
+        keep.append(raw)
+        out = np.frombuffer(raw, dtype, count=values.size).reshape(shape)
+        out[...] = values
+        return out
+    if layout == "subclass":
+        return values.view(_Subclass)
+    if layout == "noncontig_field":
+        # A field of a structured array: strides that are not whole elements.
+        rec = np.zeros(shape, dtype=[("pad", "u1"), ("x", dtype)])
+        rec["x"] = values
+        return rec["x"]
+    raise ValueError(f"unknown layout {layout}")
+
+
+class LyingSequence(collections.abc.Sequence):
+    """A sequence whose ``__len__`` says ``len`` and whose items are ``item`` (built
+    anew per index) up to ``real`` of them, then IndexError."""
+
+    def __init__(self, length: int, item: Callable[[], Any], real: int):
+        self.length, self.item, self.real = length, item, real
+
+    def __len__(self):
+        return self.length
+
+    def __getitem__(self, index):
+        if not 0 <= index < min(self.real, self.length):
+            raise IndexError(index)
+        return self.item()
+
+
+class ArrayInterfaceAlias:
+    """Exposes another array's memory (from ``address``) through ``__array_interface__``,
+    so ``np.asarray`` makes an array with another base object."""
+
+    def __init__(self, owner: np.ndarray, address: int, shape, typestr: str):
+        self.owner = owner  # keeps the memory alive
+        self.__array_interface__ = {
+            "data": (address, False),
+            "shape": tuple(shape),
+            "typestr": typestr,
+            "version": 3,
+        }
+
+
+def build_alias(spec: dict, args: list, keep: list) -> np.ndarray:
+    """An ``out`` of ``spec["shape"]`` sharing memory with argument ``spec["of"]`` by
+    ``spec["route"]``, starting ``spec["offset"]`` elements into it (the argument's values
+    are kept: it is rebuilt over the shared memory)."""
+    index, route, shape = spec["of"], spec["route"], tuple(spec["shape"])
+    source = args[index]
+    dtype = source.dtype
+    n_out = int(np.prod(shape, dtype=np.int64))
+    offset = spec.get("offset", 0)
+    if route == "same":
+        return source
+    if route == "transposed_same":
+        return source.T.reshape(shape) if source.T.shape == shape else source
+    total = max(source.size, offset + n_out) + 1
+    values = np.array(source)
+    if route in ("frombuffer", "interface", "memoryview", "byte_offset"):
+        item = dtype.itemsize
+        raw = bytearray(total * item + 1)
+        keep.append(raw)
+        new_source = np.frombuffer(raw, dtype, count=source.size).reshape(source.shape)
+        new_source[...] = values
+        args[index] = new_source
+        # byte_offset: out starts one byte later, so it is unaligned and overlaps the input.
+        start = offset * item + (1 if route == "byte_offset" else 0)
+        if route in ("frombuffer", "byte_offset"):
+            out = np.frombuffer(raw, dtype, count=n_out, offset=start)
+        elif route == "memoryview":
+            out = np.asarray(memoryview(raw)[start : start + n_out * item]).view(dtype)
+        else:
+            address = new_source.__array_interface__["data"][0] + start
+            holder = ArrayInterfaceAlias(new_source, address, (n_out,), dtype.str)
+            keep.append(holder)
+            out = np.asarray(holder)
+        return out.reshape(shape)
+    if route in ("view", "reversed_view"):
+        base = np.zeros(total, dtype)
+        new_source = base[: source.size].reshape(source.shape)
+        new_source[...] = values
+        args[index] = new_source
+        window = base[offset : offset + n_out]
+        if route == "reversed_view":
+            # The same bytes seen backwards: a negative stride over the input's memory.
+            window = base[offset : offset + n_out][::-1]
+        return window.reshape(shape) if route == "view" else window.reshape(shape[::-1]).T
+    raise ValueError(f"unknown alias route {route}")
+
+
+def build(spec: Any, args: list, keep: list) -> Any:
+    """One argument from its spec (see the module docstring)."""
+    if not isinstance(spec, dict):
+        return spec
+    if "array" in spec:
+        return build_array(spec["array"], keep)
+    if "py" in spec:
+        return spec["py"]
+    if "int" in spec:
+        return int(spec["int"])  # a decimal string: ints beyond 64 bits survive JSON
+    if "list" in spec:
+        return [build(item, args, keep) for item in spec["list"]]
+    if "tuple" in spec:
+        return tuple(build(item, args, keep) for item in spec["tuple"])
+    if "lying" in spec:
+        lying = spec["lying"]
+        return LyingSequence(
+            int(lying["len"]), lambda: build(lying["item"], args, keep), lying.get("real", 2)
+        )
+    if "alias" in spec:
+        return build_alias(spec["alias"], args, keep)
+    if "subs" in spec:
+        return build_subs(spec)
+    raise ValueError(f"unknown argument spec {spec}")
+
+
+def build_subs(spec: dict) -> np.ndarray:
+    """COO subscripts (int64, nnz x order) with the given rows, in a layout."""
+    nnz, order = spec["shape"]
+    subs = np.array(spec["subs"], dtype=np.int64).reshape(nnz, order)
+    layout = spec.get("layout", "C")
+    if layout == "F":
+        return np.asfortranarray(subs)
+    if layout == "strided":
+        wide = np.zeros((nnz, 2 * order), np.int64)
+        wide[:, ::2] = subs
+        return wide[:, ::2]
+    if layout == "reversed":
+        return np.ascontiguousarray(subs[::-1, ::-1])[::-1, ::-1]
+    return subs
+
+
+def build_call(case: dict) -> tuple[list, dict, list]:
+    """The positional and keyword arguments of ``case`` (aliases last: they rebuild the
+    argument they share memory with), and the objects that keep buffers alive."""
+    keep: list = []
+    args: list = []
+    for spec in case.get("args", []):
+        args.append(build(spec, args, keep))
+    kwargs = {}
+    for name, spec in case.get("kwargs", {}).items():
+        kwargs[name] = build(spec, args, keep)
+    return args, kwargs, keep
+
+
+# --- the contract -------------------------------------------------------------------
+
+
+class Refuse(Exception):
+    """Raised by an oracle: the call must raise ``kind`` (an exception type name, or a
+    tuple of acceptable ones)."""
+
+    def __init__(self, kind, why: str = ""):
+        super().__init__(why)
+        self.kind = (kind,) if isinstance(kind, str) else tuple(kind)
+
+
+#: Bytes beyond which no allocation succeeds on any machine this suite runs on (1 TiB);
+#: the cases keep every size either far below it or far above it.
+IMPOSSIBLE_BYTES = 2**40
+
+
+def need_array(x, name: str, dtype, ndim=None):
+    """The contract's type checks: an ndarray (TypeError otherwise) of ``ndim`` axes
+    (ValueError) and exactly ``dtype`` in native byte order (TypeError)."""
+    if not isinstance(x, np.ndarray):
+        raise Refuse("TypeError", f"{name} is not an ndarray")
+    if ndim is not None and x.ndim != ndim:
+        if x.dtype != np.dtype(dtype):
+            raise Refuse(("TypeError", "ValueError"), f"{name}: wrong ndim and dtype")
+        raise Refuse("ValueError", f"{name} has {x.ndim} axes")
+    if x.dtype != np.dtype(dtype) or not x.dtype.isnative:
+        raise Refuse("TypeError", f"{name} has dtype {x.dtype}")
+    return x
+
+
+def nbytes(shape, itemsize=16) -> int:
+    return int(np.prod([int(n) for n in shape], dtype=object)) * itemsize
+
+
+def copy_too_big(x: np.ndarray) -> bool:
+    """Whether the C-order copy of ``x`` (a broadcast array, say) cannot be allocated."""
+    return nbytes(x.shape, x.dtype.itemsize) > IMPOSSIBLE_BYTES
+
+
+def need_out(out, shape):
+    if out is None:
+        return
+    need_array(out, "out", np.complex128, len(shape))
+    if out.shape != tuple(shape):
+        raise Refuse("ValueError", "out has the wrong shape")
+    if not out.flags.writeable:
+        raise Refuse("ValueError", "out is read-only")
+
+
+def check_first_site(bra, ket):
+    b = need_array(bra, "bra_first", np.complex128, 2)
+    k = need_array(ket, "ket_first", np.complex128, 2)
+    if b.shape[0] != k.shape[0]:
+        raise Refuse("ValueError", "d differs")
+    return [b, k], (b.shape[1], k.shape[1]), lambda b, k: np.einsum("sa,sb->ab", b.conj(), k)
+
+
+def check_env_bra(env, bra):
+    e = need_array(env, "env", np.complex128, 2)
+    b = need_array(bra, "bra", np.complex128, 3)
+    if e.shape[0] != b.shape[0]:
+        raise Refuse("ValueError", "chi_bra differs")
+    shape = (e.shape[1], b.shape[1], b.shape[2])
+    return [e, b], shape, lambda e, b: np.einsum("ab,asc->bsc", e, b.conj())
+
+
+def check_tmp_ket(tmp, ket):
+    t = need_array(tmp, "tmp", np.complex128, 3)
+    k = need_array(ket, "ket", np.complex128, 3)
+    if t.shape[:2] != k.shape[:2]:
+        raise Refuse("ValueError", "contracted axes differ")
+    return [t, k], (t.shape[2], k.shape[2]), lambda t, k: np.einsum("bsc,bse->ce", t, k)
+
+
+def check_site_update(env, bra, ket):
+    e = need_array(env, "env", np.complex128, 2)
+    b = need_array(bra, "bra", np.complex128, 3)
+    k = need_array(ket, "ket", np.complex128, 3)
+    if e.shape[0] != b.shape[0] or e.shape[1] != k.shape[0] or b.shape[1] != k.shape[1]:
+        raise Refuse("ValueError", "bonds differ")
+
+    def compute(e, b, k):
+        if nbytes((k.shape[0], b.shape[1], b.shape[2])) > IMPOSSIBLE_BYTES:
+            raise Refuse("MemoryError", "the intermediate cannot be allocated")
+        return np.einsum("bsc,bse->ce", np.einsum("ab,asc->bsc", e, b.conj()), k)
+
+    return [e, b, k], (b.shape[2], k.shape[2]), compute
+
+
+def tt_finish(items, shape, out, compute):
+    """The contract once the operands passed their checks: ``out`` checked, an
+    impossible result a MemoryError, all zeros when an operand is empty (nothing is
+    read), an operand whose copy is impossible a MemoryError, else the definition."""
+    need_out(out, shape)
+    if nbytes(shape) > IMPOSSIBLE_BYTES:
+        raise Refuse("MemoryError", "the result cannot be allocated")
+    if any(x.size == 0 for x in items):
+        return np.zeros(shape, complex)
+    if any(copy_too_big(x) for x in items):
+        raise Refuse("MemoryError", "an operand's copy cannot be allocated")
+    return compute(*[np.array(x) for x in items])
+
+
+def _tt_oracle(checker):
+    def oracle(*operands, out=None):
+        items, shape, compute = checker(*operands)
+        return tt_finish(items, shape, out, compute)
+
+    return oracle
+
+
+def _length(items) -> int:
+    """The length of a sequence argument; one that cannot be held is a MemoryError."""
+    try:
+        length = len(items)
+    except OverflowError:
+        raise Refuse("MemoryError", "length beyond Py_ssize_t") from None
+    if length * 8 > IMPOSSIBLE_BYTES:
+        raise Refuse("MemoryError", f"{length} items")
+    return length
+
+
+def _sites(items, name):
+    # A list of site tensors must be a collections.abc.Sequence (an ndarray of one more
+    # axis is refused); shape and operands take anything with __getitem__.
+    if isinstance(items, (str, bytes)) or not isinstance(items, collections.abc.Sequence):
+        raise Refuse("TypeError", f"{name} is not a sequence")
+    length = _length(items)
+    sites = []
+    for i in range(length):
+        try:
+            item = items[i]
+        except IndexError:
+            raise Refuse("IndexError", "the sequence lied about its length") from None
+        sites.append(need_array(item, f"{name}[{i}]", np.complex128, 3))
+    return sites
+
+
+def check_chain(bras, kets):
+    b, k = _sites(bras, "bras"), _sites(kets, "kets")
+    if not b or not k or len(b) != len(k):
+        raise Refuse("ValueError", "site counts")
+    for chain in (b, k):
+        if chain[0].shape[0] != 1 or chain[-1].shape[2] != 1:
+            raise Refuse("ValueError", "boundary bonds")
+        if any(x.shape[2] != y.shape[0] for x, y in itertools.pairwise(chain)):
+            raise Refuse("ValueError", "consecutive bonds")
+    if any(x.shape[1] != y.shape[1] for x, y in zip(b, k, strict=True)):
+        raise Refuse("ValueError", "physical dimensions")
+    return b, k
+
+
+def oracle_inner(bras, kets):
+    b, k = check_chain(bras, kets)
+    if any(x.size == 0 for x in b + k):
+        return 0j
+    if any(copy_too_big(x) for x in b + k):
+        raise Refuse("MemoryError", "a site's copy")
+    env = np.ones((1, 1), complex)
+    for x, y in zip(b, k, strict=True):
+        x, y = np.array(x), np.array(y)
+        env = np.einsum("bsc,bse->ce", np.einsum("ab,asc->bsc", env, x.conj()), y)
+    return env[0, 0]
+
+
+def _float_pair(x, y):
+    a = need_array(x, "x", np.float64, 1)
+    b = need_array(y, "y", np.float64, 1)
+    if a.shape != b.shape:
+        raise Refuse("ValueError", "lengths differ")
+    return a, b
+
+
+def oracle_dot(x, y):
+    a, b = _float_pair(x, y)
+    return float(np.sum(a * b)) if a.size else 0.0
+
+
+def oracle_matvec(a, x):
+    m = need_array(a, "a", np.float64, 2)
+    v = need_array(x, "x", np.float64, 1)
+    if m.shape[1] != v.shape[0]:
+        raise Refuse("ValueError", "columns")
+    if m.shape[0] * 8 > 2**40:
+        raise Refuse("MemoryError", "result")
+    return m @ v if m.size else np.zeros(m.shape[0])
+
+
+def _int_arg(value, name, minimum=None, maximum=None, unsigned=False):
+    """An int argument as the binding converts it (a TypeError for a non-int, a
+    ValueError for one beyond 64 bits) and then checks it (a ValueError out of
+    ``[minimum, maximum]``). Bindings convert every argument before they check any:
+    call ``_int_arg(v, name)`` first for each, then with the bounds."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise Refuse("TypeError", f"{name} is not an int")
+    value = int(value)
+    low, high = (0, 2**64) if unsigned else (-(2**63), 2**63)
+    if not low <= value < high:
+        raise Refuse("ValueError", f"{name} out of the 64-bit range")
+    if minimum is not None and value < minimum:
+        raise Refuse("ValueError", f"{name} below {minimum}")
+    if maximum is not None and value > maximum:
+        raise Refuse("ValueError", f"{name} above {maximum}")
+    return value
+
+
+def _float_arg(value, name):
+    if isinstance(value, (str, bytes)) or value is None:
+        raise Refuse("TypeError", f"{name} is not a number")
+    return float(value)
+
+
+def _shape(shape):
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__getitem__"):
+        raise Refuse("TypeError", "shape is not a sequence")
+    length = _length(shape)
+    dims = []
+    for j in range(length):
+        try:
+            n = shape[j]
+        except IndexError:
+            raise Refuse("IndexError", "lying shape") from None
+        if isinstance(n, float) or not isinstance(n, (int, np.integer)):
+            raise Refuse("TypeError", f"shape[{j}] is not an int")
+        if not -(2**63) <= int(n) < 2**63:
+            raise Refuse("ValueError", f"shape[{j}] out of range")
+        if int(n) <= 0:
+            raise Refuse("ValueError", f"shape[{j}] not positive")
+        dims.append(int(n))
+    return dims
+
+
+def ttv_reference(subs, vals, dims, vector, mode):
+    """pyttb's ``sptensor.ttv`` by its definition: in-order sums per output subscript,
+    exact zeros dropped, rows sorted; a float for order 1."""
+    order = len(dims)
+    if order == 1:
+        return float(sum((v * vector[s[0]] for s, v in zip(subs, vals, strict=True)), 0.0))
+    sums: dict = {}
+    for s, v in zip(subs.tolist(), vals.tolist(), strict=True):
+        key = tuple(s[:mode] + s[mode + 1 :])
+        sums[key] = sums.get(key, 0.0) + v * vector[s[mode]]
+    keys = sorted(k for k, v in sums.items() if v != 0.0)
+    newsubs = np.array(keys, dtype=np.int64).reshape(len(keys), order - 1)
+    newvals = np.array([sums[k] for k in keys], dtype=float).reshape(len(keys), 1)
+    return newsubs, newvals, tuple(dims[:mode] + dims[mode + 1 :])
+
+
+def oracle_ttv(subs, vals, shape, vector, mode, method="auto"):
+    # In the order the binding checks: `mode` is converted first (an argument), then
+    # shape, the arrays, the values of mode and method, then the shapes together.
+    mode = _int_arg(mode, "mode")
+    dims = _shape(shape)
+    s = need_array(subs, "subs", np.int64, 2)
+    if not isinstance(vals, np.ndarray):
+        raise Refuse("TypeError", "vals")
+    if vals.dtype != np.float64 or not vals.dtype.isnative:
+        raise Refuse("TypeError", "vals dtype")
+    if vals.ndim > 2:
+        raise Refuse("ValueError", "vals has more than 2 axes")
+    vec = need_array(vector, "vector", np.float64, 1)
+    if mode < 0:
+        raise Refuse("ValueError", "mode")
+    if method not in ("auto", "dense", "sort"):
+        raise Refuse("ValueError", "method")
+    if vals.ndim == 2 and vals.shape[1] == 1:
+        v = vals[:, 0]
+    elif vals.ndim == 1:
+        v = vals
+    elif vals.size == 0 and vals.ndim == 2:
+        v = np.zeros(0)
+    else:
+        raise Refuse("ValueError", "vals shape")
+    if s.size == 0 and v.size == 0:
+        s = np.zeros((0, len(dims)), np.int64)
+    if not dims or mode >= len(dims):
+        raise Refuse("ValueError", "mode or order")
+    if s.shape[1] != len(dims):
+        raise Refuse("ValueError", "columns")
+    if s.shape[0] != v.shape[0]:
+        raise Refuse("ValueError", "nnz")
+    if vec.shape[0] != dims[mode]:
+        raise Refuse("ValueError", "vector length")
+    if any(copy_too_big(x) for x in (s, v, vec)):
+        raise Refuse("MemoryError", "an operand's copy")
+    s, v, vec = np.array(s), np.array(v), np.array(vec)
+    if any(not 0 <= x < d for row in s.tolist() for x, d in zip(row, dims, strict=True)):
+        raise Refuse("ValueError", "subscript out of range")
+    if method == "dense" and len(dims) > 1 and s.shape[0]:
+        cells = int(np.prod([d for j, d in enumerate(dims) if j != mode], dtype=object))
+        if cells * 8 > IMPOSSIBLE_BYTES:
+            raise Refuse("MemoryError", "dense output space")
+    return ttv_reference(s, v, dims, vec, mode)
+
+
+def oracle_bench_ttv(subs, vals, shape, vector, mode, n_trials, method="auto"):
+    _int_arg(mode, "mode")
+    _int_arg(n_trials, "n_trials")
+    n = _int_arg(n_trials, "n_trials", 1, 2**20)
+    oracle_ttv(subs, vals, shape, vector, mode, method)
+    return ("times", n + 1)
+
+
+def oracle_bench_dot(form, n, n_trials, seed):
+    _int_arg(n, "n"), _int_arg(n_trials, "n_trials"), _int_arg(seed, "seed", unsigned=True)
+    if form not in ("loop", "tuned"):
+        raise Refuse("ValueError", "form")
+    n = _int_arg(n, "n", 0)
+    trials = _int_arg(n_trials, "n_trials", 1, 2**20)
+    if n * 8 > IMPOSSIBLE_BYTES:
+        raise Refuse("MemoryError", "operands")
+    return ("times", trials + 1)
+
+
+def oracle_bench_matvec(form, n1, n2, n_trials, seed):
+    for value, name in ((n1, "n1"), (n2, "n2"), (n_trials, "n_trials")):
+        _int_arg(value, name)
+    _int_arg(seed, "seed", unsigned=True)
+    if form not in ("loop", "tuned"):
+        raise Refuse("ValueError", "form")
+    n1, n2 = _int_arg(n1, "n1", 0), _int_arg(n2, "n2", 0)
+    trials = _int_arg(n_trials, "n_trials", 1, 2**20)
+    if n1 * n2 >= 2**64:
+        raise Refuse("ValueError", "n1 * n2 overflows")
+    if max(n1 * n2, n1, n2) * 8 > IMPOSSIBLE_BYTES:
+        raise Refuse("MemoryError", "operands")
+    return ("times", trials + 1)
+
+
+BENCH_TT_CASES = {
+    "first_site": (check_first_site, 2),
+    "env_bra": (check_env_bra, 2),
+    "tmp_ket": (check_tmp_ket, 2),
+    "site_update": (check_site_update, 3),
+    "chain": (check_chain, 2),
+}
+
+
+def oracle_bench_tt(case, operands, n_samples, min_sample_seconds):
+    _int_arg(n_samples, "n_samples")
+    _float_arg(min_sample_seconds, "min_sample_seconds")
+    n = _int_arg(n_samples, "n_samples", 1, 2**20)
+    if not (np.isfinite(min_sample_seconds) and 0 <= min_sample_seconds <= 10):
+        raise Refuse("ValueError", "min_sample_seconds")
+    if case not in BENCH_TT_CASES:
+        raise Refuse("ValueError", "case")
+    checker, count = BENCH_TT_CASES[case]
+    if isinstance(operands, (str, bytes)) or not hasattr(operands, "__getitem__"):
+        raise Refuse("TypeError", "operands")
+    try:
+        length = len(operands)
+    except OverflowError:
+        raise Refuse("MemoryError", "length beyond Py_ssize_t") from None
+    if length != count:
+        raise Refuse("ValueError", "operand count")
+    checked = checker(*[operands[i] for i in range(count)])
+    if case == "chain":
+        items, shape = checked[0] + checked[1], (1,)
+    else:
+        items, shape = checked[0], checked[1]
+    if any(copy_too_big(x) for x in items):
+        raise Refuse("MemoryError", "an operand's copy")
+    if nbytes(shape, 1) > 2**20:
+        raise Refuse("ValueError", "output too large to time")
+    return ("bench_tt", n + 1)
+
+
+def oracle_read_bandwidth(n_bytes=512 << 20, repeats=5):
+    _int_arg(n_bytes, "n_bytes"), _int_arg(repeats, "repeats")
+    n = _int_arg(n_bytes, "n_bytes", 8)
+    _int_arg(repeats, "repeats", 1, 2**20)
+    if n > 2**44:
+        raise Refuse("MemoryError", "buffer")
+    return ("positive",)
+
+
+def _two_arrays(x, y):
+    a = need_array(x, "x", np.float64, 1)
+    b = need_array(y, "y", np.float64, 1)
+    return a, b
+
+
+def oracle_two_arrays(x, y):
+    a, b = _two_arrays(x, y)
+    return float(a.size + b.size)
+
+
+def oracle_two_arrays_copied(x, y):
+    a, b = _two_arrays(x, y)
+    if copy_too_big(a) or copy_too_big(b):
+        raise Refuse("MemoryError", "a copy")
+    return float(a.size + b.size)
+
+
+def oracle_return_array(x, y):
+    a, _ = _two_arrays(x, y)
+    if copy_too_big(a):
+        raise Refuse("MemoryError", "the copy of x")
+    return np.array(a)
+
+
+def oracle_pool_entry(entry, calls_per_sample, samples):
+    _int_arg(calls_per_sample, "calls_per_sample"), _int_arg(samples, "samples")
+    if entry not in ("install", "inline"):
+        raise Refuse("ValueError", "entry")
+    _int_arg(calls_per_sample, "calls_per_sample", 1)
+    n = _int_arg(samples, "samples", 1, 2**20)
+    return ("pool", n)
+
+
+ORACLES: dict[str, Callable] = {
+    "tt_first_site": _tt_oracle(check_first_site),
+    "tt_env_bra": _tt_oracle(check_env_bra),
+    "tt_tmp_ket": _tt_oracle(check_tmp_ket),
+    "tt_site_update": _tt_oracle(check_site_update),
+    "tt_inner": oracle_inner,
+    "bench_tt": oracle_bench_tt,
+    "tt_kernel_info": lambda: ("dict", "tiled_path"),
+    "dot": oracle_dot,
+    "dot_loop": oracle_dot,
+    "matvec": oracle_matvec,
+    "matvec_loop": oracle_matvec,
+    "bench_dot": oracle_bench_dot,
+    "bench_matvec": oracle_bench_matvec,
+    "ttv": oracle_ttv,
+    "bench_ttv": oracle_bench_ttv,
+    "read_bandwidth": oracle_read_bandwidth,
+    "build_info": lambda: ("dict", "is_release"),
+    "overhead_noop": lambda: None,
+    "overhead_two_objects": lambda x, y: None,
+    "overhead_two_arrays_unborrowed": oracle_two_arrays,
+    "overhead_two_arrays_copied": oracle_two_arrays_copied,
+    "overhead_two_arrays": oracle_two_arrays,
+    "overhead_two_arrays_borrowed": oracle_two_arrays,
+    "overhead_return_array": oracle_return_array,
+    "overhead_detach": lambda: None,
+    "overhead_pool_entry": oracle_pool_entry,
+}
+
+
+# --- comparing ----------------------------------------------------------------------
+
+
+def _close(got, want, scale) -> str | None:
+    """None when ``got`` equals ``want`` up to rounding: the same non-finite pattern
+    (NaN and infinities in the same real and imaginary parts), finite values within
+    1e-10 of ``scale``; else what differs."""
+    got, want = np.asarray(got), np.asarray(want)
+    if got.shape != want.shape:
+        return f"shape {got.shape} != {want.shape}"
+    parts = (
+        [(got.real, want.real), (got.imag, want.imag)] if want.dtype.kind == "c" else [(got, want)]
+    )
+    for g, w in parts:
+        if (np.isfinite(g) != np.isfinite(w)).any():
+            return "non-finite values in other places than NumPy's"
+        finite = np.isfinite(w)
+        if finite.any():
+            err = np.abs(g[finite] - w[finite]).max()
+            if err > 1e-10 * scale:
+                return f"max error {err:.3g} (scale {scale:.3g})"
+    return None
+
+
+def _scale(args) -> float:
+    """A bound for the rounding of sums of products of the arrays in ``args``."""
+    total = 1.0
+    for a in args:
+        if isinstance(a, (list, tuple)):
+            total *= _scale(list(a))
+        elif isinstance(a, np.ndarray) and a.dtype.kind in "fc" and 0 < a.size <= 2**24:
+            finite = np.abs(a[np.isfinite(a)])
+            total *= (float(finite.max()) if finite.size else 1.0) + 1.0
+            total *= max(a.shape) if a.ndim else 1
+    return min(total, 1e300)
+
+
+def check(fn_name: str, result: Any, want: Any, scale: float, kwargs: dict) -> str | None:
+    """None when ``result`` is what the oracle said (``want``), else why not."""
+    out = kwargs.get("out")
+    tag = want[0] if isinstance(want, tuple) and want and isinstance(want[0], str) else None
+    if tag == "times":
+        ok = isinstance(result, list) and len(result) == want[1]
+        ok = ok and all(isinstance(t, float) and np.isfinite(t) and t >= 0 for t in result)
+        return None if ok else f"not {want[1]} finite times: {result!r:.200}"
+    if tag == "bench_tt":
+        ok = isinstance(result, tuple) and len(result[0]) == want[1] and result[1] >= 1
+        return None if ok else f"bad bench_tt result {result!r:.200}"
+    if tag == "positive":
+        return None if isinstance(result, float) and result > 0 else f"{result!r}"
+    if tag == "dict":
+        return None if isinstance(result, dict) and want[1] in result else f"{result!r:.200}"
+    if tag == "pool":
+        ok = isinstance(result, dict) and len(result["per_call_seconds"]) == want[1]
+        return None if ok else f"{result!r:.200}"
+    if want is None:
+        return None if result is None else f"expected None, got {result!r:.100}"
+    if fn_name in ("ttv", "bench_ttv") and isinstance(want, tuple):
+        newsubs, newvals, newshape = result
+        if tuple(newshape) != want[2]:
+            return f"shape {newshape} != {want[2]}"
+        if not np.array_equal(newsubs, want[0]):
+            return "subscripts differ from the definition's"
+        return _close(newvals, want[1], scale)
+    if isinstance(want, float) and fn_name in ("ttv",):
+        return _close(result, want, scale)
+    if out is not None:
+        if result is not out:
+            return "the result is not out"
+        return _close(out, want, scale)
+    if isinstance(want, np.ndarray):
+        if not isinstance(result, np.ndarray) or type(result) is not np.ndarray:
+            return f"result is {type(result).__name__}, not a base-class ndarray"
+        if result.dtype != want.dtype:
+            return f"dtype {result.dtype} != {want.dtype}"
+    return _close(result, want, scale)
+
+
+def run_case(kernels, case: dict) -> dict:
+    """Build, ask the oracle (before the call: an aliasing ``out`` may overwrite an
+    input), call, compare: the outcome of one case."""
+    fn_name = case["fn"]
+    args, kwargs, keep = build_call(case)
+    scale = _scale(list(args) + list(kwargs.values()))
+    try:
+        want, refuse = ORACLES[fn_name](*args, **kwargs), None
+    except Refuse as r:
+        want, refuse = None, r
+    fn = getattr(kernels, fn_name)
+    try:
+        result = fn(*args, **kwargs)
+    except Exception as e:
+        kind = type(e).__name__
+        if refuse is not None and kind in refuse.kind:
+            return {"outcome": "ok", "raised": kind}
+        why = f"raised {kind}: {str(e)[:300]}"
+        if refuse is not None:
+            why += f" (expected {'/'.join(refuse.kind)}: {refuse})"
+        else:
+            why += " (expected a result)"
+        return {"outcome": "fail", "why": why}
+    if refuse is not None:
+        expected = "/".join(refuse.kind)
+        return {
+            "outcome": "fail",
+            "why": f"returned {result!r:.100} instead of {expected} ({refuse})",
+        }
+    why = check(fn_name, result, want, scale, kwargs)
+    del keep
+    return {"outcome": "ok"} if why is None else {"outcome": "fail", "why": why}
+
+
+def main() -> None:
+    import kernels_rs
+
+    for line in sys.stdin:
+        case = json.loads(line)
+        if case.get("fn") == "__abort__":
+            os.abort()  # for the test that a dead worker is a failed case
+        try:
+            answer = run_case(kernels_rs, case)
+        except Exception:
+            answer = {"outcome": "fail", "why": "suite error: " + traceback.format_exc()[-800:]}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,935 @@
+"""Fuzzing suite: every public function of kernels_rs against adversarial input.
+
+Each case (``fuzz_cases.py``: JSON that says how to build the arguments) runs in a
+persistent worker subprocess, so an abort, a segfault or a hang is one failed case
+(reported with the case), not a dead test run. The worker asks an *oracle* what the
+call must do (NumPy's or the definition's result, or an exception type), calls, and
+compares. The cases come from hypothesis strategies (deterministic: ``derandomize``,
+no example database, a fixed ``max_examples`` budget per family) and from a fixed list
+of known routes to past defects (issue 10).
+
+Classes of adversarial input covered (``CLASSES``; each drawn case is tagged, and the
+last test checks every class was drawn and prints the counts):
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kernels_rs
+
+CLASSES = {
+    "wrong-type": "an argument that is not an ndarray / sequence / int / str",
+    "wrong-dtype": "an array of another dtype (float32, complex64, int, bool, object)",
+    "wrong-ndim": "an array with another number of axes",
+    "wrong-shape": "shapes that do not fit together",
+    "byteswapped": "non-native byte order (refused with a TypeError)",
+    "layout-F": "Fortran order",
+    "layout-reversed": "negative strides on every axis",
+    "layout-strided": "every other element",
+    "layout-unaligned": "an array whose data is not aligned to its element size",
+    "layout-readonly": "a read-only array",
+    "layout-broadcast": "stride-0 axes (np.broadcast_to)",
+    "layout-frombuffer": "an array over a bytearray",
+    "layout-subclass": "an ndarray subclass",
+    "layout-field": "a field of a structured array (strides not whole elements)",
+    "extent-zero": "an axis of length 0",
+    "extent-huge": "an extent of 2**40 or more (empty or broadcast arrays, shapes)",
+    "values-special": "NaN, +-inf, -0.0, huge and subnormal values",
+    "out-fresh": "a separate out= of any layout",
+    "out-bad": "an out= of the wrong shape, dtype, type, or read-only",
+    "alias-same": "out= is an input",
+    "alias-view": "out= a view of an input's base (same base object)",
+    "alias-reversed": "out= the input's memory seen through negative strides",
+    "alias-frombuffer": "out= and an input: two np.frombuffer over one bytearray",
+    "alias-interface": "out= an __array_interface__ alias of an input's memory",
+    "alias-memoryview": "out= np.asarray(memoryview) of an input's buffer",
+    "alias-unaligned": "out= overlapping an input at a byte offset (unaligned)",
+    "int-out-of-range": "an int beyond 64 bits (2**64) or negative where unsigned",
+    "int-bad-value": "a count of 0, negative, or beyond its documented maximum",
+    "int-impossible-size": "a size whose allocation cannot succeed (MemoryError)",
+    "seq-lying-len": "a sequence whose __len__ is huge (2**40, 2**62, 2**63) or lies",
+    "seq-shape-element": "shape elements 0, negative, 2**63, 2**64, float",
+    "subscript-out-of-range": "a COO subscript negative or beyond its dimension",
+    "bad-name": "an unknown method, form, case or entry name",
+}
+
+__doc__ += "".join(f"\n- {name}: {text}" for name, text in CLASSES.items()) + "\n"
+
+SEEN: collections.Counter = collections.Counter()
+CASES_RUN = collections.Counter()
+
+FUZZ_WORKER = Path(__file__).with_name("fuzz_cases.py")
+CASE_TIMEOUT_SECONDS = 60
+
+#: Examples per drawn family: 150 in `make test` (the whole suite takes ~16 s here). A
+#: longer campaign by hand: FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_fuzz_kernels.py
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
+
+FUZZ = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=EXAMPLES,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=False,
+)
+
+
+# --- the worker ---------------------------------------------------------------------
+
+
+class Worker:
+    """A subprocess running ``fuzz_cases.main``: one case per line in, one outcome per
+    line out. A worker that dies (abort, segfault) or hangs fails that case and is
+    replaced for the next one."""
+
+    def __init__(self):
+        self.process = None
+
+    def start(self):
+        env = dict(os.environ, PYTHONFAULTHANDLER="1")
+        self.stderr = open(os.devnull, "w")
+        # FUZZ_WORKER_PYTHON: run the cases on another build (e.g. an older one, to see
+        # the suite catch its defects); by default this interpreter.
+        python = os.environ.get("FUZZ_WORKER_PYTHON", sys.executable)
+        self.process = subprocess.Popen(
+            [python, str(FUZZ_WORKER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+
+    def run(self, case: dict) -> dict:
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+        proc = self.process
+        try:
+            proc.stdin.write(json.dumps(case) + "\n")
+            proc.stdin.flush()
+        except BrokenPipeError:
+            pass
+        ready, _, _ = select.select([proc.stdout], [], [], CASE_TIMEOUT_SECONDS)
+        line = proc.stdout.readline() if ready else ""
+        if line:
+            return json.loads(line)
+        if not ready:
+            proc.kill()
+        code = proc.wait()
+        stderr = proc.stderr.read()[-1500:]
+        self.process = None
+        what = "hung" if not ready else f"died with exit code {code}"
+        return {"outcome": "crash", "why": f"the worker {what}; stderr: {stderr}"}
+
+    def close(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.stdin.close()
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def worker():
+    w = Worker()
+    yield w
+    w.close()
+
+
+def tags(case: dict) -> set[str]:
+    """The classes a case belongs to, read off its JSON."""
+    found = set(case.get("tags", ()))
+
+    def walk(spec):
+        if isinstance(spec, dict):
+            if "array" in spec:
+                a = spec["array"]
+                layout = a.get("layout", "C")
+                if layout == "byteswapped":
+                    found.add("byteswapped")
+                elif layout == "noncontig_field":
+                    found.add("layout-field")
+                elif layout != "C":
+                    found.add(f"layout-{layout}")
+                if 0 in a["shape"]:
+                    found.add("extent-zero")
+                if any(n >= 2**40 for n in a["shape"]):
+                    found.add("extent-huge")
+                if a.get("values") == "special":
+                    found.add("values-special")
+            if "alias" in spec:
+                route = spec["alias"]["route"]
+                found.add(
+                    {
+                        "same": "alias-same",
+                        "transposed_same": "alias-same",
+                        "view": "alias-view",
+                        "reversed_view": "alias-reversed",
+                        "frombuffer": "alias-frombuffer",
+                        "interface": "alias-interface",
+                        "memoryview": "alias-memoryview",
+                        "byte_offset": "alias-unaligned",
+                    }[route]
+                )
+            if "lying" in spec:
+                found.add("seq-lying-len")
+            for value in spec.values():
+                walk(value)
+        elif isinstance(spec, list):
+            for value in spec:
+                walk(value)
+
+    walk(case.get("args", []))
+    walk(case.get("kwargs", {}))
+    return found
+
+
+def run(worker: Worker, case: dict) -> None:
+    case_tags = tags(case)
+    SEEN.update(case_tags)
+    CASES_RUN[case["fn"]] += 1
+    outcome = worker.run({k: v for k, v in case.items() if k != "tags"})
+    assert outcome["outcome"] == "ok", f"{outcome['why']}\ncase: {json.dumps(case)[:3000]}"
+
+
+# --- strategies ---------------------------------------------------------------------
+
+seeds = st.integers(0, 2**16)
+values = st.sampled_from(["normal", "normal", "special"])
+ARRAY_LAYOUTS = st.sampled_from(
+    [
+        "C",
+        "C",
+        "C",
+        "F",
+        "reversed",
+        "strided",
+        "unaligned",
+        "readonly",
+        "frombuffer",
+        "subclass",
+        "noncontig_field",
+        "broadcast",
+    ]
+)
+WRONG_DTYPES = {
+    "complex128": ["complex64", "float64", "int64", "bool", "object"],
+    "float64": ["float32", "complex128", "int64", "bool", "object"],
+    "int64": ["int32", "float64", "bool", "object"],
+}
+
+
+def array(shape, dtype, layout="C", seed=0, vals="normal"):
+    return {
+        "array": {
+            "shape": list(shape),
+            "dtype": dtype,
+            "layout": layout,
+            "seed": seed,
+            "values": vals,
+        }
+    }
+
+
+@st.composite
+def arrays(draw, shape, dtype):
+    """A valid array argument of ``shape`` in any layout."""
+    layout = draw(ARRAY_LAYOUTS)
+    return array(shape, dtype, layout, draw(seeds), draw(values))
+
+
+@st.composite
+def defective(draw, shape, dtype):
+    """An argument that breaks the contract in one way, and its class."""
+    kind = draw(st.sampled_from(["wrong-type", "wrong-dtype", "wrong-ndim", "byteswapped"]))
+    if kind == "wrong-type":
+        bad = draw(
+            st.sampled_from(
+                [{"py": None}, {"py": 3}, {"py": "x"}, {"list": [{"py": 1.0}, {"py": 2.0}]}]
+            )
+        )
+        return bad, kind
+    if kind == "wrong-dtype":
+        return array(shape, draw(st.sampled_from(WRONG_DTYPES[dtype])), "C", draw(seeds)), kind
+    if kind == "wrong-ndim":
+        other = draw(st.sampled_from([(), (2,), (2, 2), (1, 2, 2), (1, 1, 2, 2)]))
+        other = other if len(other) != len(shape) else (*other, 1)
+        return array(other, dtype, "C", draw(seeds)), kind
+    return array(shape, dtype, "byteswapped", draw(seeds)), kind
+
+
+small = st.sampled_from([0, 1, 1, 2, 2, 3, 4, 5, 8, 17])
+bond = st.sampled_from([1, 1, 2, 3, 4, 5, 8, 16, 17, 33])
+
+
+# --- tensor train -------------------------------------------------------------------
+
+TT_FUNCTIONS = {
+    "tt_first_site": lambda d, cb, ck, cbr, ckr: ([(d, cb), (d, ck)], (cb, ck)),
+    "tt_env_bra": lambda d, cb, ck, cbr, ckr: ([(cb, ck), (cb, d, cbr)], (ck, d, cbr)),
+    "tt_tmp_ket": lambda d, cb, ck, cbr, ckr: ([(ck, d, cbr), (ck, d, ckr)], (cbr, ckr)),
+    "tt_site_update": lambda d, cb, ck, cbr, ckr: (
+        [(cb, ck), (cb, d, cbr), (ck, d, ckr)],
+        (cbr, ckr),
+    ),
+}
+
+ALIAS_ROUTES = [
+    "same",
+    "view",
+    "reversed_view",
+    "frombuffer",
+    "interface",
+    "memoryview",
+    "byte_offset",
+    "transposed_same",
+]
+
+
+@st.composite
+def tt_cases(draw, fn):
+    dims = [draw(bond if i else st.sampled_from([1, 2, 2, 3])) for i in range(5)]
+    if draw(st.integers(0, 9)) == 0:
+        dims[draw(st.integers(0, 4))] = 0
+    shapes, out_shape = TT_FUNCTIONS[fn](*dims)
+    case_tags = []
+    args = [draw(arrays(shape, "complex128")) for shape in shapes]
+    kwargs = {}
+    choice = draw(
+        st.sampled_from(
+            ["none", "none", "defect", "shape", "out", "alias", "alias", "alias", "huge"]
+        )
+    )
+    if choice == "defect":
+        i = draw(st.integers(0, len(args) - 1))
+        args[i], kind = draw(defective(shapes[i], "complex128"))
+        case_tags.append(kind)
+    elif choice == "shape":
+        i = draw(st.integers(0, len(args) - 1))
+        shape = list(shapes[i])
+        shape[draw(st.integers(0, len(shape) - 1))] += draw(st.sampled_from([1, 2, 5]))
+        args[i] = array(shape, "complex128", "C", draw(seeds))
+        case_tags.append("wrong-shape")
+    elif choice == "out":
+        kind = draw(
+            st.sampled_from(["fresh", "fresh", "bad-shape", "bad-dtype", "readonly", "bad-type"])
+        )
+        layout = draw(st.sampled_from(["C", "F", "reversed", "strided", "unaligned"]))
+        if kind == "fresh":
+            kwargs["out"] = array(out_shape, "complex128", layout, draw(seeds))
+            case_tags.append("out-fresh")
+        else:
+            case_tags.append("out-bad")
+            wrong = [n + 1 for n in out_shape]
+            kwargs["out"] = {
+                "bad-shape": array(wrong, "complex128"),
+                "bad-dtype": array(out_shape, "float64"),
+                "readonly": array(out_shape, "complex128", "readonly"),
+                "bad-type": {"py": [0]},
+            }[kind]
+    elif choice == "alias":
+        of = draw(st.integers(0, len(args) - 1))
+        route = draw(st.sampled_from(ALIAS_ROUTES))
+        args[of] = array(shapes[of], "complex128", "C", draw(seeds), draw(values))
+        n_in = int(np.prod(shapes[of]))
+        n_out = int(np.prod(out_shape))
+        if route in ("same", "transposed_same") and tuple(shapes[of]) != tuple(out_shape):
+            route = "frombuffer"
+        offset = draw(st.integers(0, max(0, n_in - 1))) if n_in else 0
+        offset = draw(st.sampled_from([0, offset, max(0, n_in - n_out)]))
+        kwargs["out"] = {
+            "alias": {"of": of, "route": route, "shape": list(out_shape), "offset": offset}
+        }
+    elif choice == "huge":
+        case_tags.append("extent-huge")
+        # An empty operand with a huge extent, or a broadcast one of 2**40 elements.
+        huge = 2**40  # NumPy refuses empty arrays whose other extents pass 2**63 bytes
+        i = draw(st.integers(0, len(args) - 1))
+        shape = list(shapes[i])
+        axis = draw(st.integers(0, len(shape) - 1))
+        if draw(st.booleans()):
+            zero = draw(st.integers(0, len(shape) - 1))
+            shape[axis], shape[zero] = huge, 0
+            if zero == axis:
+                shape[axis] = 0
+            args[i] = array(shape, "complex128", "C")
+        else:
+            shape[axis] = 2**40
+            args[i] = array(shape, "complex128", "broadcast")
+    return {"fn": fn, "args": args, "kwargs": kwargs, "tags": case_tags}
+
+
+@pytest.mark.parametrize("fn", sorted(TT_FUNCTIONS))
+@FUZZ
+@given(data=st.data())
+def test_tt_contractions(worker, fn, data):
+    run(worker, data.draw(tt_cases(fn)))
+
+
+@st.composite
+def chains(draw):
+    n = draw(st.integers(1, 4))
+    dims = [draw(st.sampled_from([1, 2, 3])) for _ in range(n)]
+    bonds = [[1] + [draw(bond) for _ in range(n - 1)] + [1] for _ in range(2)]
+    if draw(st.integers(0, 9)) == 0:
+        dims[draw(st.integers(0, n - 1))] = 0
+    sides = [
+        [draw(arrays((b[i], dims[i], b[i + 1]), "complex128")) for i in range(n)] for b in bonds
+    ]
+    case_tags = []
+    choice = draw(
+        st.sampled_from(["none", "none", "defect", "shape", "lying", "tuple", "type", "huge"])
+    )
+    side = draw(st.integers(0, 1))
+    if choice == "defect":
+        i = draw(st.integers(0, n - 1))
+        sides[side][i], kind = draw(defective((1, 2, 1), "complex128"))
+        case_tags.append(kind)
+    elif choice == "shape":
+        i = draw(st.integers(0, n - 1))
+        sides[side][i] = array((2, 2, 2), "complex128")
+        case_tags.append("wrong-shape")
+    elif choice == "lying":
+        length = draw(st.sampled_from([2**40, 2**62, 2**63, n + 3]))
+        first = sides[side][0]
+        return {
+            "fn": "tt_inner",
+            "args": [
+                {"lying": {"len": str(length), "item": first, "real": n}}
+                if s == side
+                else {"list": sides[s]}
+                for s in (0, 1)
+            ],
+        }
+    elif choice == "type":
+        case_tags.append("wrong-type")
+        # A str, or an ndarray of site tensors (one more axis): neither is a list.
+        wrong = draw(st.sampled_from([{"py": "abc"}, array((1, 1, 2, 1), "complex128")]))
+        return {"fn": "tt_inner", "args": [wrong, {"list": sides[1]}], "tags": case_tags}
+    elif choice == "huge":
+        case_tags.append("extent-huge")
+        sides[side][0] = array((1, 2**40, bonds[side][1]), "complex128", "broadcast")
+        sides[1 - side][0] = array((1, 2**40, bonds[1 - side][1]), "complex128", "broadcast")
+    wrap = "tuple" if choice == "tuple" else "list"
+    return {"fn": "tt_inner", "args": [{wrap: sides[0]}, {wrap: sides[1]}], "tags": case_tags}
+
+
+@FUZZ
+@given(case=chains())
+def test_tt_inner(worker, case):
+    run(worker, case)
+
+
+def _lying_len(draw):
+    return str(draw(st.sampled_from([2**40, 2**62, 2**63])))
+
+
+@st.composite
+def bench_tt_cases(draw):
+    case = draw(
+        st.sampled_from(
+            ["first_site", "env_bra", "tmp_ket", "site_update", "chain", "chain", "nope"]
+        )
+    )
+    case_tags = ["bad-name"] if case == "nope" else []
+    if case in ("chain", "nope"):
+        inner = draw(chains())
+        operands = {"list": inner["args"]}
+        case_tags += inner.get("tags", [])
+    else:
+        sub = draw(tt_cases("tt_" + case))
+        sub["kwargs"] = {}
+        operands = {"list": sub["args"]}
+        case_tags += [t for t in sub["tags"] if not t.startswith("out")]
+    n_samples = draw(
+        st.sampled_from(
+            [{"py": 1}, {"py": 2}, {"py": 0}, {"int": str(2**64)}, {"py": 2**20 + 1}, {"py": 1.5}]
+        )
+    )
+    if n_samples != {"py": 1} and n_samples != {"py": 2}:
+        case_tags.append("int-bad-value")
+    wrap = draw(st.sampled_from(["ok", "ok", "ok", "lying", "count"]))
+    if wrap == "lying":
+        operands = {"lying": {"len": _lying_len(draw), "item": {"py": 1}, "real": 0}}
+    elif wrap == "count":
+        operands = {"list": operands["list"] + [{"py": None}]}
+    seconds = draw(st.sampled_from([0.0, 1e-6, -1.0, float("nan"), 11.0]))
+    if seconds not in (0.0, 1e-6):
+        case_tags.append("int-bad-value")
+        seconds = "nan" if seconds != seconds else seconds
+    return {
+        "fn": "bench_tt",
+        "args": [{"py": case}, operands, n_samples, {"py": float(seconds)}],
+        "tags": case_tags,
+    }
+
+
+@FUZZ
+@given(case=bench_tt_cases())
+def test_bench_tt(worker, case):
+    run(worker, case)
+
+
+# --- dense --------------------------------------------------------------------------
+
+lengths = st.sampled_from([0, 1, 2, 15, 16, 17, 33, 300])
+
+
+@st.composite
+def dense_cases(draw, fn):
+    n, m = draw(lengths), draw(lengths)
+    if fn in ("dot", "dot_loop"):
+        shapes = [(n,), (n,)]
+    else:
+        shapes = [(m, n), (n,)]
+    args = [draw(arrays(shape, "float64")) for shape in shapes]
+    case_tags = []
+    choice = draw(st.sampled_from(["none", "none", "defect", "shape", "huge"]))
+    if choice == "defect":
+        i = draw(st.integers(0, 1))
+        args[i], kind = draw(defective(shapes[i], "float64"))
+        case_tags.append(kind)
+    elif choice == "shape":
+        args[1] = array((n + 1,), "float64")
+        case_tags.append("wrong-shape")
+    elif choice == "huge" and fn.startswith("matvec"):
+        # A broadcast matrix of 2**40 rows and no column: its result cannot be allocated.
+        args = [array((2**40, 0), "float64", "broadcast"), array((0,), "float64")]
+        case_tags.append("int-impossible-size")
+    return {"fn": fn, "args": args, "tags": case_tags}
+
+
+@pytest.mark.parametrize("fn", ["dot", "dot_loop", "matvec", "matvec_loop"])
+@FUZZ
+@given(data=st.data())
+def test_dense(worker, fn, data):
+    run(worker, data.draw(dense_cases(fn)))
+
+
+# --- sparse -------------------------------------------------------------------------
+
+
+@st.composite
+def ttv_cases(draw, fn):
+    order = draw(st.integers(1, 5))
+    dims = [draw(st.sampled_from([1, 2, 3, 4, 7])) for _ in range(order)]
+    nnz = draw(st.sampled_from([0, 1, 2, 5, 17, 40]))
+    mode = draw(st.integers(0, order - 1))
+    seed = draw(seeds)
+    rng = np.random.default_rng(seed)
+    subs = rng.integers(0, dims, size=(nnz, order)).tolist() if nnz else []
+    case_tags = []
+    method = draw(st.sampled_from(["auto", "dense", "sort"]))
+    subs_layout = draw(st.sampled_from(["C", "F", "strided", "reversed"]))
+    vals_shape = draw(st.sampled_from([(nnz,), (nnz, 1)]))
+    vals = array(vals_shape, "float64", draw(ARRAY_LAYOUTS), seed, draw(values))
+    vector = array((dims[mode],), "float64", draw(ARRAY_LAYOUTS), seed + 1, draw(values))
+    shape = {"tuple": dims}
+    choice = draw(
+        st.sampled_from(
+            [
+                "none",
+                "none",
+                "none",
+                "subscript",
+                "shape-element",
+                "lying",
+                "defect",
+                "mode",
+                "method",
+                "huge",
+                "hyper",
+            ]
+        )
+    )
+    if choice == "subscript" and nnz:
+        row, col = draw(st.integers(0, nnz - 1)), draw(st.integers(0, order - 1))
+        subs[row][col] = draw(st.sampled_from([-1, dims[col], 2**62, -(2**63)]))
+        case_tags.append("subscript-out-of-range")
+    elif choice == "shape-element":
+        j = draw(st.integers(0, order - 1))
+        dims = list(dims)
+        dims[j] = draw(st.sampled_from([0, -1, {"int": str(2**63)}, {"int": str(2**64)}, 3.0]))
+        shape = {"tuple": dims}
+        case_tags.append("seq-shape-element")
+    elif choice == "lying":
+        shape = {"lying": {"len": _lying_len(draw), "item": {"py": 2}, "real": 5}}
+    elif choice == "defect":
+        which = draw(st.integers(0, 2))
+        spec_shape = [(nnz, order), vals_shape, (dims[mode],)][which]
+        bad, kind = draw(defective(spec_shape, ["int64", "float64", "float64"][which]))
+        case_tags.append(kind)
+        if which == 0:
+            subs = None
+            subs_spec = bad
+        elif which == 1:
+            vals = bad
+        else:
+            vector = bad
+    elif choice == "mode":
+        mode = draw(st.sampled_from([-1, order, {"int": str(2**64)}, 1.0]))
+        case_tags.append("int-bad-value")
+    elif choice == "method":
+        method = "hash"
+        case_tags.append("bad-name")
+    elif choice == "huge":
+        # A huge dimension along the mode, with a broadcast vector whose copy is impossible.
+        case_tags.append("extent-huge")
+        dims = list(dims)
+        dims[mode] = 2**40
+        vector = array((2**40,), "float64", "broadcast")
+        shape = {"tuple": dims}
+    elif choice == "hyper":
+        # Huge other dimensions: a hypersparse output space (2**40 cells and more, beyond
+        # a 64-bit key from order 3), sorted; the dense method cannot allocate it.
+        dims = [2**40 if j != mode else n for j, n in enumerate(dims)]
+        shape = {"tuple": dims}
+        case_tags.append("extent-huge")
+    if subs is not None:
+        subs_spec = {"subs": subs, "shape": [nnz, order], "layout": subs_layout}
+    mode_spec = mode if isinstance(mode, dict) else {"py": mode}
+    args = [subs_spec, vals, shape, vector, mode_spec]
+    if fn == "bench_ttv":
+        trials = draw(st.sampled_from([{"py": 1}, {"py": 2}, {"py": 0}, {"int": str(2**64)}]))
+        if trials["py" if "py" in trials else "int"] not in (1, 2):
+            case_tags.append("int-bad-value")
+        args.append(trials)
+    return {"fn": fn, "args": args, "kwargs": {"method": {"py": method}}, "tags": case_tags}
+
+
+@pytest.mark.parametrize("fn", ["ttv", "bench_ttv"])
+@FUZZ
+@given(data=st.data())
+def test_ttv(worker, fn, data):
+    run(worker, data.draw(ttv_cases(fn)))
+
+
+# --- timers, probes and information --------------------------------------------------
+
+bad_ints = st.sampled_from(
+    [
+        {"py": 0},
+        {"py": -1},
+        {"int": str(2**63)},
+        {"int": str(2**64)},
+        {"int": str(-(2**63) - 1)},
+        {"py": 2.0},
+        {"py": None},
+        {"py": "3"},
+    ]
+)
+
+
+@st.composite
+def probe_cases(draw):
+    fn = draw(
+        st.sampled_from(
+            [
+                "bench_dot",
+                "bench_matvec",
+                "read_bandwidth",
+                "overhead_pool_entry",
+                "overhead_noop",
+                "overhead_detach",
+                "overhead_two_objects",
+                "build_info",
+                "tt_kernel_info",
+            ]
+        )
+    )
+    case_tags = []
+    ok_count = st.sampled_from([{"py": 1}, {"py": 2}, {"py": 3}])
+
+    def count(valid, too_many=None):
+        if too_many is not None and draw(st.integers(0, 5)) == 0:
+            case_tags.append("int-bad-value")
+            return too_many
+        if draw(st.integers(0, 2)) == 0:
+            value = draw(bad_ints)
+            case_tags.append("int-out-of-range" if "int" in value else "int-bad-value")
+            return value
+        return draw(valid)
+
+    if fn in ("bench_dot", "bench_matvec"):
+        form = draw(st.sampled_from(["loop", "tuned", "tuned", "fast"]))
+        if form == "fast":
+            case_tags.append("bad-name")
+        sizes = [
+            count(st.sampled_from([{"py": 0}, {"py": 1}, {"py": 100}]))
+            for _ in range(1 if fn == "bench_dot" else 2)
+        ]
+        if draw(st.integers(0, 5)) == 0:
+            sizes[0] = {"py": 2**61}
+            case_tags.append("int-impossible-size")
+        seed = draw(
+            st.sampled_from(
+                [{"py": 0}, {"py": 7}, {"int": str(2**64 - 1)}, {"int": str(2**64)}, {"py": -1}]
+            )
+        )
+        if seed in ({"int": str(2**64)}, {"py": -1}):
+            case_tags.append("int-out-of-range")
+        args = [{"py": form}, *sizes, count(ok_count, {"py": 2**20 + 1}), seed]
+    elif fn == "read_bandwidth":
+        size = count(st.sampled_from([{"py": 8}, {"py": 4096}, {"py": 1 << 16}]))
+        if draw(st.integers(0, 4)) == 0:
+            size = {"py": 2**62}
+            case_tags.append("int-impossible-size")
+        args = [size, count(ok_count, {"py": 2**20 + 1})]
+    elif fn == "overhead_pool_entry":
+        entry = draw(st.sampled_from(["install", "inline", "spawn"]))
+        if entry == "spawn":
+            case_tags.append("bad-name")
+        calls = count(st.sampled_from([{"py": 1}, {"py": 10}]))
+        args = [{"py": entry}, calls, count(ok_count, {"py": 2**20 + 1})]
+    elif fn == "overhead_two_objects":
+        args = [{"py": 1}, array((3,), "float64")]
+    else:
+        args = []
+    return {"fn": fn, "args": args, "tags": case_tags}
+
+
+@FUZZ
+@given(case=probe_cases())
+def test_timers_probes_and_information(worker, case):
+    run(worker, case)
+
+
+TWO_ARRAY_PROBES = [
+    "overhead_two_arrays_unborrowed",
+    "overhead_two_arrays_copied",
+    "overhead_two_arrays",
+    "overhead_two_arrays_borrowed",
+    "overhead_return_array",
+]
+
+
+@st.composite
+def two_array_cases(draw, fn):
+    shapes = [(draw(lengths),), (draw(lengths),)]
+    args = [draw(arrays(shape, "float64")) for shape in shapes]
+    case_tags = []
+    choice = draw(st.sampled_from(["none", "none", "defect", "huge"]))
+    if choice == "defect":
+        i = draw(st.integers(0, 1))
+        args[i], kind = draw(defective(shapes[i], "float64"))
+        case_tags.append(kind)
+    elif choice == "huge":
+        args[0] = array((2**40,), "float64", "broadcast")
+        case_tags.append("extent-huge")
+    return {"fn": fn, "args": args, "tags": case_tags}
+
+
+@pytest.mark.parametrize("fn", TWO_ARRAY_PROBES)
+@settings(FUZZ, max_examples=max(1, EXAMPLES // 6))
+@given(data=st.data())
+def test_two_array_probes(worker, fn, data):
+    run(worker, data.draw(two_array_cases(fn)))
+
+
+# --- the known routes to past defects (issue 10) -------------------------------------
+
+A = "complex128"
+
+
+def _issue_case(fn, args, kwargs=None, tags=()):
+    return {"fn": fn, "args": args, "kwargs": kwargs or {}, "tags": list(tags)}
+
+
+def _alias(of, route, shape, offset=0):
+    return {"alias": {"of": of, "route": route, "shape": list(shape), "offset": offset}}
+
+
+KNOWN_ROUTES = {
+    # 1. out= overlapping an input through another base object: a wrong answer before.
+    "tmp_ket out over ket by frombuffer (the issue's example)": _issue_case(
+        "tt_tmp_ket",
+        [array((30, 4, 30), A, seed=1), array((30, 4, 30), A, seed=2)],
+        {"out": _alias(1, "frombuffer", (30, 30))},
+    ),
+    "env_bra out over env by frombuffer": _issue_case(
+        "tt_env_bra",
+        [array((40, 40), A, seed=3), array((40, 2, 40), A, seed=4)],
+        {"out": _alias(0, "frombuffer", (40, 2, 40))},
+    ),
+    "env_bra out over bra by __array_interface__": _issue_case(
+        "tt_env_bra",
+        [array((40, 40), A, seed=3), array((40, 2, 40), A, seed=4)],
+        {"out": _alias(1, "interface", (40, 2, 40))},
+    ),
+    "first_site out over ket_first by memoryview": _issue_case(
+        "tt_first_site",
+        [array((300, 20), A, seed=5), array((300, 20), A, seed=6)],
+        {"out": _alias(1, "memoryview", (20, 20), offset=7)},
+    ),
+    "site_update out over ket by frombuffer at an offset": _issue_case(
+        "tt_site_update",
+        [array((20, 20), A, seed=7), array((20, 2, 20), A, seed=8), array((20, 2, 20), A, seed=9)],
+        {"out": _alias(2, "frombuffer", (20, 20), offset=13)},
+    ),
+    "site_update out is env itself": _issue_case(
+        "tt_site_update",
+        [array((20, 20), A, seed=7), array((20, 2, 20), A, seed=8), array((20, 2, 20), A, seed=9)],
+        {"out": _alias(0, "same", (20, 20))},
+    ),
+    "env_bra out a view of bra's base array": _issue_case(
+        "tt_env_bra",
+        [array((40, 40), A, seed=3), array((40, 2, 40), A, seed=4)],
+        {"out": _alias(1, "view", (40, 2, 40), offset=40)},
+    ),
+    "tmp_ket out over tmp reversed": _issue_case(
+        "tt_tmp_ket",
+        [array((30, 4, 30), A, seed=1), array((30, 4, 30), A, seed=2)],
+        {"out": _alias(0, "reversed_view", (30, 30), offset=100)},
+    ),
+    # 2. impossible sizes: an abort before.
+    "broadcast operands whose C-order copy cannot be allocated": _issue_case(
+        "tt_tmp_ket",
+        [
+            array((2**20, 2, 2**20), A, "broadcast"),
+            array((2**20, 2, 2**20), A, "broadcast"),
+        ],
+    ),
+    "an empty operand beside a broadcast one of 2**40 elements is zeros": _issue_case(
+        "tt_first_site",
+        [array((5, 0), A), array((5, 2**40), A, "broadcast")],
+    ),
+    "ttv with a broadcast vector of 2**40 values": _issue_case(
+        "ttv",
+        [
+            {"subs": [[0, 1]], "shape": [1, 2], "layout": "C"},
+            array((1,), "float64"),
+            {"tuple": [2, 2**40]},
+            array((2**40,), "float64", "broadcast"),
+            {"py": 1},
+        ],
+    ),
+    "matvec of a broadcast matrix of 2**40 rows": _issue_case(
+        "matvec",
+        [array((2**40, 0), "float64", "broadcast"), array((0,), "float64")],
+    ),
+    "bench_matvec with 2**62 rows and no column": _issue_case(
+        "bench_matvec",
+        [{"py": "tuned"}, {"py": 2**62}, {"py": 0}, {"py": 1}, {"py": 0}],
+    ),
+    "a copied probe of a broadcast array of 2**40 values": _issue_case(
+        "overhead_two_arrays_copied",
+        [array((2**40,), "float64", "broadcast"), array((3,), "float64")],
+    ),
+    # 3. panics: `capacity overflow` from PyO3's Vec extraction before.
+    "tt_inner with __len__ = 2**62": _issue_case(
+        "tt_inner",
+        [
+            {"lying": {"len": str(2**62), "item": array((1, 2, 1), A)}},
+            {"list": [array((1, 2, 1), A)]},
+        ],
+    ),
+    "ttv shape with __len__ = 2**62": _issue_case(
+        "ttv",
+        [
+            {"subs": [[0]], "shape": [1, 1], "layout": "C"},
+            array((1,), "float64"),
+            {"lying": {"len": str(2**62), "item": {"py": 2}}},
+            array((2,), "float64"),
+            {"py": 0},
+        ],
+    ),
+    "bench_tt operands with __len__ = 2**62": _issue_case(
+        "bench_tt",
+        [
+            {"py": "chain"},
+            {"lying": {"len": str(2**62), "item": {"py": 1}}},
+            {"py": 1},
+            {"py": 0.0},
+        ],
+    ),
+    "a shape element of 2**64 is a ValueError (was a misleading TypeError)": _issue_case(
+        "ttv",
+        [
+            {"subs": [[0]], "shape": [1, 1], "layout": "C"},
+            array((1,), "float64"),
+            {"tuple": [{"int": str(2**64)}]},
+            array((2,), "float64"),
+            {"py": 0},
+        ],
+    ),
+    "vals with 40 axes (rust-numpy's views panic beyond 32)": _issue_case(
+        "ttv",
+        [
+            {"subs": [[0]], "shape": [1, 1], "layout": "C"},
+            array((1,) * 40, "float64"),
+            {"tuple": [1]},
+            array((1,), "float64"),
+            {"py": 0},
+        ],
+    ),
+    "an empty reversed vector (rust-numpy would offset its pointer by -1 stride)": _issue_case(
+        "dot",
+        [array((0,), "float64", "reversed"), array((0,), "float64", "reversed")],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN_ROUTES))
+def test_known_routes_to_past_defects(worker, name):
+    run(worker, KNOWN_ROUTES[name])
+
+
+def test_an_abort_in_the_worker_is_a_failed_case_not_a_dead_run():
+    # SIGABRT, as Rust's allocation-failure handler raises it: the case fails with the
+    # exit code, and the next case gets a fresh worker.
+    w = Worker()
+    crash = w.run({"fn": "__abort__"})
+    assert crash["outcome"] == "crash" and "exit code -6" in crash["why"]
+    assert w.run({"fn": "overhead_noop", "args": []})["outcome"] == "ok"
+    w.close()
+
+
+def test_the_oracle_can_fail_a_wrong_answer():
+    # The comparison is not vacuous: a result off by one ulp of the scale fails, NaN in
+    # another place fails, and a missing exception fails.
+    from fuzz_cases import _close
+
+    assert _close(np.array([1.0, 2.0]), np.array([1.0, 2.0]), 1.0) is None
+    assert _close(np.array([1.0, 2.0 + 1e-6]), np.array([1.0, 2.0]), 1.0) is not None
+    assert _close(np.array([np.nan, 2.0]), np.array([1.0, 2.0]), 1.0) is not None
+    assert _close(np.array([1j]), np.array([np.inf * 1j]), 1.0) is not None
+
+
+def test_every_public_function_has_cases():
+    from fuzz_cases import ORACLES
+
+    public = {
+        n for n in dir(kernels_rs) if not n.startswith("_") and callable(getattr(kernels_rs, n))
+    }
+    missing = sorted(public - set(ORACLES))
+    assert not missing, f"public functions without an oracle or cases in the fuzz suite: {missing}"
+    assert not set(ORACLES) - public, "oracles for functions kernels_rs does not have"
+
+
+def test_every_class_was_drawn_and_every_function_called():
+    # Runs last (pytest keeps the file's order): the fuzz tests above filled the counters.
+    if not CASES_RUN:
+        pytest.skip("run with the whole module")
+    missing = sorted(set(CLASSES) - set(SEEN))
+    assert not missing, f"classes never drawn: {missing}; drawn: {dict(SEEN)}"
+    from fuzz_cases import ORACLES
+
+    assert set(ORACLES) <= set(CASES_RUN), sorted(set(ORACLES) - set(CASES_RUN))
+    total = sum(CASES_RUN.values())
+    print(
+        f"\nfuzz suite: {total} cases over {len(CASES_RUN)} functions, "
+        f"{len(SEEN)} of {len(CLASSES)} classes"
+    )
+    for name in sorted(CLASSES):
+        print(f"  {name:24} {SEEN[name]}")
