@@ -243,9 +243,7 @@ def test_captions_say_when_cells_come_from_several_commits_or_ran_side_by_side()
     assert "side by side (JOBS=2)" in mixed
 
 
-def test_side_by_side_agreement_is_judged_on_intervals_and_catches_a_shift(
-    tmp_path, monkeypatch
-):
+def test_side_by_side_agreement_is_judged_on_intervals_and_catches_a_shift(tmp_path, monkeypatch):
     from tensorbench import jobs_report
 
     _dot_section(monkeypatch, n_trials=12, sizes=[200])

@@ -10,7 +10,9 @@ harness; a notebook without one shows none): a JSON list of objects with the key
 :data:`FINDING_KEYS`, e.g.
 ``[{"claim": "Rust from Python vs Python at n = 1e6", "value": "212x",
 "published": "> 100x", "verdict": "held"}]``. ``value``, ``published`` and ``verdict``
-may be null (not measured in this profile, no published value).
+may be null or empty (not measured in this profile, no published value). A finding that
+checks no claim carries its sentence in ``text`` instead (the shape of
+:class:`tensorbench.findings.Finding`, whose ``experiment`` names the notebook).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 from tensorbench import results
 from tensorbench.render import MathError, tex_to_mathml
 
-FINDING_KEYS = ("claim", "value", "published", "verdict")
+FINDING_KEYS = ("claim", "value", "published", "verdict", "text", "experiment")
 THUMBNAIL_WIDTH = 320  # pixels
 _INLINE_MATH = re.compile(r"(?<![\\$])\$(?P<tex>[^$]+?)\$")
 
@@ -56,9 +58,14 @@ class Finding:
     value: str | None = None
     published: str | None = None
     verdict: str | None = None
+    text: str | None = None  # the sentence of a finding that checks no claim
+    experiment: str | None = None  # the notebook it belongs to (informational)
 
     def line(self) -> str:
-        """'claim: value here (published: p) — verdict' as escaped HTML."""
+        """'claim: value here (published: p) — verdict' as escaped HTML; a finding without
+        a claim is its sentence."""
+        if not self.claim:
+            return _inline_html(self.text or "")
         text = _inline_html(self.claim)
         if self.value is not None:
             text += f": <b>{html.escape(str(self.value))}</b> here"
@@ -110,14 +117,22 @@ def parse_findings(data, source: str = "findings") -> tuple[Finding, ...]:
         unknown = set(entry) - set(FINDING_KEYS)
         if unknown:
             raise ValueError(f"{source}: finding {index} has unknown keys {sorted(unknown)}")
-        claim = entry.get("claim")
-        if not isinstance(claim, str) or not claim.strip():
-            raise ValueError(f"{source}: finding {index} needs a non-empty 'claim' string")
+        # Empty strings mean "not given" (tensorbench.findings.Finding writes them so).
+        entry = {k: (None if v == "" else v) for k, v in entry.items()}
+        claim, text = entry.get("claim"), entry.get("text")
+        has_claim = isinstance(claim, str) and claim.strip()
+        has_text = isinstance(text, str) and text.strip()
+        if not has_claim and not has_text:
+            raise ValueError(
+                f"{source}: finding {index} needs a non-empty 'claim' or 'text' string"
+            )
         for key in ("value", "published", "verdict"):
             value = entry.get(key)
             if value is not None and not isinstance(value, str | int | float):
                 raise TypeError(f"{source}: finding {index} '{key}' must be text or a number")
-        findings.append(Finding(**{k: entry.get(k) for k in FINDING_KEYS}))
+        fields = {k: entry.get(k) for k in FINDING_KEYS}
+        fields["claim"] = claim if has_claim else ""
+        findings.append(Finding(**fields))
     return tuple(findings)
 
 

@@ -40,7 +40,7 @@ def cells(run: DenseRun) -> pd.DataFrame:
     summary = run.summary[run.summary["implementation"] != BANDWIDTH].copy()
     if "variant" not in summary:
         summary["variant"] = ""
-    summary["variant"] = summary["variant"].fillna("")
+    summary["variant"] = summary["variant"].astype(object).where(summary["variant"].notna(), "")
     extra = run.metadata.get("cell_extra", {})
     rows = [
         extra.get(_cell_id(r.implementation, r.n1, r.variant), {})
