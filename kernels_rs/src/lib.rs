@@ -10,6 +10,7 @@ pub mod bench;
 pub mod dense;
 pub mod memory;
 pub mod overhead;
+pub mod pool;
 pub mod sparse;
 pub mod tt;
 pub mod tt_bench;

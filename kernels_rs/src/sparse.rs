@@ -24,6 +24,11 @@
 //! Every subscript is range-checked in the same pass that reads it, so bad input is an
 //! error ([`TtvError`]), never a panic or an out-of-bounds read.
 
+// MTTKRP and the inner product with a Kruskal tensor, beside TTV (issue 15).
+pub mod factors;
+pub mod innerprod;
+pub mod mttkrp;
+
 use std::fmt;
 use std::hint::black_box;
 use std::time::Instant;
