@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
-
 import kernels_rs.pyttb as accel
+import pytest
 
 _tests_run = 0
 _tests_not_accelerated: list[str] = []

@@ -43,7 +43,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         # "request" is pytest's own pseudo-fixture, never in the definitions.
         missing = sorted(set(info.names_closure) - set(info.name2fixturedefs) - {"request"})
         if missing:
-            reason = f"needs {', '.join(missing)} from pyttb's repository conftest (not in the sdist)"
+            reason = (
+                f"needs {', '.join(missing)} from pyttb's repository conftest (not in the sdist)"
+            )
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
