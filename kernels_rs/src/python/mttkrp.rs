@@ -47,7 +47,10 @@ fn subs_arg<'py>(obj: &Bound<'py, PyAny>) -> PyResult<SubsArg<'py>> {
     } else {
         Err(PyTypeError::new_err(format!(
             "subs must have dtype int64 or int32, got {}",
-            dtype.str().map(|s| s.to_string()).unwrap_or_else(|_| "?".into())
+            dtype
+                .str()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|_| "?".into())
         )))
     }
 }
@@ -242,7 +245,9 @@ fn mttkrp<'py>(
     let vals = readonly::<f64, IxDyn>(vals, "vals", "float64")?;
     let shape = shape_arg(shape)?;
     if shape.len() < 2 {
-        return Err(to_py_err(FactorsError::OrderBelowTwo { order: shape.len() }));
+        return Err(to_py_err(FactorsError::OrderBelowTwo {
+            order: shape.len(),
+        }));
     }
     let mode = mode_arg(mode, shape.len())?;
     let threads = threads_arg(threads)?;
