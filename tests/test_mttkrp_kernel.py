@@ -24,6 +24,13 @@ def random_coo(seed, shape, nnz, rank):
     return subs, vals, factors
 
 
+def assert_equal_to_rounding(got, expected, subs, vals, shape, factors, mode):
+    """|got - expected| within 1e-13 of the sum of the terms' magnitudes (the scale of a
+    sum's rounding error, whatever cancels)."""
+    scale = reference_mttkrp(subs, np.abs(vals), shape, [np.abs(f) for f in factors], mode)
+    assert np.all(np.abs(got - expected) <= 1e-13 * scale)
+
+
 def reference_mttkrp(subs, vals, shape, factors, mode):
     rank = factors[(mode + 1) % len(shape)].shape[1]
     out = np.zeros((shape[mode], rank))
@@ -45,13 +52,27 @@ def restore_threads():
 
 @pytest.mark.parametrize("shape", [(7, 5), (6, 1, 4), (4, 3, 5, 2), (3, 2, 3, 2, 4)])
 def test_mttkrp_is_the_definition_bitwise_on_every_mode_and_thread_count(shape):
-    subs, vals, factors = random_coo(1, shape, 30_000, 8)
+    # 100_000 x R = 8 x order multiply-adds: several tasks (kernels_rs splits 2**18 each).
+    subs, vals, factors = random_coo(1, shape, 100_000, 8)
     for mode in range(len(shape)):
         expected = reference_mttkrp(subs, vals, shape, factors, mode)
-        for threads in (1, 2, 3):
-            got = kernels_rs.mttkrp(subs, vals, shape, factors, mode, threads=threads)
-            assert got.flags.c_contiguous and got.dtype == np.float64
-            np.testing.assert_array_equal(got, expected)
+        got = kernels_rs.mttkrp(subs, vals, shape, factors, mode, threads=1)
+        assert got.flags.c_contiguous and got.dtype == np.float64
+        np.testing.assert_array_equal(got, expected)
+        for threads in (2, 3):
+            rows = kernels_rs.mttkrp(
+                subs, vals, shape, factors, mode, threads=threads, schedule="rows"
+            )
+            np.testing.assert_array_equal(rows, expected)
+            for schedule in ("private", "auto"):
+                run = [
+                    kernels_rs.mttkrp(
+                        subs, vals, shape, factors, mode, threads=threads, schedule=schedule
+                    )
+                    for _ in range(2)
+                ]
+                assert_equal_to_rounding(run[0], expected, subs, vals, shape, factors, mode)
+                np.testing.assert_array_equal(run[0], run[1])  # deterministic
 
 
 def test_mttkrp_reads_every_subscript_layout_alike():
@@ -133,6 +154,7 @@ BAD_MTTKRP = [
     ({"mode": -1}, ValueError, r"mode must be in \[0, 3\)"),
     ({"threads": 0}, ValueError, r"number of threads must be an integer in \[1, 1024\]"),
     ({"threads": 5000}, ValueError, "number of threads"),
+    ({"schedule": "csf"}, ValueError, "schedule must be 'auto', 'private' or 'rows'"),
 ]  # fmt: skip
 
 
@@ -140,8 +162,9 @@ BAD_MTTKRP = [
 def test_mttkrp_bad_input_is_a_clear_python_error(change, error, message):
     subs, vals, shape, factors = kernel_args()
     args = {"subs": subs, "vals": vals, "shape": shape, "factors": factors, "mode": 0}
-    args.update({k: v for k, v in change.items() if k != "threads"})
-    kwargs = {"threads": change["threads"]} if "threads" in change else {}
+    keywords = ("threads", "schedule")
+    args.update({k: v for k, v in change.items() if k not in keywords})
+    kwargs = {k: v for k, v in change.items() if k in keywords}
     with pytest.raises(error, match=message):
         kernels_rs.mttkrp(
             args["subs"], args["vals"], args["shape"], args["factors"], args["mode"], **kwargs
@@ -160,16 +183,16 @@ def test_bad_subscripts_are_the_same_error_on_every_schedule():
     subs, vals, factors = random_coo(3, shape, 50_000, 8)
     subs[30_000, 2] = 6
     subs[40_000, 0] = -1
-    for threads in (1, 2, 4):
+    for threads, schedule in [(1, "auto"), (2, "rows"), (4, "private")]:
         with pytest.raises(ValueError, match=r"subs\[30000, 2\] = 6 is out of range"):
-            kernels_rs.mttkrp(subs, vals, shape, factors, 1, threads=threads)
+            kernels_rs.mttkrp(subs, vals, shape, factors, 1, threads=threads, schedule=schedule)
         with pytest.raises(ValueError, match=r"subs\[30000, 2\] = 6 is out of range"):
             kernels_rs.innerprod_ktensor(subs, vals, shape, np.ones(8), factors, threads=threads)
 
 
 def test_innerprod_ktensor_is_the_definition_and_the_same_for_any_thread_count():
     for shape in [(6, 5), (4, 3, 5), (3, 2, 3, 4), (2, 3, 2, 2, 3)]:
-        subs, vals, factors = random_coo(4, shape, 20_000, 5)
+        subs, vals, factors = random_coo(4, shape, 100_000, 5)
         weights = np.linspace(0.5, 2.0, 5)
         terms = weights * np.prod([f[subs[:, m]] for m, f in enumerate(factors)], axis=0)
         expected = float(vals @ terms.sum(axis=1))

@@ -208,12 +208,17 @@ def mttkrp(
     mode: int,
     *,
     threads: int | None = None,
+    schedule: Literal["auto", "private", "rows"] = "auto",
 ) -> npt.NDArray[np.float64]:
     """Mode-``mode`` (0-based) MTTKRP of a COO tensor of order d >= 2, in one pass over the
     nonzeros: a C-order (shape[mode], R) array with row subs[k, mode] accumulating
     ``vals[k] * prod_{m != mode} factors[m][subs[k, m], :]``. ``factors[mode]`` is not read
-    (may be None). Bitwise pyttb's ``sptensor.mttkrp`` (same products, each row summed in
-    input order) for every thread count. NaN propagates."""
+    (may be None). NaN propagates. On one thread (or a call too small to split) bitwise
+    pyttb's ``sptensor.mttkrp`` (same products, each row summed in input order). Several
+    threads: ``schedule='private'`` gives each thread a run of nonzeros and its own output,
+    added at the end (equal to rounding; deterministic for a thread count); ``'rows'``
+    sorts the nonzeros by row and gives each thread its rows (bitwise the 1-thread result);
+    ``'auto'`` privatizes while the copies hold at most one value per nonzero."""
 
 def innerprod_ktensor(
     subs: npt.NDArray[np.int64] | npt.NDArray[np.int32],

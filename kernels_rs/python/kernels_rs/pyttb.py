@@ -13,8 +13,9 @@ own function objects back; ``enabled()`` is a context manager; ``is_enabled()`` 
 What runs in Rust, and how it compares with pyttb:
 
 * ``mttkrp`` (a list of factor matrices or a ktensor, any mode, order >= 2): one pass
-  over the nonzeros (``kernels_rs.mttkrp``) instead of R TTVs. Bitwise pyttb's result:
-  the same products, each output row summed in input order, on any thread count.
+  over the nonzeros (``kernels_rs.mttkrp``) instead of R TTVs. On one thread bitwise
+  pyttb's result (the same products, each output row summed in input order); a call
+  split between threads sums each row in a few pieces, equal to rounding.
 * ``ttv`` with one or more vectors leaving at least one mode: the last vector's product
   and the aggregation of equal subscripts run in ``kernels_rs.ttv`` (the other vectors'
   products in NumPy, as pyttb computes them); bitwise pyttb's result, same result type.

@@ -17,6 +17,7 @@ use pyo3::types::PySequence;
 use super::validate::{readonly, shape_str, type_name, GIL_RELEASE_MIN_ELEMENTS};
 use crate::pool::{self, PoolError};
 use crate::sparse::factors::{FactorsError, Index, Subs};
+use crate::sparse::mttkrp::Schedule;
 use crate::sparse::{innerprod as innerprod_kernel, mttkrp as mttkrp_kernel};
 
 /// `subs` borrowed with the integer width it has.
@@ -231,7 +232,8 @@ enum SubsView<'a> {
 /// The mode-`mode` MTTKRP of the COO tensor (`subs`, `vals`, `shape`) with `factors`:
 /// a C-order `shape[mode]` x R float64 array, R the factors' column count.
 #[pyfunction]
-#[pyo3(signature = (subs, vals, shape, factors, mode, *, threads = None))]
+#[pyo3(signature = (subs, vals, shape, factors, mode, *, threads = None, schedule = "auto"))]
+#[allow(clippy::too_many_arguments)]
 fn mttkrp<'py>(
     py: Python<'py>,
     subs: &Bound<'py, PyAny>,
@@ -240,7 +242,13 @@ fn mttkrp<'py>(
     factors: &Bound<'py, PyAny>,
     mode: i64,
     threads: Option<i64>,
+    schedule: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let schedule = Schedule::parse(schedule).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "schedule must be 'auto', 'private' or 'rows', got {schedule:?}"
+        ))
+    })?;
     let subs = subs_arg(subs)?;
     let vals = readonly::<f64, IxDyn>(vals, "vals", "float64")?;
     let shape = shape_arg(shape)?;
@@ -262,8 +270,12 @@ fn mttkrp<'py>(
         .map_or(0, |(_, f)| f.ncols());
     let work = vals.len().saturating_mul(rank);
     let out = with_subs(py, &subs, vals.len(), work, |subs| match subs {
-        SubsView::Wide(s) => mttkrp_kernel::mttkrp(s, vals, &shape, &views, mode, threads),
-        SubsView::Narrow(s) => mttkrp_kernel::mttkrp(s, vals, &shape, &views, mode, threads),
+        SubsView::Wide(s) => {
+            mttkrp_kernel::mttkrp(s, vals, &shape, &views, mode, threads, schedule)
+        }
+        SubsView::Narrow(s) => {
+            mttkrp_kernel::mttkrp(s, vals, &shape, &views, mode, threads, schedule)
+        }
     })?;
     Ok(out.into_pyarray(py).into_any())
 }

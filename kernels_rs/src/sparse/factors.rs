@@ -49,14 +49,60 @@ impl<'a, I: Index> Subs<'a, I> {
         }
     }
 
-    /// Subscript `j` of nonzero `k` (both in range: the caller's loop bounds).
+    /// Call `kernel` with a reader of these subscripts made for their layout, so that a
+    /// hot loop reads them without a branch on the layout per subscript.
+    pub fn with_reader<T>(&self, kernel: impl ReaderKernel<T>) -> T {
+        match *self {
+            Subs::RowMajor { data, order } => kernel.run(RowMajor { data, order }),
+            Subs::ColumnMajor { data, nnz } => kernel.run(ColumnMajor { data, nnz }),
+        }
+    }
+}
+
+/// Subscript `j` of nonzero `k`, both in range (the callers' loop bounds).
+pub trait SubsRead: Sync {
+    fn get(&self, k: usize, j: usize) -> i64;
+}
+
+impl<I: Index> SubsRead for Subs<'_, I> {
     #[inline(always)]
-    pub fn get(&self, k: usize, j: usize) -> i64 {
+    fn get(&self, k: usize, j: usize) -> i64 {
         match *self {
             Subs::RowMajor { data, order } => data[k * order + j].into(),
             Subs::ColumnMajor { data, nnz } => data[j * nnz + k].into(),
         }
     }
+}
+
+/// [`Subs::RowMajor`] as its own type, for [`Subs::with_reader`].
+pub struct RowMajor<'a, I> {
+    data: &'a [I],
+    order: usize,
+}
+
+impl<I: Index> SubsRead for RowMajor<'_, I> {
+    #[inline(always)]
+    fn get(&self, k: usize, j: usize) -> i64 {
+        self.data[k * self.order + j].into()
+    }
+}
+
+/// [`Subs::ColumnMajor`] as its own type, for [`Subs::with_reader`].
+pub struct ColumnMajor<'a, I> {
+    data: &'a [I],
+    nnz: usize,
+}
+
+impl<I: Index> SubsRead for ColumnMajor<'_, I> {
+    #[inline(always)]
+    fn get(&self, k: usize, j: usize) -> i64 {
+        self.data[j * self.nnz + k].into()
+    }
+}
+
+/// A computation generic over the subscripts' reader (see [`Subs::with_reader`]).
+pub trait ReaderKernel<T> {
+    fn run<S: SubsRead>(self, subs: S) -> T;
 }
 
 /// Why a kernel refused its input. The messages name the argument and the problem.
@@ -276,8 +322,12 @@ pub fn check<'a, I: Index>(
 /// The first subscript out of range, scanning nonzeros in input order and each one's
 /// columns left to right; the error every kernel reports, whatever order it read in.
 #[cold]
-pub fn first_bad_subscript<I: Index>(subs: &Subs<'_, I>, shape: &[usize]) -> Option<FactorsError> {
-    (0..subs.nnz()).find_map(|row| {
+pub fn first_bad_subscript(
+    subs: &impl SubsRead,
+    nnz: usize,
+    shape: &[usize],
+) -> Option<FactorsError> {
+    (0..nnz).find_map(|row| {
         (0..shape.len()).find_map(|column| {
             let value = subs.get(row, column);
             (!in_range(value, shape[column])).then_some(FactorsError::SubscriptOutOfRange {
@@ -292,7 +342,7 @@ pub fn first_bad_subscript<I: Index>(subs: &Subs<'_, I>, shape: &[usize]) -> Opt
 
 /// Whether every subscript of nonzero `k` is in range.
 #[inline(always)]
-pub fn row_in_range<I: Index>(subs: &Subs<'_, I>, shape: &[usize], k: usize) -> bool {
+pub fn row_in_range(subs: &impl SubsRead, shape: &[usize], k: usize) -> bool {
     shape
         .iter()
         .enumerate()
@@ -334,7 +384,7 @@ mod tests {
         let subs = Array2::from_shape_vec((3, 3), vec![0i64, 0, 0, 0, 5, -1, 9, 0, 0]).unwrap();
         let s = Subs::from_view(subs.view()).unwrap();
         assert_eq!(
-            first_bad_subscript(&s, &[3, 3, 3]),
+            first_bad_subscript(&s, 3, &[3, 3, 3]),
             Some(FactorsError::SubscriptOutOfRange {
                 row: 1,
                 column: 1,
@@ -345,7 +395,7 @@ mod tests {
         assert!(!row_in_range(&s, &[3, 3, 3], 1));
         assert!(row_in_range(&s, &[3, 3, 3], 0));
         assert_eq!(
-            first_bad_subscript(&s, &[10, 6, 1]),
+            first_bad_subscript(&s, 3, &[10, 6, 1]),
             Some(FactorsError::SubscriptOutOfRange {
                 row: 1,
                 column: 2,

@@ -11,7 +11,8 @@
 use ndarray::{ArrayView1, ArrayView2};
 
 use super::factors::{
-    check, first_bad_subscript, row_in_range, try_zeros, FactorsError, Index, Subs,
+    check, first_bad_subscript, row_in_range, try_zeros, Factors, FactorsError, Index,
+    ReaderKernel, Subs, SubsRead,
 };
 use crate::pool;
 
@@ -32,6 +33,28 @@ pub fn innerprod_ktensor<I: Index>(
     factors: &[ArrayView2<f64>],
     threads: usize,
 ) -> Result<f64, FactorsError> {
+    split_innerprod(
+        subs,
+        vals,
+        shape,
+        weights,
+        factors,
+        threads,
+        MIN_WORK_PER_TASK,
+    )
+}
+
+/// [`innerprod_ktensor`] with the work per task as a parameter (the tests split small
+/// calls).
+fn split_innerprod<I: Index>(
+    subs: Subs<'_, I>,
+    vals: ArrayView1<f64>,
+    shape: &[usize],
+    weights: ArrayView1<f64>,
+    factors: &[ArrayView2<f64>],
+    threads: usize,
+    min_work_per_task: usize,
+) -> Result<f64, FactorsError> {
     let factors = check(&subs, vals, shape, factors, None)?;
     let rank = factors.rank;
     if weights.len() != rank {
@@ -44,52 +67,86 @@ pub fn innerprod_ktensor<I: Index>(
     let vals = vals.as_slice().expect("standard layout is contiguous");
     let weights = weights.as_standard_layout();
     let weights = weights.as_slice().expect("standard layout is contiguous");
-    let nnz = vals.len();
-    let blocks = nnz.div_ceil(BLOCK);
-    let mut partial = try_zeros::<f64>(blocks)?;
+    subs.with_reader(Sum {
+        vals,
+        shape,
+        weights,
+        factors: &factors,
+        threads,
+        min_work_per_task,
+    })
+}
 
-    let block_sum = |block: usize| -> Option<f64> {
-        let mut term = vec![0.0; rank];
-        let mut sum = 0.0;
-        let first = block * BLOCK;
-        let block_vals = &vals[first..(first + BLOCK).min(nnz)];
-        for (k, &value) in (first..).zip(block_vals) {
-            if !row_in_range(&subs, shape, k) {
-                return None;
+/// The checked arguments, waiting for the subscripts' reader.
+struct Sum<'a> {
+    vals: &'a [f64],
+    shape: &'a [usize],
+    weights: &'a [f64],
+    factors: &'a Factors<'a>,
+    threads: usize,
+    min_work_per_task: usize,
+}
+
+impl ReaderKernel<Result<f64, FactorsError>> for Sum<'_> {
+    fn run<S: SubsRead>(self, subs: S) -> Result<f64, FactorsError> {
+        let Sum {
+            vals,
+            shape,
+            weights,
+            factors,
+            threads,
+            min_work_per_task,
+        } = self;
+        let rank = factors.rank;
+        let nnz = vals.len();
+        let blocks = nnz.div_ceil(BLOCK);
+        let mut partial = try_zeros::<f64>(blocks)?;
+
+        let block_sum = |block: usize| -> Option<f64> {
+            let mut term = vec![0.0; rank];
+            let mut sum = 0.0;
+            let first = block * BLOCK;
+            let block_vals = &vals[first..(first + BLOCK).min(nnz)];
+            for (k, &value) in (first..).zip(block_vals) {
+                if !row_in_range(&subs, shape, k) {
+                    return None;
+                }
+                term.copy_from_slice(weights);
+                for (m, _) in shape.iter().enumerate() {
+                    let u = factors.row(m, subs.get(k, m) as usize);
+                    for (t, &x) in term.iter_mut().zip(u) {
+                        *t *= x;
+                    }
+                }
+                sum += value * term.iter().fold(0.0, |s, &t| s + t);
             }
-            term.copy_from_slice(weights);
-            for (m, _) in shape.iter().enumerate() {
-                let u = factors.row(m, subs.get(k, m) as usize);
-                for (t, &x) in term.iter_mut().zip(u) {
-                    *t *= x;
+            Some(sum)
+        };
+
+        let work = nnz.saturating_mul(rank.max(1)).saturating_mul(shape.len());
+        let tasks = pool::task_count(work, min_work_per_task, threads).min(blocks.max(1));
+        let per_task = blocks.div_ceil(tasks).max(1);
+        let work: Vec<(usize, &mut [f64])> = partial
+            .chunks_mut(per_task)
+            .enumerate()
+            .map(|(t, chunk)| (t * per_task, chunk))
+            .collect();
+        let ok = pool::run_tasks(threads, work, |(first, chunk)| {
+            for (b, slot) in chunk.iter_mut().enumerate() {
+                match block_sum(first + b) {
+                    Some(s) => *slot = s,
+                    None => return false,
                 }
             }
-            sum += value * term.iter().fold(0.0, |s, &t| s + t);
+            true
+        })?;
+        if !ok.iter().all(|&ok| ok) {
+            return Err(
+                first_bad_subscript(&subs, nnz, shape).expect("a subscript was out of range")
+            );
         }
-        Some(sum)
-    };
-
-    let work = nnz.saturating_mul(rank.max(1)).saturating_mul(shape.len());
-    let tasks = pool::task_count(work, MIN_WORK_PER_TASK, threads).min(blocks.max(1));
-    let per_task = blocks.div_ceil(tasks).max(1);
-    let work: Vec<(usize, &mut [f64])> = partial
-        .chunks_mut(per_task)
-        .enumerate()
-        .map(|(t, chunk)| (t * per_task, chunk))
-        .collect();
-    let ok = pool::run_tasks(threads, work, |(first, chunk)| {
-        for (b, slot) in chunk.iter_mut().enumerate() {
-            match block_sum(first + b) {
-                Some(s) => *slot = s,
-                None => return false,
-            }
-        }
-        true
-    })?;
-    if !ok.iter().all(|&ok| ok) {
-        return Err(first_bad_subscript(&subs, shape).expect("a subscript was out of range"));
+        Ok(partial.iter().fold(0.0, |s, &p| s + p))
     }
-    Ok(partial.iter().fold(0.0, |s, &p| s + p))
 }
 
 #[cfg(test)]
@@ -108,13 +165,15 @@ mod tests {
         threads: usize,
     ) -> Result<f64, FactorsError> {
         let views: Vec<_> = factors.iter().map(|f| f.view()).collect();
-        innerprod_ktensor(
+        // One task per thread even for small calls (blocks permitting).
+        split_innerprod(
             Subs::from_view(subs.view()).unwrap(),
             ArrayView1::from(vals),
             shape,
             ArrayView1::from(weights),
             &views,
             threads,
+            1,
         )
     }
 

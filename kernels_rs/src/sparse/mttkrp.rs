@@ -6,29 +6,37 @@
 //! pyttb's `sptensor.mttkrp` runs R separate TTVs instead, each building an sptensor.
 //! The arithmetic here is pyttb's, operation for operation: each term is the value times
 //! the factor entries in ascending mode order, and each output row sums its terms in
-//! input order starting from zero (as NumPy's `bincount` does in pyttb's TTV), so the
-//! result is bitwise pyttb's.
+//! input order starting from zero (as NumPy's `bincount` does in pyttb's TTV), so on one
+//! thread the result is bitwise pyttb's.
 //!
-//! Two schedules, with the same result to the bit:
-//! * **one thread** (or little work, see [`MIN_WORK_PER_TASK`]): the nonzeros in input
-//!   order, straight from COO, into the output (rows of R values, C order: the R-wide
-//!   updates are contiguous);
-//! * **several threads**: a stable counting sort of the nonzeros by their output row
-//!   (O(nnz + rows), the layout a CSF tensor keeps for its root mode), then the output
-//!   rows are split into contiguous ranges of about equal nonzero counts, one per task.
-//!   Each task owns its rows, so no two threads write the same memory (no atomics, no
-//!   private copies of the output, no reduction), and each row still sums its terms in
-//!   input order. Why not privatized outputs: those need threads x rows x R extra memory
-//!   and a reduction, and the result would change with the thread count.
+//! Per nonzero, the R columns are done in register blocks of 16, 8, 4 and 1 (rank
+//! blocking inside the nonzero: the running products stay in registers, the subscripts
+//! are re-read per block), which changes no operation.
 //!
-//! Not here yet: caching the sorted order on a tensor for the repeated MTTKRPs of
-//! CP-ALS, and rank blocking (see the module's issue for the measurements still to make).
-//! A single output row with most of the nonzeros cannot be split between threads.
+//! Schedules ([`Schedule`]):
+//! * **one task** (one thread, or too little work: [`MIN_WORK_PER_TASK`]): the nonzeros
+//!   in input order, straight from COO, into the output (rows of R values, C order);
+//! * **private outputs**: contiguous runs of nonzeros in input order, one per task, each
+//!   into its own zeroed copy of the output (the first into the output itself), added
+//!   into the output in task order at the end. Streams the input like one task does;
+//!   costs (tasks - 1) x rows x R extra values and a reduction, so it is used while that
+//!   is at most [`PRIVATE_CELLS_PER_NONZERO`] per nonzero. Deterministic for a given task
+//!   count, but each row's sum is split at the run boundaries: equal to the one-task
+//!   result to rounding, not bitwise;
+//! * **row partition**: a stable counting sort of the nonzeros by output row (O(nnz +
+//!   rows), the order a CSF tensor keeps for its root mode), then contiguous ranges of
+//!   rows of about equal nonzero counts, one per task. Each task owns its rows: no two
+//!   threads write the same memory, no extra output, and each row still sums in input
+//!   order, so the result is bitwise the one-task result for any thread count. It reads
+//!   the subscripts and values in row order (a gather), which the cache of a reused
+//!   sorted layout would avoid (not built yet; see issue 15). A row with most of the
+//!   nonzeros cannot be split between tasks.
 
 use ndarray::{Array2, ArrayView1, ArrayView2};
 
 use super::factors::{
-    check, first_bad_subscript, row_in_range, try_zeros, Factors, FactorsError, Index, Subs,
+    check, first_bad_subscript, row_in_range, try_zeros, Factors, FactorsError, Index,
+    ReaderKernel, Subs, SubsRead,
 };
 use super::in_range;
 use crate::pool;
@@ -40,6 +48,34 @@ use crate::pool;
 /// than it saves.
 pub const MIN_WORK_PER_TASK: usize = 1 << 18;
 
+/// [`Schedule::Auto`] privatizes the output while the private copies hold at most this
+/// many values per nonzero: their zeroing and reduction then cost at most about one more
+/// read of the values.
+pub const PRIVATE_CELLS_PER_NONZERO: usize = 1;
+
+/// How several tasks share an MTTKRP (one task always runs in input order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schedule {
+    /// Private outputs while they are small (see [`PRIVATE_CELLS_PER_NONZERO`]), else rows.
+    Auto,
+    /// Each task its own copy of the output, added up at the end.
+    Private,
+    /// Each task a range of output rows (bitwise the one-task result).
+    Rows,
+}
+
+impl Schedule {
+    /// Parse "auto", "private" or "rows".
+    pub fn parse(name: &str) -> Option<Schedule> {
+        match name {
+            "auto" => Some(Schedule::Auto),
+            "private" => Some(Schedule::Private),
+            "rows" => Some(Schedule::Rows),
+            _ => None,
+        }
+    }
+}
+
 /// The MTTKRP of the COO tensor (`subs`, `vals`, `shape`) with `factors` along `mode`:
 /// a `shape[mode]` x R array (C order), R the factors' column count. `factors[mode]` is
 /// not read. Runs on up to `threads` threads (see the module documentation).
@@ -50,6 +86,28 @@ pub fn mttkrp<I: Index>(
     factors: &[ArrayView2<f64>],
     mode: usize,
     threads: usize,
+    schedule: Schedule,
+) -> Result<Array2<f64>, FactorsError> {
+    split_mttkrp(
+        subs,
+        vals,
+        shape,
+        factors,
+        mode,
+        (threads, schedule),
+        MIN_WORK_PER_TASK,
+    )
+}
+
+/// [`mttkrp`] with the work per task as a parameter (the tests split small calls).
+fn split_mttkrp<I: Index>(
+    subs: Subs<'_, I>,
+    vals: ArrayView1<f64>,
+    shape: &[usize],
+    factors: &[ArrayView2<f64>],
+    mode: usize,
+    (threads, schedule): (usize, Schedule),
+    min_work_per_task: usize,
 ) -> Result<Array2<f64>, FactorsError> {
     if shape.len() < 2 {
         return Err(FactorsError::OrderBelowTwo { order: shape.len() });
@@ -62,74 +120,178 @@ pub fn mttkrp<I: Index>(
         bytes: rows as u128 * rank as u128 * 8,
     })?;
     let mut out = try_zeros::<f64>(cells)?;
-    let input = Input {
-        subs: &subs,
+    subs.with_reader(Run {
         vals,
         shape,
         factors: &factors,
         mode,
-    };
-    let work = input
-        .vals
-        .len()
-        .saturating_mul(rank)
-        .saturating_mul(shape.len());
-    let tasks = pool::task_count(work, MIN_WORK_PER_TASK, threads);
-    if tasks == 1 {
-        input.in_input_order(&mut out)?;
-    } else {
-        input.by_row_partition(&mut out, tasks, threads)?;
-    }
+        threads,
+        schedule,
+        min_work_per_task,
+        out: &mut out,
+    })?;
     Ok(Array2::from_shape_vec((rows, rank), out).expect("rows x rank values"))
 }
 
-/// The checked arguments.
-struct Input<'a, I> {
-    subs: &'a Subs<'a, I>,
+/// The checked arguments, waiting for the subscripts' reader.
+struct Run<'a> {
+    vals: &'a [f64],
+    shape: &'a [usize],
+    factors: &'a Factors<'a>,
+    mode: usize,
+    threads: usize,
+    schedule: Schedule,
+    min_work_per_task: usize,
+    out: &'a mut [f64],
+}
+
+impl ReaderKernel<Result<(), FactorsError>> for Run<'_> {
+    fn run<S: SubsRead>(self, subs: S) -> Result<(), FactorsError> {
+        let input = Input {
+            subs: &subs,
+            vals: self.vals,
+            shape: self.shape,
+            factors: self.factors,
+            mode: self.mode,
+        };
+        let (nnz, rank, cells) = (self.vals.len(), self.factors.rank, self.out.len());
+        let work = nnz.saturating_mul(rank).saturating_mul(self.shape.len());
+        let tasks = pool::task_count(work, self.min_work_per_task, self.threads);
+        let private = match self.schedule {
+            _ if tasks == 1 => return input.in_input_order(0..nnz, self.out),
+            Schedule::Private => true,
+            Schedule::Rows => false,
+            Schedule::Auto => {
+                (tasks - 1).saturating_mul(cells) <= PRIVATE_CELLS_PER_NONZERO.saturating_mul(nnz)
+            }
+        };
+        if private {
+            input.by_private_outputs(self.out, tasks, self.threads)
+        } else {
+            input.by_row_partition(self.out, tasks, self.threads)
+        }
+    }
+}
+
+/// The checked arguments, with the subscripts' reader.
+struct Input<'a, S> {
+    subs: &'a S,
     vals: &'a [f64],
     shape: &'a [usize],
     factors: &'a Factors<'a>,
     mode: usize,
 }
 
-impl<I: Index> Input<'_, I> {
+impl<S: SubsRead> Input<'_, S> {
     fn bad_subscript(&self) -> FactorsError {
-        first_bad_subscript(self.subs, self.shape).expect("called only when a subscript is bad")
+        first_bad_subscript(self.subs, self.vals.len(), self.shape)
+            .expect("called only when a subscript is bad")
     }
 
-    /// Add nonzero `k`'s term into `out_row` (R values), with `term` as scratch. Every
-    /// subscript of `k` must be in range (the callers check `row_in_range` first).
+    /// Add nonzero `k`'s term into `out_row` (R values). Every subscript of `k` must be
+    /// in range (the callers check `row_in_range` first).
     #[inline(always)]
-    fn add_term(&self, k: usize, term: &mut [f64], out_row: &mut [f64]) {
-        term.fill(self.vals[k]);
+    fn add_term(&self, k: usize, out_row: &mut [f64]) {
+        let rank = self.factors.rank;
+        let mut col = 0;
+        while col + 16 <= rank {
+            self.add_block::<16>(k, col, out_row);
+            col += 16;
+        }
+        if col + 8 <= rank {
+            self.add_block::<8>(k, col, out_row);
+            col += 8;
+        }
+        if col + 4 <= rank {
+            self.add_block::<4>(k, col, out_row);
+            col += 4;
+        }
+        while col < rank {
+            self.add_block::<1>(k, col, out_row);
+            col += 1;
+        }
+    }
+
+    /// Columns `col..col + B` of nonzero `k`'s term, added into `out_row`.
+    #[inline(always)]
+    fn add_block<const B: usize>(&self, k: usize, col: usize, out_row: &mut [f64]) {
+        let rank = self.factors.rank;
+        let mut term = [self.vals[k]; B];
         for m in 0..self.shape.len() {
             if m != self.mode {
-                let u = self.factors.row(m, self.subs.get(k, m) as usize);
+                let start = self.subs.get(k, m) as usize * rank + col;
+                let u: &[f64; B] = self.factors.rows[m][start..start + B]
+                    .try_into()
+                    .expect("B values");
                 for (t, &x) in term.iter_mut().zip(u) {
                     *t *= x;
                 }
             }
         }
-        for (o, &t) in out_row.iter_mut().zip(term.iter()) {
+        let o: &mut [f64; B] = (&mut out_row[col..col + B]).try_into().expect("B values");
+        for (o, &t) in o.iter_mut().zip(&term) {
             *o += t;
         }
     }
 
-    /// One thread: every nonzero in input order, straight into `out`.
-    fn in_input_order(&self, out: &mut [f64]) -> Result<(), FactorsError> {
+    /// The nonzeros `range` in input order, into `out` (a whole output).
+    fn in_input_order(
+        &self,
+        range: std::ops::Range<usize>,
+        out: &mut [f64],
+    ) -> Result<(), FactorsError> {
         let rank = self.factors.rank;
-        let mut term = vec![0.0; rank];
-        for k in 0..self.vals.len() {
+        for k in range {
             if !row_in_range(self.subs, self.shape, k) {
                 return Err(self.bad_subscript());
             }
             let i = self.subs.get(k, self.mode) as usize;
-            self.add_term(k, &mut term, &mut out[i * rank..(i + 1) * rank]);
+            self.add_term(k, &mut out[i * rank..(i + 1) * rank]);
         }
         Ok(())
     }
 
-    /// Several threads: sort the nonzeros by output row, give each task a range of rows.
+    /// Each task a run of nonzeros into its own output; the outputs added in task order.
+    fn by_private_outputs(
+        &self,
+        out: &mut [f64],
+        tasks: usize,
+        threads: usize,
+    ) -> Result<(), FactorsError> {
+        let nnz = self.vals.len();
+        let mut private = Vec::with_capacity(tasks - 1);
+        for _ in 1..tasks {
+            private.push(try_zeros::<f64>(out.len())?);
+        }
+        let mut work: Vec<(usize, &mut [f64])> = vec![(0, &mut *out)];
+        work.extend(
+            private
+                .iter_mut()
+                .enumerate()
+                .map(|(t, p)| (t + 1, p.as_mut_slice())),
+        );
+        let results = pool::run_tasks(threads, work, |(t, buffer)| {
+            self.in_input_order(t * nnz / tasks..(t + 1) * nnz / tasks, buffer)
+        })?;
+        results.into_iter().collect::<Result<(), _>>()?;
+        // The reduction, split by cells; each cell adds the copies in task order.
+        let chunk = out.len().div_ceil(tasks).max(1);
+        let pieces: Vec<(usize, &mut [f64])> = out
+            .chunks_mut(chunk)
+            .enumerate()
+            .map(|(c, piece)| (c * chunk, piece))
+            .collect();
+        pool::run_tasks(threads, pieces, |(start, piece)| {
+            for copy in &private {
+                for (o, &p) in piece.iter_mut().zip(&copy[start..]) {
+                    *o += p;
+                }
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Sort the nonzeros by output row, give each task a range of rows.
     fn by_row_partition(
         &self,
         out: &mut [f64],
@@ -158,7 +320,6 @@ impl<I: Index> Input<'_, I> {
             rest = tail;
         }
         let results = pool::run_tasks(threads, work, |(range, chunk)| {
-            let mut term = vec![0.0; rank];
             let first = range.start;
             for i in range {
                 let out_row = &mut chunk[(i - first) * rank..(i - first + 1) * rank];
@@ -166,7 +327,7 @@ impl<I: Index> Input<'_, I> {
                     if !row_in_range(self.subs, self.shape, k) {
                         return false;
                     }
-                    self.add_term(k, &mut term, out_row);
+                    self.add_term(k, out_row);
                 }
             }
             true
@@ -263,15 +424,38 @@ mod tests {
         mode: usize,
         threads: usize,
     ) -> Result<Array2<f64>, FactorsError> {
+        run_with(subs, vals, shape, factors, mode, threads, Schedule::Auto)
+    }
+
+    fn run_with(
+        subs: &Array2<i64>,
+        vals: &[f64],
+        shape: &[usize],
+        factors: &[Array2<f64>],
+        mode: usize,
+        threads: usize,
+        schedule: Schedule,
+    ) -> Result<Array2<f64>, FactorsError> {
         let views: Vec<_> = factors.iter().map(|f| f.view()).collect();
-        mttkrp(
+        // One task per thread even for small calls, so every schedule runs.
+        split_mttkrp(
             Subs::from_view(subs.view()).unwrap(),
             ArrayView1::from(vals),
             shape,
             &views,
             mode,
-            threads,
+            (threads, schedule),
+            1,
         )
+    }
+
+    /// `got` within 1e-13 of the sum of the terms' magnitudes (`scale`: the MTTKRP of
+    /// the absolute values), the scale of a sum's rounding error whatever cancels.
+    fn assert_close(got: &Array2<f64>, expected: &Array2<f64>, scale: &Array2<f64>) {
+        assert_eq!(got.dim(), expected.dim());
+        for ((g, e), s) in got.iter().zip(expected).zip(scale) {
+            assert!((g - e).abs() <= 1e-13 * s, "{g} vs {e} (scale {s})");
+        }
     }
 
     #[test]
@@ -279,14 +463,48 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(11);
         let shapes: [&[usize]; 4] = [&[7, 5], &[6, 1, 4], &[4, 3, 5, 2], &[3, 2, 3, 2, 4]];
         for shape in shapes {
-            // 20_000 nonzeros x R = 8 x order is enough work for several tasks.
-            for nnz in [0, 1, 13, 20_000] {
-                let (subs, vals, factors) = random_case(&mut rng, shape, nnz, 8);
+            // R = 29 takes every register block (16, 8, 4, 1).
+            for (nnz, rank) in [(0, 8), (1, 8), (13, 29), (500, 8), (2_000, 29)] {
+                let (subs, vals, factors) = random_case(&mut rng, shape, nnz, rank);
+                let abs_vals: Vec<f64> = vals.iter().map(|v| v.abs()).collect();
+                let abs_factors: Vec<Array2<f64>> =
+                    factors.iter().map(|f| f.mapv(f64::abs)).collect();
                 for mode in 0..shape.len() {
                     let expected = reference(&subs, &vals, shape, &factors, mode);
-                    for threads in [1, 2, 3, 7] {
-                        let got = run(&subs, &vals, shape, &factors, mode, threads).unwrap();
-                        assert_eq!(got, expected, "{shape:?} nnz {nnz} mode {mode} t {threads}");
+                    let scale = reference(&subs, &abs_vals, shape, &abs_factors, mode);
+                    let what = format!("{shape:?} nnz {nnz} R {rank} mode {mode}");
+                    assert_eq!(
+                        run(&subs, &vals, shape, &factors, mode, 1).unwrap(),
+                        expected
+                    );
+                    for threads in [2, 3, 7] {
+                        let rows =
+                            run_with(&subs, &vals, shape, &factors, mode, threads, Schedule::Rows);
+                        assert_eq!(rows.unwrap(), expected, "{what} rows, {threads} threads");
+                        let private = run_with(
+                            &subs,
+                            &vals,
+                            shape,
+                            &factors,
+                            mode,
+                            threads,
+                            Schedule::Private,
+                        )
+                        .unwrap();
+                        assert_close(&private, &expected, &scale);
+                        let again = run_with(
+                            &subs,
+                            &vals,
+                            shape,
+                            &factors,
+                            mode,
+                            threads,
+                            Schedule::Private,
+                        )
+                        .unwrap();
+                        assert_eq!(private, again, "{what}: private outputs are deterministic");
+                        let auto = run(&subs, &vals, shape, &factors, mode, threads).unwrap();
+                        assert_close(&auto, &expected, &scale);
                     }
                 }
             }
@@ -297,33 +515,47 @@ mod tests {
     fn column_major_and_int32_subscripts_give_the_same_result() {
         let mut rng = StdRng::seed_from_u64(12);
         let shape = [5, 6, 7];
-        let (subs, vals, factors) = random_case(&mut rng, &shape, 40_000, 4);
+        let (subs, vals, factors) = random_case(&mut rng, &shape, 4_000, 4);
         let views: Vec<_> = factors.iter().map(|f| f.view()).collect();
         let fortran = subs.t().as_standard_layout().into_owned();
         let narrow = subs.mapv(|x| x as i32);
-        for threads in [1, 2] {
-            let expected = run(&subs, &vals, &shape, &factors, 1, threads).unwrap();
-            let f = mttkrp(
+        for (threads, schedule) in [
+            (1, Schedule::Auto),
+            (2, Schedule::Rows),
+            (2, Schedule::Private),
+        ] {
+            let expected = run_with(&subs, &vals, &shape, &factors, 1, threads, schedule).unwrap();
+            let f = split_mttkrp(
                 Subs::from_view(fortran.t()).unwrap(),
                 ArrayView1::from(&vals),
                 &shape,
                 &views,
                 1,
-                threads,
+                (threads, schedule),
+                1,
             )
             .unwrap();
-            let n = mttkrp(
+            let n = split_mttkrp(
                 Subs::from_view(narrow.view()).unwrap(),
                 ArrayView1::from(&vals),
                 &shape,
                 &views,
                 1,
-                threads,
+                (threads, schedule),
+                1,
             )
             .unwrap();
             assert_eq!(f, expected);
             assert_eq!(n, expected);
         }
+    }
+
+    #[test]
+    fn schedule_names_parse() {
+        assert_eq!(Schedule::parse("auto"), Some(Schedule::Auto));
+        assert_eq!(Schedule::parse("private"), Some(Schedule::Private));
+        assert_eq!(Schedule::parse("rows"), Some(Schedule::Rows));
+        assert_eq!(Schedule::parse("csf"), None);
     }
 
     #[test]
@@ -421,9 +653,13 @@ mod tests {
         subs[[30_000, 2]] = 6;
         subs[[40_000, 0]] = -1;
         for mode in 0..3 {
-            for threads in [1, 2, 4] {
+            for (threads, schedule) in [
+                (1, Schedule::Auto),
+                (2, Schedule::Rows),
+                (4, Schedule::Private),
+            ] {
                 assert_eq!(
-                    run(&subs, &vals, &shape, &factors, mode, threads),
+                    run_with(&subs, &vals, &shape, &factors, mode, threads, schedule),
                     Err(FactorsError::SubscriptOutOfRange {
                         row: 30_000,
                         column: 2,
@@ -450,6 +686,7 @@ mod tests {
                 &views,
                 0,
                 1,
+                Schedule::Auto,
             );
             assert!(
                 matches!(got, Err(FactorsError::OutOfMemory { .. })),
