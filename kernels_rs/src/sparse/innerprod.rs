@@ -11,8 +11,8 @@
 use ndarray::{ArrayView1, ArrayView2};
 
 use super::factors::{
-    check, first_bad_subscript, row_in_range, try_zeros, Factors, FactorsError, Index,
-    ReaderKernel, Subs, SubsRead,
+    avx2_dispatch, check, first_bad_subscript, row_in_range, try_zeros, Factors, FactorsError,
+    Index, ReaderKernel, Subs, SubsRead,
 };
 use crate::pool;
 
@@ -77,6 +77,58 @@ fn split_innerprod<I: Index>(
     })
 }
 
+/// The block sums of one call, for any subscripts' reader.
+struct Blocks<'a, S> {
+    subs: &'a S,
+    vals: &'a [f64],
+    shape: &'a [usize],
+    weights: &'a [f64],
+    factors: &'a Factors<'a>,
+}
+
+impl<S: SubsRead> Blocks<'_, S> {
+    avx2_dispatch!(fn sums / sums_avx2 = sums_plain(&self, first: usize, out: &mut [f64]) -> bool);
+
+    /// The sums of blocks `first..first + out.len()` into `out`; false at a bad subscript.
+    #[inline(always)]
+    fn sums_plain(&self, first: usize, out: &mut [f64]) -> bool {
+        out.iter_mut()
+            .enumerate()
+            .all(|(b, slot)| match self.block_sum(first + b) {
+                Some(sum) => {
+                    *slot = sum;
+                    true
+                }
+                None => false,
+            })
+    }
+
+    /// The sum over block `block` of the nonzeros, in input order (None at a bad
+    /// subscript).
+    #[inline(always)]
+    fn block_sum(&self, block: usize) -> Option<f64> {
+        let (subs, factors) = (self.subs, self.factors);
+        let mut term = vec![0.0; factors.rank];
+        let mut sum = 0.0;
+        let first = block * BLOCK;
+        let block_vals = &self.vals[first..(first + BLOCK).min(self.vals.len())];
+        for (k, &value) in (first..).zip(block_vals) {
+            if !row_in_range(subs, self.shape, k) {
+                return None;
+            }
+            term.copy_from_slice(self.weights);
+            for m in 0..self.shape.len() {
+                let u = factors.row(m, subs.get(k, m) as usize);
+                for (t, &x) in term.iter_mut().zip(u) {
+                    *t *= x;
+                }
+            }
+            sum += value * term.iter().fold(0.0, |s, &t| s + t);
+        }
+        Some(sum)
+    }
+}
+
 /// The checked arguments, waiting for the subscripts' reader.
 struct Sum<'a> {
     vals: &'a [f64],
@@ -102,27 +154,6 @@ impl ReaderKernel<Result<f64, FactorsError>> for Sum<'_> {
         let blocks = nnz.div_ceil(BLOCK);
         let mut partial = try_zeros::<f64>(blocks)?;
 
-        let block_sum = |block: usize| -> Option<f64> {
-            let mut term = vec![0.0; rank];
-            let mut sum = 0.0;
-            let first = block * BLOCK;
-            let block_vals = &vals[first..(first + BLOCK).min(nnz)];
-            for (k, &value) in (first..).zip(block_vals) {
-                if !row_in_range(&subs, shape, k) {
-                    return None;
-                }
-                term.copy_from_slice(weights);
-                for (m, _) in shape.iter().enumerate() {
-                    let u = factors.row(m, subs.get(k, m) as usize);
-                    for (t, &x) in term.iter_mut().zip(u) {
-                        *t *= x;
-                    }
-                }
-                sum += value * term.iter().fold(0.0, |s, &t| s + t);
-            }
-            Some(sum)
-        };
-
         let work = nnz.saturating_mul(rank.max(1)).saturating_mul(shape.len());
         let tasks = pool::task_count(work, min_work_per_task, threads).min(blocks.max(1));
         let per_task = blocks.div_ceil(tasks).max(1);
@@ -131,15 +162,14 @@ impl ReaderKernel<Result<f64, FactorsError>> for Sum<'_> {
             .enumerate()
             .map(|(t, chunk)| (t * per_task, chunk))
             .collect();
-        let ok = pool::run_tasks(threads, work, |(first, chunk)| {
-            for (b, slot) in chunk.iter_mut().enumerate() {
-                match block_sum(first + b) {
-                    Some(s) => *slot = s,
-                    None => return false,
-                }
-            }
-            true
-        })?;
+        let blocks = Blocks {
+            subs: &subs,
+            vals,
+            shape,
+            weights,
+            factors,
+        };
+        let ok = pool::run_tasks(threads, work, |(first, chunk)| blocks.sums(first, chunk))?;
         if !ok.iter().all(|&ok| ok) {
             return Err(
                 first_bad_subscript(&subs, nnz, shape).expect("a subscript was out of range")

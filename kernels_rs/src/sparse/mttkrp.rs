@@ -10,8 +10,11 @@
 //! thread the result is bitwise pyttb's.
 //!
 //! Per nonzero, the R columns are done in register blocks of 16, 8, 4 and 1 (rank
-//! blocking inside the nonzero: the running products stay in registers, the subscripts
-//! are re-read per block), which changes no operation.
+//! blocking inside the nonzero: the running products stay in registers), which changes
+//! no operation. Orders 2 to 5 get a loop per order and mode (subscripts read once per
+//! nonzero, the mode loop unrolled), and the loops run compiled for AVX2 when the CPU
+//! has it: by callgrind, 108 instructions per nonzero at order 3, R = 16 (240 before
+//! these three changes), results bitwise unchanged.
 //!
 //! Schedules ([`Schedule`]):
 //! * **one task** (one thread, or too little work: [`MIN_WORK_PER_TASK`]): the nonzeros
@@ -35,8 +38,8 @@
 use ndarray::{Array2, ArrayView1, ArrayView2};
 
 use super::factors::{
-    check, first_bad_subscript, row_in_range, try_zeros, Factors, FactorsError, Index,
-    ReaderKernel, Subs, SubsRead,
+    avx2_dispatch, check, first_bad_subscript, row_in_range, try_zeros, Factors, FactorsError,
+    Index, ReaderKernel, Subs, SubsRead,
 };
 use super::in_range;
 use crate::pool;
@@ -173,6 +176,97 @@ impl ReaderKernel<Result<(), FactorsError>> for Run<'_> {
     }
 }
 
+/// `$self.$method::<D, M>(args)` for the order D and mode M of `$self` when D is 2 to 5
+/// (one loop compiled per order and mode, as the TTV kernel has), else `$fallback`.
+macro_rules! fixed_order {
+    ($self:ident, $method:ident $args:tt, $fallback:expr) => {
+        fixed_order!(@pairs $self, $method $args, $fallback;
+            (2, 0) (2, 1) (3, 0) (3, 1) (3, 2) (4, 0) (4, 1) (4, 2) (4, 3)
+            (5, 0) (5, 1) (5, 2) (5, 3) (5, 4))
+    };
+    (@pairs $self:ident, $method:ident $args:tt, $fallback:expr;
+        $(($d:literal, $m:literal))*) => {
+        match ($self.shape.len(), $self.mode) {
+            $(($d, $m) => $self.$method::<$d, $m> $args,)*
+            _ => $fallback,
+        }
+    };
+}
+
+/// Nonzero `k`'s subscripts, if every one is in range.
+#[inline(always)]
+fn checked_subscripts<S: SubsRead, const D: usize>(
+    subs: &S,
+    shape: &[usize; D],
+    k: usize,
+) -> Option<[usize; D]> {
+    let mut idx = [0usize; D];
+    for j in 0..D {
+        let s = subs.get(k, j);
+        if !in_range(s, shape[j]) {
+            return None;
+        }
+        idx[j] = s as usize;
+    }
+    Some(idx)
+}
+
+/// Add the term of a nonzero with value `value` and subscripts `idx` into `out_row`, in
+/// register blocks of 16, 8, 4 and 1 columns (order D and mode M known at compile time).
+#[inline(always)]
+fn add_fixed<const D: usize, const M: usize>(
+    rows: &[&[f64]; D],
+    idx: &[usize; D],
+    value: f64,
+    rank: usize,
+    out_row: &mut [f64],
+) {
+    let mut col = 0;
+    while col + 16 <= rank {
+        block_fixed::<D, M, 16>(rows, idx, value, rank, col, out_row);
+        col += 16;
+    }
+    if col + 8 <= rank {
+        block_fixed::<D, M, 8>(rows, idx, value, rank, col, out_row);
+        col += 8;
+    }
+    if col + 4 <= rank {
+        block_fixed::<D, M, 4>(rows, idx, value, rank, col, out_row);
+        col += 4;
+    }
+    while col < rank {
+        block_fixed::<D, M, 1>(rows, idx, value, rank, col, out_row);
+        col += 1;
+    }
+}
+
+/// Columns `col..col + B` of one term: the value times the factor entries in ascending
+/// mode order, added into `out_row`.
+#[inline(always)]
+fn block_fixed<const D: usize, const M: usize, const B: usize>(
+    rows: &[&[f64]; D],
+    idx: &[usize; D],
+    value: f64,
+    rank: usize,
+    col: usize,
+    out_row: &mut [f64],
+) {
+    let mut term = [value; B];
+    for m in 0..D {
+        if m != M {
+            let start = idx[m] * rank + col;
+            let u: &[f64; B] = rows[m][start..start + B].try_into().expect("B values");
+            for (t, &x) in term.iter_mut().zip(u) {
+                *t *= x;
+            }
+        }
+    }
+    let o: &mut [f64; B] = (&mut out_row[col..col + B]).try_into().expect("B values");
+    for (o, &t) in o.iter_mut().zip(&term) {
+        *o += t;
+    }
+}
+
 /// The checked arguments, with the subscripts' reader.
 struct Input<'a, S> {
     subs: &'a S,
@@ -240,15 +334,124 @@ impl<S: SubsRead> Input<'_, S> {
         range: std::ops::Range<usize>,
         out: &mut [f64],
     ) -> Result<(), FactorsError> {
+        if self.input_order_simd(range, out) {
+            Ok(())
+        } else {
+            Err(self.bad_subscript())
+        }
+    }
+
+    avx2_dispatch!(fn input_order_simd / input_order_avx2 = input_order_plain(
+        &self, range: std::ops::Range<usize>, out: &mut [f64]) -> bool);
+
+    /// [`Input::in_input_order`]'s loop, one compiled per order 2-5 and mode.
+    #[inline(always)]
+    fn input_order_plain(&self, range: std::ops::Range<usize>, out: &mut [f64]) -> bool {
+        fixed_order!(
+            self,
+            input_order_fixed(range.clone(), &mut *out),
+            self.input_order_any(range.clone(), &mut *out)
+        )
+    }
+
+    avx2_dispatch!(fn rows_simd / rows_avx2 = rows_plain(
+        &self, rows: std::ops::Range<usize>, chunk: &mut [f64], row_start: &[usize],
+        order: &[usize]) -> bool);
+
+    /// One task of the row partition: output rows `rows`, whose values are `chunk`.
+    #[inline(always)]
+    fn rows_plain(
+        &self,
+        rows: std::ops::Range<usize>,
+        chunk: &mut [f64],
+        row_start: &[usize],
+        order: &[usize],
+    ) -> bool {
+        let rank = self.factors.rank;
+        let first = rows.start;
+        rows.into_iter().all(|i| {
+            let out_row = &mut chunk[(i - first) * rank..(i - first + 1) * rank];
+            let nonzeros = &order[row_start[i]..row_start[i + 1]];
+            fixed_order!(
+                self,
+                row_fixed(nonzeros, &mut *out_row),
+                self.row_any(nonzeros, &mut *out_row)
+            )
+        })
+    }
+
+    /// [`Input::in_input_order`] for any order; false at a bad subscript.
+    #[inline(always)]
+    fn input_order_any(&self, range: std::ops::Range<usize>, out: &mut [f64]) -> bool {
         let rank = self.factors.rank;
         for k in range {
             if !row_in_range(self.subs, self.shape, k) {
-                return Err(self.bad_subscript());
+                return false;
             }
             let i = self.subs.get(k, self.mode) as usize;
             self.add_term(k, &mut out[i * rank..(i + 1) * rank]);
         }
-        Ok(())
+        true
+    }
+
+    /// [`Input::in_input_order`] for order D and mode M known at compile time: the
+    /// subscripts read once per nonzero, the mode loop unrolled, the running products
+    /// in registers. False at a bad subscript.
+    #[inline(always)]
+    fn input_order_fixed<const D: usize, const M: usize>(
+        &self,
+        range: std::ops::Range<usize>,
+        out: &mut [f64],
+    ) -> bool {
+        let rank = self.factors.rank;
+        let shape: [usize; D] = std::array::from_fn(|j| self.shape[j]);
+        let rows: [&[f64]; D] = std::array::from_fn(|j| self.factors.rows[j]);
+        for k in range {
+            let Some(idx) = checked_subscripts(self.subs, &shape, k) else {
+                return false;
+            };
+            let i = idx[M];
+            add_fixed::<D, M>(
+                &rows,
+                &idx,
+                self.vals[k],
+                rank,
+                &mut out[i * rank..(i + 1) * rank],
+            );
+        }
+        true
+    }
+
+    /// The nonzeros `order` (all of output row `out_row`), for order D and mode M known
+    /// at compile time; false at a bad subscript.
+    #[inline(always)]
+    fn row_fixed<const D: usize, const M: usize>(
+        &self,
+        order: &[usize],
+        out_row: &mut [f64],
+    ) -> bool {
+        let rank = self.factors.rank;
+        let shape: [usize; D] = std::array::from_fn(|j| self.shape[j]);
+        let rows: [&[f64]; D] = std::array::from_fn(|j| self.factors.rows[j]);
+        for &k in order {
+            let Some(idx) = checked_subscripts(self.subs, &shape, k) else {
+                return false;
+            };
+            add_fixed::<D, M>(&rows, &idx, self.vals[k], rank, out_row);
+        }
+        true
+    }
+
+    /// [`Input::row_fixed`] for any order.
+    #[inline(always)]
+    fn row_any(&self, order: &[usize], out_row: &mut [f64]) -> bool {
+        for &k in order {
+            if !row_in_range(self.subs, self.shape, k) {
+                return false;
+            }
+            self.add_term(k, out_row);
+        }
+        true
     }
 
     /// Each task a run of nonzeros into its own output; the outputs added in task order.
@@ -320,17 +523,7 @@ impl<S: SubsRead> Input<'_, S> {
             rest = tail;
         }
         let results = pool::run_tasks(threads, work, |(range, chunk)| {
-            let first = range.start;
-            for i in range {
-                let out_row = &mut chunk[(i - first) * rank..(i - first + 1) * rank];
-                for &k in &order[row_start[i]..row_start[i + 1]] {
-                    if !row_in_range(self.subs, self.shape, k) {
-                        return false;
-                    }
-                    self.add_term(k, out_row);
-                }
-            }
-            true
+            self.rows_simd(range, chunk, &row_start, &order)
         })?;
         if results.iter().all(|&ok| ok) {
             Ok(())
@@ -461,7 +654,14 @@ mod tests {
     #[test]
     fn matches_the_definition_bitwise_on_every_mode_and_thread_count() {
         let mut rng = StdRng::seed_from_u64(11);
-        let shapes: [&[usize]; 4] = [&[7, 5], &[6, 1, 4], &[4, 3, 5, 2], &[3, 2, 3, 2, 4]];
+        // Orders 2 to 5 have their own loops; order 6 takes the generic one.
+        let shapes: [&[usize]; 5] = [
+            &[7, 5],
+            &[6, 1, 4],
+            &[4, 3, 5, 2],
+            &[3, 2, 3, 2, 4],
+            &[2, 3, 2, 1, 2, 3],
+        ];
         for shape in shapes {
             // R = 29 takes every register block (16, 8, 4, 1).
             for (nnz, rank) in [(0, 8), (1, 8), (13, 29), (500, 8), (2_000, 29)] {
