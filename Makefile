@@ -11,6 +11,10 @@ PROFILE       ?= paper
 JOBS          ?= 1
 ONLY          ?=
 KERNEL_NAME   := tensorbench
+# pyttb's own tests, from its source distribution (not committed: cache/ is ignored).
+PYTTB_VERSION := $(shell sed -n 's/^pyttb==//p' requirements.txt)
+PYTTB_SDIST   := cache/pyttb-sdist
+PYTTB_TESTS   := $(PYTTB_SDIST)/pyttb-$(PYTTB_VERSION)/tests
 RUST_SOURCES  := $(shell find kernels_rs/src -name '*.rs') kernels_rs/Cargo.toml kernels_rs/Cargo.lock kernels_rs/build.rs kernels_rs/pyproject.toml
 
 # Every run is single-threaded unless an experiment is about threads.
@@ -39,11 +43,19 @@ $(VENV)/.kernels: $(VENV)/.deps $(RUST_SOURCES)
 	$(PY) -c "import kernels_rs, sys; sys.exit(0 if kernels_rs.IS_RELEASE_BUILD else 'kernels_rs is not a release build')"
 	touch $@
 
+# The sdist's tests/ (test_sptensor.py, test_ktensor.py, test_cp_als.py, ...), run with
+# acceleration on by tests/test_pyttb_suite.py.
+$(PYTTB_TESTS)/.unpacked: requirements.txt | $(VENV)/.deps
+	rm -rf $(PYTTB_SDIST) && mkdir -p $(PYTTB_SDIST)
+	$(PY) -m pip download --quiet --no-binary pyttb --no-deps "pyttb==$(PYTTB_VERSION)" -d $(PYTTB_SDIST)
+	tar -xzf $(PYTTB_SDIST)/pyttb-$(PYTTB_VERSION).tar.gz -C $(PYTTB_SDIST) pyttb-$(PYTTB_VERSION)/tests
+	touch $@
+
 $(VENV)/.jupyter-kernel: $(VENV)/.deps
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "Python (tensorbench)" >/dev/null
 	touch $@
 
-setup: $(VENV)/.kernels $(VENV)/.jupyter-kernel ## Create .venv, install pinned packages, build kernels_rs (release), register the Jupyter kernel
+setup: $(VENV)/.kernels $(VENV)/.jupyter-kernel $(PYTTB_TESTS)/.unpacked ## Create .venv, install pinned packages, build kernels_rs (release), register the Jupyter kernel, fetch pyttb's tests
 
 reproduce: setup ## Measure and run every notebook with PROFILE (default paper), JOBS, ONLY
 	$(PY) -m tensorbench.reproduce --profile $(PROFILE) --jobs $(JOBS) --only "$(ONLY)"
@@ -67,8 +79,8 @@ test-python: setup
 
 lint: setup ## cargo fmt --check, cargo clippy, ruff
 	cd kernels_rs && cargo fmt --check && cargo clippy --locked --all-targets --features python -- -D warnings
-	$(VENV)/bin/ruff check src tests tools
-	$(VENV)/bin/ruff format --check src tests tools
+	$(VENV)/bin/ruff check src tests tools kernels_rs/python
+	$(VENV)/bin/ruff format --check src tests tools kernels_rs/python
 
 lab: setup ## Open the notebooks in JupyterLab
 	$(VENV)/bin/jupyter lab notebooks

@@ -15,6 +15,7 @@ pub mod gemm;
 pub mod memory;
 pub mod overhead;
 pub mod scratch;
+pub mod pool;
 pub mod sparse;
 #[cfg(test)]
 mod test_util;

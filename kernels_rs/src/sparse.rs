@@ -33,6 +33,10 @@ mod coo;
 mod dense_accumulator;
 mod key_sort;
 mod row_sort;
+// MTTKRP and the inner product with a Kruskal tensor, beside TTV (issue 15).
+pub mod factors;
+pub mod innerprod;
+pub mod mttkrp;
 
 use std::fmt;
 use std::hint::black_box;

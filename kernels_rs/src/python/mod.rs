@@ -4,6 +4,7 @@
 mod args;
 mod bench;
 mod dense;
+mod mttkrp;
 mod overhead;
 mod raw;
 mod sparse;
@@ -38,7 +39,9 @@ fn build_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 // gil_used = true: on a free-threaded Python the module keeps the GIL enabled. The
 // bindings' soundness arguments (reading small arrays in place, writing `out`) rely on
 // no Python code running while they hold the GIL.
-#[pymodule(gil_used = true)]
+// The compiled module is `kernels_rs._kernels_rs`; the package `kernels_rs`
+// (python/kernels_rs/__init__.py) re-exports it beside the pure-Python drop-in for pyttb.
+#[pymodule(gil_used = true, name = "_kernels_rs")]
 fn kernels_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("IS_RELEASE_BUILD", crate::IS_RELEASE_BUILD)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -48,5 +51,6 @@ fn kernels_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sparse::register(m)?;
     tt::register(m)?;
     overhead::register(m)?;
+    mttkrp::register(m)?;
     Ok(())
 }

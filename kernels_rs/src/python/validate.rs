@@ -104,6 +104,10 @@ impl Dtype for i64 {
     const NUM: c_int = NPY_TYPES::NPY_LONGLONG as c_int;
 }
 
+impl Dtype for i32 {
+    const NUM: c_int = NPY_TYPES::NPY_INT as c_int;
+}
+
 /// The Python type name of `obj`, for messages.
 pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()

@@ -200,3 +200,54 @@ def overhead_pool_entry(entry: str, calls_per_sample: int, samples: int) -> dict
     """Times a one-thread Rayon pool's install(|| {}) ('install') or the closure run inline
     ('inline') inside Rust; keys: entry, calls_per_sample, build_seconds,
     first_call_seconds, per_call_seconds (one per sample of calls_per_sample calls)."""
+
+# --- MTTKRP and inner product with a ktensor (kernels_rs/src/sparse/{mttkrp,innerprod}.rs)
+# subs: (nnz, d) int64 or int32, C- or F-contiguous read in place (other strides copied;
+# an empty array means nnz = 0); vals: (nnz,) or (nnz, 1) float64; factors: a list or
+# tuple of d 2-D float64 arrays, factors[m] of shape (shape[m], R) (read in C order: a
+# copy for other layouts). threads: 1 to MAX_THREADS, default get_num_threads(); tiny
+# calls run on the calling thread. The GIL is released while a large call runs.
+
+MAX_THREADS: int
+
+def mttkrp(
+    subs: npt.NDArray[np.int64] | npt.NDArray[np.int32],
+    vals: npt.NDArray[np.float64],
+    shape: Sequence[int],
+    factors: Sequence[npt.NDArray[np.float64] | None],
+    mode: int,
+    *,
+    threads: int | None = None,
+    schedule: Literal["auto", "private", "rows"] = "auto",
+) -> npt.NDArray[np.float64]:
+    """Mode-``mode`` (0-based) MTTKRP of a COO tensor of order d >= 2, in one pass over the
+    nonzeros: a C-order (shape[mode], R) array with row subs[k, mode] accumulating
+    ``vals[k] * prod_{m != mode} factors[m][subs[k, m], :]``. ``factors[mode]`` is not read
+    (may be None). NaN propagates. On one thread (or a call too small to split) bitwise
+    pyttb's ``sptensor.mttkrp`` (same products, each row summed in input order). Several
+    threads: ``schedule='private'`` gives each thread a run of nonzeros and its own output,
+    added at the end (equal to rounding; deterministic for a thread count); ``'rows'``
+    sorts the nonzeros by row and gives each thread its rows (bitwise the 1-thread result);
+    ``'auto'`` privatizes while the copies hold at most one value per nonzero."""
+
+def innerprod_ktensor(
+    subs: npt.NDArray[np.int64] | npt.NDArray[np.int32],
+    vals: npt.NDArray[np.float64],
+    shape: Sequence[int],
+    weights: npt.NDArray[np.float64],
+    factors: Sequence[npt.NDArray[np.float64]],
+    *,
+    threads: int | None = None,
+) -> float:
+    """Inner product of a COO tensor with the ktensor (weights (R,), factors[m] (shape[m],
+    R)) in one pass: ``sum_k vals[k] * sum_r weights[r] * prod_m factors[m][subs[k, m], r]``,
+    summed in fixed blocks of 4096 nonzeros, so the same for every thread count."""
+
+def set_num_threads(n: int) -> None:
+    """Set the default thread count of the threaded kernels (1 to MAX_THREADS)."""
+
+def get_num_threads() -> int:
+    """The default thread count: set_num_threads' value, else the first of the environment
+    variables KERNELS_RS_NUM_THREADS, RAYON_NUM_THREADS, OMP_NUM_THREADS that holds a count
+    (the Makefile exports RAYON_NUM_THREADS=1 and OMP_NUM_THREADS=1), else every core this
+    process may use (os.sched_getaffinity / cgroup quota), like NumPy's BLAS."""
