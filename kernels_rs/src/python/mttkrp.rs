@@ -14,7 +14,7 @@ use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError}
 use pyo3::prelude::*;
 use pyo3::types::PySequence;
 
-use super::validate::{readonly, shape_str, type_name, GIL_RELEASE_MIN_ELEMENTS};
+use super::validate::{readonly, shape_str, type_name, GIL_RELEASE_MIN_WORK};
 use crate::pool::{self, PoolError};
 use crate::sparse::factors::{FactorsError, Index, Subs};
 use crate::sparse::mttkrp::Schedule;
@@ -203,7 +203,7 @@ fn with_subs<T: Send>(
         // The views borrow NumPy memory that the read-only borrows (`subs`, the caller's
         // `vals` and factors) keep alive and un-writable from Rust for the whole call;
         // they are Send because i32, i64 and f64 are Sync.
-        if work >= GIL_RELEASE_MIN_ELEMENTS {
+        if work >= GIL_RELEASE_MIN_WORK {
             py.detach(|| kernel(subs))
         } else {
             kernel(subs)
