@@ -14,8 +14,8 @@ pub mod extent;
 pub mod gemm;
 pub mod memory;
 pub mod overhead;
-pub mod scratch;
 pub mod pool;
+pub mod scratch;
 pub mod sparse;
 #[cfg(test)]
 mod test_util;

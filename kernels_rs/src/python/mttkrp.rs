@@ -12,9 +12,11 @@ use numpy::{
 };
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PySequence;
 
-use super::validate::{readonly, shape_str, type_name, GIL_RELEASE_MIN_WORK};
+use super::args::{room_for_items, sequence_arg, Int, Sequences};
+use super::sparse::{shape_arg, vals_shape_error};
+use super::validate::{copy_error, readonly, shape_str, type_name, typed, GIL_RELEASE_MIN_WORK};
+use crate::alloc::try_to_owned;
 use crate::pool::{self, PoolError};
 use crate::sparse::factors::{FactorsError, Index, Subs};
 use crate::sparse::mttkrp::Schedule;
@@ -65,17 +67,19 @@ enum SubsData<'a, I> {
 }
 
 impl<'a, I: Index + numpy::Element> SubsData<'a, I> {
-    fn new(view: ArrayView2<'a, I>, nnz: usize) -> Self {
+    /// The subscripts in place, or a C-order copy (a MemoryError naming `subs` when a
+    /// broadcast array's copy cannot be allocated).
+    fn new(view: ArrayView2<'a, I>, nnz: usize) -> PyResult<Self> {
         if view.is_empty() && nnz == 0 {
-            return SubsData::InPlace(Subs::RowMajor {
+            return Ok(SubsData::InPlace(Subs::RowMajor {
                 data: &[],
                 order: view.ncols(),
-            });
+            }));
         }
-        match Subs::from_view(view) {
+        Ok(match Subs::from_view(view) {
             Some(subs) => SubsData::InPlace(subs),
-            None => SubsData::Copied(view.as_standard_layout().into_owned()),
-        }
+            None => SubsData::Copied(try_to_owned(view).map_err(|e| copy_error("subs", e))?),
+        })
     }
 
     fn subs(&self) -> Subs<'_, I> {
@@ -84,6 +88,16 @@ impl<'a, I: Index + numpy::Element> SubsData<'a, I> {
             SubsData::Copied(array) => Subs::from_view(array.view()).expect("C order"),
         }
     }
+}
+
+/// `vals` borrowed: at most 2 axes are checked before rust-numpy sees the array (it
+/// panics on more than 32).
+fn vals_arg<'py>(vals: &Bound<'py, PyAny>) -> PyResult<PyReadonlyArray<'py, f64, IxDyn>> {
+    let typed_vals = typed::<f64, IxDyn>(vals, "vals", "float64")?;
+    if typed_vals.ndim() > 2 {
+        return Err(vals_shape_error(typed_vals.shape()));
+    }
+    readonly::<f64, IxDyn>(vals, "vals", "float64")
 }
 
 /// `vals` as a 1-D view: (nnz,) as is, (nnz, 1) by its column, any empty array as empty.
@@ -105,62 +119,53 @@ fn vals_view<'a>(vals: &'a PyReadonlyArray<'_, f64, IxDyn>) -> PyResult<ArrayVie
     }
 }
 
-fn shape_arg(shape: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
-    let dims: Vec<i64> = shape.extract().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "shape must be a sequence of ints (e.g. a tuple), got {}",
-            type_name(shape)
-        ))
-    })?;
-    dims.iter()
-        .enumerate()
-        .map(|(j, &n)| {
-            usize::try_from(n).ok().filter(|&n| n > 0).ok_or_else(|| {
-                PyValueError::new_err(format!("shape[{j}] must be a positive integer, got {n}"))
-            })
-        })
-        .collect()
-}
-
 /// Every factor matrix but `skip` borrowed as a 2-D float64 array; `None` at `skip`
 /// (whatever object is there is not read).
 fn factor_args<'py>(
     factors: &Bound<'py, PyAny>,
     skip: Option<usize>,
 ) -> PyResult<Vec<Option<PyReadonlyArray2<'py, f64>>>> {
-    let sequence = factors.cast::<PySequence>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "factors must be a list or tuple of 2-D numpy.ndarray of float64, got {}",
-            type_name(factors)
-        ))
-    })?;
-    (0..sequence.len()?)
-        .map(|index| {
-            if Some(index) == skip {
-                return Ok(None);
-            }
-            let item = sequence.get_item(index)?;
-            readonly::<f64, Ix2>(&item, &format!("factors[{index}]"), "float64").map(Some)
-        })
-        .collect()
+    const EXPECTED: &str = "a list or tuple of 2-D numpy.ndarray of float64";
+    let (sequence, len) = sequence_arg(factors, "factors", EXPECTED, Sequences::Protocol)?;
+    let mut out = room_for_items(len, "factors")?;
+    for index in 0..len {
+        if Some(index) == skip {
+            out.push(None);
+            continue;
+        }
+        let item = sequence.get_item(index)?;
+        out.push(Some(readonly::<f64, Ix2>(
+            &item,
+            &format!("factors[{index}]"),
+            "float64",
+        )?));
+    }
+    Ok(out)
 }
 
-/// C-order views of the borrowed factors (an empty 0 x 0 view at a skipped mode).
-fn c_order<'a>(factors: &'a [Option<PyReadonlyArray2<'_, f64>>]) -> Vec<CowArray<'a, f64, Ix2>> {
-    factors
-        .iter()
-        .map(|factor| match factor {
+/// C-order views of the borrowed factors (an empty 0 x 0 view at a skipped mode); a copy
+/// that cannot be allocated (a broadcast factor) is a MemoryError naming it.
+fn c_order<'a>(
+    factors: &'a [Option<PyReadonlyArray2<'_, f64>>],
+) -> PyResult<Vec<CowArray<'a, f64, Ix2>>> {
+    let mut out = room_for_items(factors.len(), "factors")?;
+    for (index, factor) in factors.iter().enumerate() {
+        out.push(match factor {
             Some(array) => {
                 let view = array.as_array();
                 if view.is_standard_layout() {
                     CowArray::from(view)
                 } else {
-                    CowArray::from(view.as_standard_layout().into_owned())
+                    CowArray::from(
+                        try_to_owned(view)
+                            .map_err(|e| copy_error(&format!("factors[{index}]"), e))?,
+                    )
                 }
             }
             None => CowArray::from(Array2::<f64>::zeros((0, 0))),
-        })
-        .collect()
+        });
+    }
+    Ok(out)
 }
 
 fn mode_arg(mode: i64, order: usize) -> PyResult<usize> {
@@ -175,10 +180,10 @@ fn mode_arg(mode: i64, order: usize) -> PyResult<usize> {
 }
 
 /// `threads` as a count: the default ([`pool::num_threads`]) for None.
-fn threads_arg(threads: Option<i64>) -> PyResult<usize> {
+fn threads_arg(threads: Option<Int>) -> PyResult<usize> {
     match threads {
         None => Ok(pool::num_threads()),
-        Some(n) => pool::checked_count(n).map_err(|e| PyValueError::new_err(e.to_string())),
+        Some(Int(n)) => pool::checked_count(n).map_err(|e| PyValueError::new_err(e.to_string())),
     }
 }
 
@@ -211,11 +216,11 @@ fn with_subs<T: Send>(
     };
     match subs {
         SubsArg::Wide(array) => {
-            let data = SubsData::new(array.as_array(), nnz);
+            let data = SubsData::new(array.as_array(), nnz)?;
             run(SubsView::Wide(data.subs()))
         }
         SubsArg::Narrow(array) => {
-            let data = SubsData::new(array.as_array(), nnz);
+            let data = SubsData::new(array.as_array(), nnz)?;
             run(SubsView::Narrow(data.subs()))
         }
     }
@@ -240,8 +245,8 @@ fn mttkrp<'py>(
     vals: &Bound<'py, PyAny>,
     shape: &Bound<'py, PyAny>,
     factors: &Bound<'py, PyAny>,
-    mode: i64,
-    threads: Option<i64>,
+    mode: Int,
+    threads: Option<Int>,
     schedule: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
     let schedule = Schedule::parse(schedule).ok_or_else(|| {
@@ -250,18 +255,18 @@ fn mttkrp<'py>(
         ))
     })?;
     let subs = subs_arg(subs)?;
-    let vals = readonly::<f64, IxDyn>(vals, "vals", "float64")?;
+    let vals = vals_arg(vals)?;
     let shape = shape_arg(shape)?;
     if shape.len() < 2 {
         return Err(to_py_err(FactorsError::OrderBelowTwo {
             order: shape.len(),
         }));
     }
-    let mode = mode_arg(mode, shape.len())?;
+    let mode = mode_arg(mode.0, shape.len())?;
     let threads = threads_arg(threads)?;
     let factors = factor_args(factors, Some(mode))?;
     let vals = vals_view(&vals)?;
-    let views = c_order(&factors);
+    let views = c_order(&factors)?;
     let views: Vec<ArrayView2<f64>> = views.iter().map(|f| f.view()).collect();
     let rank = views
         .iter()
@@ -291,17 +296,17 @@ fn innerprod_ktensor(
     shape: &Bound<'_, PyAny>,
     weights: &Bound<'_, PyAny>,
     factors: &Bound<'_, PyAny>,
-    threads: Option<i64>,
+    threads: Option<Int>,
 ) -> PyResult<f64> {
     let subs = subs_arg(subs)?;
-    let vals = readonly::<f64, IxDyn>(vals, "vals", "float64")?;
+    let vals = vals_arg(vals)?;
     let shape = shape_arg(shape)?;
     let weights = readonly::<f64, Ix1>(weights, "weights", "float64")?;
     let threads = threads_arg(threads)?;
     let factors = factor_args(factors, None)?;
     let vals = vals_view(&vals)?;
     let weights = weights.as_array();
-    let views = c_order(&factors);
+    let views = c_order(&factors)?;
     let views: Vec<ArrayView2<f64>> = views.iter().map(|f| f.view()).collect();
     let work = vals.len().saturating_mul(weights.len());
     with_subs(py, &subs, vals.len(), work, |subs| match subs {
@@ -316,8 +321,8 @@ fn innerprod_ktensor(
 
 /// Set the number of threads the kernels use when a call gives no `threads=`.
 #[pyfunction]
-fn set_num_threads(n: i64) -> PyResult<()> {
-    pool::set_num_threads(n).map_err(|e| PyValueError::new_err(e.to_string()))
+fn set_num_threads(n: Int) -> PyResult<()> {
+    pool::set_num_threads(n.0).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 /// The number of threads the kernels use when a call gives no `threads=`.

@@ -52,7 +52,7 @@ impl TtvArgs<'_> {
     }
 }
 
-fn vals_shape_error(shape: &[usize]) -> PyErr {
+pub(super) fn vals_shape_error(shape: &[usize]) -> PyErr {
     PyValueError::new_err(format!(
         "vals must have shape (nnz,) or (nnz, 1), got {}",
         shape_str(shape)
@@ -61,7 +61,9 @@ fn vals_shape_error(shape: &[usize]) -> PyErr {
 
 /// The tensor's shape: a sequence of positive ints, each below 2**63. An int out of that
 /// range is a ValueError that says so, anything but a sequence of ints a TypeError.
-fn shape_arg(shape: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
+/// `shape` as positive dimensions: a sequence of ints, each checked (shared by the sparse
+/// bindings).
+pub(super) fn shape_arg(shape: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
     const EXPECTED: &str = "a sequence of ints (e.g. a tuple)";
     let (sequence, len) = sequence_arg(shape, "shape", EXPECTED, Sequences::Protocol)?;
     let mut dims = room_for_items(len, "shape")?;
