@@ -5,17 +5,16 @@
 //! or int32; factor matrices are read in C order (a copy for other layouts: they are
 //! small next to the nonzeros, and the kernels read their rows).
 
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis, CowArray, Ix1, Ix2, IxDyn};
+use ndarray::{Array2, ArrayView2, CowArray, Ix1, Ix2};
 use numpy::{
-    IntoPyArray, PyArrayDescrMethods, PyReadonlyArray, PyReadonlyArray2, PyUntypedArray,
-    PyUntypedArrayMethods,
+    IntoPyArray, PyArrayDescrMethods, PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use super::args::{room_for_items, sequence_arg, Int, Sequences};
-use super::sparse::{shape_arg, vals_shape_error};
-use super::validate::{copy_error, readonly, shape_str, type_name, typed, GIL_RELEASE_MIN_WORK};
+use super::sparse::{shape_arg, vals_arg, vals_view};
+use super::validate::{copy_error, readonly, shape_str, type_name, GIL_RELEASE_MIN_WORK};
 use crate::alloc::try_to_owned;
 use crate::pool::{self, PoolError};
 use crate::sparse::factors::{FactorsError, Index, Subs};
@@ -87,35 +86,6 @@ impl<'a, I: Index + numpy::Element> SubsData<'a, I> {
             SubsData::InPlace(subs) => *subs,
             SubsData::Copied(array) => Subs::from_view(array.view()).expect("C order"),
         }
-    }
-}
-
-/// `vals` borrowed: at most 2 axes are checked before rust-numpy sees the array (it
-/// panics on more than 32).
-fn vals_arg<'py>(vals: &Bound<'py, PyAny>) -> PyResult<PyReadonlyArray<'py, f64, IxDyn>> {
-    let typed_vals = typed::<f64, IxDyn>(vals, "vals", "float64")?;
-    if typed_vals.ndim() > 2 {
-        return Err(vals_shape_error(typed_vals.shape()));
-    }
-    readonly::<f64, IxDyn>(vals, "vals", "float64")
-}
-
-/// `vals` as a 1-D view: (nnz,) as is, (nnz, 1) by its column, any empty array as empty.
-/// (The same rule as the `ttv` binding's.)
-fn vals_view<'a>(vals: &'a PyReadonlyArray<'_, f64, IxDyn>) -> PyResult<ArrayView1<'a, f64>> {
-    let vals = vals.as_array();
-    let shape = vals.shape().to_vec();
-    match shape.len() {
-        1 => Ok(vals.into_dimensionality::<Ix1>().expect("1-D")),
-        2 if shape[1] == 1 => Ok(vals
-            .index_axis_move(Axis(1), 0)
-            .into_dimensionality::<Ix1>()
-            .expect("1-D")),
-        _ if vals.is_empty() => Ok(ArrayView1::from(&[][..])),
-        _ => Err(PyValueError::new_err(format!(
-            "vals must have shape (nnz,) or (nnz, 1), got {}",
-            shape_str(&shape)
-        ))),
     }
 }
 

@@ -25,19 +25,8 @@ struct TtvArgs<'py> {
 }
 
 impl TtvArgs<'_> {
-    /// `vals` as a 1-D view: (nnz,) as is, (nnz, 1) by its column, any empty array as empty.
     fn vals_view(&self) -> PyResult<ArrayView1<'_, f64>> {
-        let vals = self.vals.as_array();
-        let shape = vals.shape().to_vec();
-        match shape.len() {
-            1 => Ok(vals.into_dimensionality::<Ix1>().expect("1-D")),
-            2 if shape[1] == 1 => Ok(vals
-                .index_axis_move(Axis(1), 0)
-                .into_dimensionality::<Ix1>()
-                .expect("1-D")),
-            2 if vals.is_empty() => Ok(ArrayView1::from(&[][..])),
-            _ => Err(vals_shape_error(&shape)),
-        }
+        vals_view(&self.vals)
     }
 
     /// `subs` as an nnz x d view; pyttb stores an empty tensor's subs as a (1, 0) array,
@@ -52,7 +41,37 @@ impl TtvArgs<'_> {
     }
 }
 
-pub(super) fn vals_shape_error(shape: &[usize]) -> PyErr {
+/// `vals` borrowed: at most 2 axes are checked before rust-numpy sees the array (it
+/// panics on more than 32).
+pub(super) fn vals_arg<'py>(
+    vals: &Bound<'py, PyAny>,
+) -> PyResult<PyReadonlyArray<'py, f64, IxDyn>> {
+    let typed_vals = typed::<f64, IxDyn>(vals, "vals", "float64")?;
+    if typed_vals.ndim() > 2 {
+        return Err(vals_shape_error(typed_vals.shape()));
+    }
+    readonly::<f64, IxDyn>(vals, "vals", "float64")
+}
+
+/// `vals` as a 1-D view: (nnz,) as is, (nnz, 1) by its column, an empty 2-D array as
+/// empty (shared by the sparse bindings).
+pub(super) fn vals_view<'a>(
+    vals: &'a PyReadonlyArray<'_, f64, IxDyn>,
+) -> PyResult<ArrayView1<'a, f64>> {
+    let vals = vals.as_array();
+    let shape = vals.shape().to_vec();
+    match shape.len() {
+        1 => Ok(vals.into_dimensionality::<Ix1>().expect("1-D")),
+        2 if shape[1] == 1 => Ok(vals
+            .index_axis_move(Axis(1), 0)
+            .into_dimensionality::<Ix1>()
+            .expect("1-D")),
+        2 if vals.is_empty() => Ok(ArrayView1::from(&[][..])),
+        _ => Err(vals_shape_error(&shape)),
+    }
+}
+
+fn vals_shape_error(shape: &[usize]) -> PyErr {
     PyValueError::new_err(format!(
         "vals must have shape (nnz,) or (nnz, 1), got {}",
         shape_str(shape)
@@ -107,12 +126,7 @@ fn parse_args<'py>(
     // The shape first: reading it can run Python code (`__len__`, `__getitem__`).
     let shape = shape_arg(shape)?;
     let subs = readonly::<i64, Ix2>(subs, "subs", "int64")?;
-    let vals_array = typed::<f64, IxDyn>(vals, "vals", "float64")?;
-    if vals_array.ndim() > 2 {
-        // Refused before rust-numpy views it (its views panic beyond 32 axes).
-        return Err(vals_shape_error(vals_array.shape()));
-    }
-    let vals = readonly::<f64, IxDyn>(vals, "vals", "float64")?;
+    let vals = vals_arg(vals)?;
     let vector = readonly::<f64, Ix1>(vector, "vector", "float64")?;
     let order = shape.len();
     let mode = usize::try_from(mode).map_err(|_| {
