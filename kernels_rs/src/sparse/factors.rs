@@ -366,6 +366,24 @@ macro_rules! avx2_dispatch {
 }
 pub(crate) use avx2_dispatch;
 
+/// Nonzero `k`'s subscripts, if every one is in range.
+#[inline(always)]
+pub fn checked_subscripts<S: SubsRead, const D: usize>(
+    subs: &S,
+    shape: &[usize; D],
+    k: usize,
+) -> Option<[usize; D]> {
+    let mut idx = [0usize; D];
+    for j in 0..D {
+        let s = subs.get(k, j);
+        if !in_range(s, shape[j]) {
+            return None;
+        }
+        idx[j] = s as usize;
+    }
+    Some(idx)
+}
+
 /// Whether every subscript of nonzero `k` is in range.
 #[inline(always)]
 pub fn row_in_range(subs: &impl SubsRead, shape: &[usize], k: usize) -> bool {

@@ -38,8 +38,8 @@
 use ndarray::{Array2, ArrayView1, ArrayView2};
 
 use super::factors::{
-    avx2_dispatch, check, first_bad_subscript, row_in_range, try_zeros, Factors, FactorsError,
-    Index, ReaderKernel, Subs, SubsRead,
+    avx2_dispatch, check, checked_subscripts, first_bad_subscript, row_in_range, try_zeros,
+    Factors, FactorsError, Index, ReaderKernel, Subs, SubsRead,
 };
 use super::in_range;
 use crate::pool;
@@ -191,24 +191,6 @@ macro_rules! fixed_order {
             _ => $fallback,
         }
     };
-}
-
-/// Nonzero `k`'s subscripts, if every one is in range.
-#[inline(always)]
-fn checked_subscripts<S: SubsRead, const D: usize>(
-    subs: &S,
-    shape: &[usize; D],
-    k: usize,
-) -> Option<[usize; D]> {
-    let mut idx = [0usize; D];
-    for j in 0..D {
-        let s = subs.get(k, j);
-        if !in_range(s, shape[j]) {
-            return None;
-        }
-        idx[j] = s as usize;
-    }
-    Some(idx)
 }
 
 /// Add the term of a nonzero with value `value` and subscripts `idx` into `out_row`, in
@@ -369,15 +351,21 @@ impl<S: SubsRead> Input<'_, S> {
     ) -> bool {
         let rank = self.factors.rank;
         let first = rows.start;
-        rows.into_iter().all(|i| {
+        // Plain loops: an iterator adaptor such as `all` would be a library function that
+        // is not inlined here, so not compiled for AVX2.
+        for i in rows {
             let out_row = &mut chunk[(i - first) * rank..(i - first + 1) * rank];
             let nonzeros = &order[row_start[i]..row_start[i + 1]];
-            fixed_order!(
+            let all_in_range = fixed_order!(
                 self,
                 row_fixed(nonzeros, &mut *out_row),
                 self.row_any(nonzeros, &mut *out_row)
-            )
-        })
+            );
+            if !all_in_range {
+                return false;
+            }
+        }
+        true
     }
 
     /// [`Input::in_input_order`] for any order; false at a bad subscript.
