@@ -63,6 +63,13 @@ CLASSES = {
     "seq-shape-element": "shape elements 0, negative, 2**63, 2**64, float",
     "subscript-out-of-range": "a COO subscript negative or beyond its dimension",
     "bad-name": "an unknown method, form, case or entry name",
+    "subs-int32": "COO subscripts stored as int32 (read in place like int64)",
+    "duplicates": "COO subscripts that repeat (summed, never merged or dropped)",
+    "factors-bad": "factor matrices: wrong count, rows, rank, dtype or type",
+    "threads": "threads= / set_num_threads: None, 1, 2, MAX_THREADS, 0, -1, 2**64, ...",
+    "threads-split": "a call large enough to be split between 2 threads",
+    "pyttb-same": "the pyttb drop-in: accelerated and stock pyttb agree",
+    "pyttb-error": "the pyttb drop-in: both raise the same exception and message",
 }
 
 __doc__ += "".join(f"\n- {name}: {text}" for name, text in CLASSES.items()) + "\n"
@@ -184,6 +191,23 @@ def tags(case: dict) -> set[str]:
                 )
             if "lying" in spec:
                 found.add("seq-lying-len")
+            if "coo" in spec:
+                coo = spec["coo"]
+                layout = coo.get("layout", "C")
+                if layout == "byteswapped":
+                    found.add("byteswapped")
+                elif layout == "noncontig_field":
+                    found.add("layout-field")
+                elif layout != "C":
+                    found.add(f"layout-{layout}")
+                if coo["nnz"] >= 2**40:
+                    found.add("extent-huge")
+                if coo.get("dtype", "int64") == "int32":
+                    found.add("subs-int32")
+                if coo.get("duplicates"):
+                    found.add("duplicates")
+                if coo.get("bad"):
+                    found.add("subscript-out-of-range")
             for value in spec.values():
                 walk(value)
         elif isinstance(spec, list):
@@ -613,6 +637,247 @@ def ttv_cases(draw, fn):
 @given(data=st.data())
 def test_ttv(worker, fn, data):
     run(worker, data.draw(ttv_cases(fn)))
+
+
+# --- MTTKRP, inner product with a ktensor, thread count -----------------------------
+
+MAX_THREADS = kernels_rs.MAX_THREADS
+SUBS_LAYOUTS = st.sampled_from(
+    [
+        "C",
+        "C",
+        "F",
+        "F",
+        "reversed",
+        "strided",
+        "unaligned",
+        "readonly",
+        "frombuffer",
+        "subclass",
+        "noncontig_field",
+        "broadcast",
+    ]
+)
+ranks = st.sampled_from([0, 1, 1, 2, 3, 4, 5, 8, 16, 17])
+#: threads= values: valid ones, and the ways to be wrong (each with its class).
+THREADS = [
+    ({"py": 1}, None),
+    ({"py": 2}, None),
+    ({"py": MAX_THREADS}, None),
+    ({"py": 0}, "int-bad-value"),
+    ({"py": -1}, "int-bad-value"),
+    ({"py": MAX_THREADS + 1}, "int-bad-value"),
+    ({"int": str(2**64)}, "int-out-of-range"),
+    ({"int": str(-(2**63) - 1)}, "int-out-of-range"),
+    ({"py": 1.5}, "wrong-type"),
+    ({"py": "2"}, "wrong-type"),
+]
+
+
+@st.composite
+def coo_cases(draw, fn):
+    """mttkrp(subs, vals, shape, factors, mode) or innerprod_ktensor(subs, vals, shape,
+    weights, factors): a valid call in any layout and width, then (mostly) one defect."""
+    order = draw(st.integers(2 if fn == "mttkrp" else 1, 5))
+    dims = [draw(st.sampled_from([1, 2, 3, 4, 7])) for _ in range(order)]
+    nnz = draw(st.sampled_from([0, 1, 2, 5, 17, 40]))
+    rank = draw(ranks)
+    mode = draw(st.integers(0, order - 1))
+    seed = draw(seeds)
+    case_tags = []
+    kwargs = {}
+    if draw(st.integers(0, 11)) == 0:
+        # Large enough to be split between 2 threads (nnz x R x order >= 2 x 2**18).
+        order = draw(st.integers(3, 4))
+        dims = [draw(st.sampled_from([5, 30, 200])) for _ in range(order)]
+        nnz, rank = 20000, 16
+        kwargs["threads"] = {"py": 2}
+        case_tags.append("threads-split")
+    coo = {
+        "nnz": nnz,
+        "dims": dims,
+        "seed": seed,
+        "dtype": draw(st.sampled_from(["int64", "int32"])),
+        "layout": draw(SUBS_LAYOUTS),
+        "duplicates": draw(st.booleans()),
+    }
+    vals_shape = draw(st.sampled_from([(nnz,), (nnz, 1)]))
+    vals = array(vals_shape, "float64", draw(ARRAY_LAYOUTS), seed + 1, draw(values))
+    factors = [
+        array((n, rank), "float64", draw(ARRAY_LAYOUTS), seed + 2 + m, draw(values))
+        for m, n in enumerate(dims)
+    ]
+    weights = array((rank,), "float64", draw(ARRAY_LAYOUTS), seed + 9, draw(values))
+    if fn == "mttkrp" and draw(st.integers(0, 3)) == 0:
+        factors[mode] = draw(st.sampled_from([{"py": None}, {"py": "not read"}]))
+    wrap = draw(st.sampled_from(["list", "list", "tuple"]))
+    shape = {"tuple": dims}
+    choice = draw(
+        st.sampled_from(
+            [
+                "none",
+                "none",
+                "none",
+                "subscript",
+                "shape-element",
+                "lying-shape",
+                "lying-factors",
+                "defect-subs",
+                "defect-vals",
+                "defect-factor",
+                "factors",
+                "mode",
+                "threads",
+                "schedule",
+                "huge-factor",
+                "huge-output",
+                "huge-subs",
+                "vals-shape",
+                "weights",
+            ]
+        )
+    )
+    factors_spec = {wrap: factors}
+    if choice == "subscript" and nnz:
+        row, col = draw(st.integers(0, nnz - 1)), draw(st.integers(0, order - 1))
+        bad = draw(st.sampled_from([-1, dims[col], 2**31 - 1, -(2**31)]))
+        coo["bad"] = [row, col, bad]
+        coo["layout"] = draw(st.sampled_from(["C", "F", "strided"]))
+    elif choice == "shape-element":
+        j = draw(st.integers(0, order - 1))
+        dims = list(dims)
+        dims[j] = draw(st.sampled_from([0, -1, {"int": str(2**63)}, {"int": str(2**64)}, 3.0]))
+        shape = {"tuple": dims}
+        case_tags.append("seq-shape-element")
+    elif choice == "lying-shape":
+        shape = {"lying": {"len": _lying_len(draw), "item": {"py": 2}, "real": 5}}
+    elif choice == "lying-factors":
+        # A huge __len__ (MemoryError), or one that says more than it holds (IndexError).
+        length = draw(st.sampled_from([_lying_len(draw), str(order + 2)]))
+        factors_spec = {"lying": {"len": length, "item": factors[-1], "real": order}}
+    elif choice == "defect-subs":
+        case_tags.append("wrong-dtype")
+        kind = draw(st.sampled_from(["wrong-type", "wrong-dtype", "wrong-ndim", "byteswapped"]))
+        if kind == "byteswapped":
+            coo["layout"] = "byteswapped"
+        else:
+            coo = None
+            subs_spec = {
+                "wrong-type": {"list": [{"list": [{"py": 0}] * order}]},
+                "wrong-dtype": array(
+                    (nnz, order), draw(st.sampled_from(["float64", "bool", "object"]))
+                ),
+                "wrong-ndim": array((nnz * order,), "int64"),
+            }[kind]
+            case_tags[-1] = kind
+    elif choice == "defect-vals":
+        vals, kind = draw(defective(vals_shape, "float64"))
+        case_tags.append(kind)
+    elif choice == "defect-factor":
+        m = draw(st.integers(0, order - 1))
+        factors[m], kind = draw(defective((dims[m], rank), "float64"))
+        case_tags += [kind, "factors-bad"]
+    elif choice == "factors":
+        case_tags.append("factors-bad")
+        m = draw(st.integers(0, order - 1))
+        kind = draw(st.sampled_from(["rows", "rank", "count-", "count+", "type", "ndarray"]))
+        if kind == "rows":
+            factors[m] = array((dims[m] + draw(st.sampled_from([1, 5])), rank), "float64")
+        elif kind == "rank":
+            factors[m] = array((dims[m], rank + 1), "float64", draw(ARRAY_LAYOUTS))
+        elif kind == "count-":
+            factors_spec = {wrap: factors[:-1]}
+        elif kind == "count+":
+            factors_spec = {wrap: [*factors, array((2, rank), "float64")]}
+        elif kind == "type":
+            case_tags.append("wrong-type")
+            factors_spec = draw(st.sampled_from([{"py": None}, {"py": 3}, {"py": "abc"}]))
+        else:
+            # An ndarray of matrices passes the sequence protocol: accepted when valid.
+            n = dims[0]
+            dims = [n] * order
+            shape = {"tuple": dims}
+            coo["dims"] = dims
+            factors_spec = array((order, n, rank), "float64", draw(ARRAY_LAYOUTS), seed)
+    elif choice == "mode" and fn == "mttkrp":
+        mode = draw(st.sampled_from([-1, order, {"int": str(2**64)}, 1.0, {"py": None}]))
+        case_tags.append("int-bad-value")
+    elif choice == "threads":
+        threads, kind = draw(st.sampled_from(THREADS))
+        kwargs["threads"] = threads
+        case_tags += ["threads"] + ([kind] if kind else [])
+    elif choice == "schedule" and fn == "mttkrp":
+        kwargs["schedule"] = draw(
+            st.sampled_from([{"py": "private"}, {"py": "rows"}, {"py": "static"}, {"py": 1}])
+        )
+        if kwargs["schedule"] in ({"py": "static"}, {"py": 1}):
+            case_tags.append("bad-name")
+    elif choice == "huge-factor":
+        # A broadcast factor whose C-order copy is impossible (not read at the mode).
+        m = draw(st.integers(0, order - 1))
+        factors[m] = array((dims[m], 2**40), "float64", "broadcast")
+        case_tags.append("int-impossible-size")
+    elif choice == "huge-output":
+        # A huge dimension: the result (mttkrp, at the mode) cannot be allocated unless
+        # R = 0; elsewhere its factor is broadcast (copy impossible) or empty (R = 0).
+        j = mode if fn == "mttkrp" else draw(st.integers(0, order - 1))
+        dims = list(dims)
+        dims[j] = 2**40
+        shape = {"tuple": dims}
+        if fn != "mttkrp" or draw(st.booleans()):
+            j = draw(st.integers(0, order - 1))
+            dims[j] = 2**40
+            layout = "C" if rank == 0 else "broadcast"
+            factors[j] = array((2**40, rank), "float64", layout)
+        case_tags.append("extent-huge")
+    elif choice == "huge-subs":
+        # 2**40 broadcast nonzeros: the copy of subs cannot be allocated.
+        coo.update(nnz=2**40, layout="broadcast")
+        vals = array((2**40,), "float64", "broadcast")
+    elif choice == "vals-shape":
+        vals = array(draw(st.sampled_from([(nnz, 2), (nnz + 1,), (nnz + 1, 1)])), "float64")
+        case_tags.append("wrong-shape")
+    elif choice == "weights" and fn == "innerprod_ktensor":
+        kind = draw(st.sampled_from(["length", "defect"]))
+        if kind == "length":
+            weights = array((rank + 1,), "float64")
+            case_tags.append("wrong-shape")
+        else:
+            weights, kind = draw(defective((rank,), "float64"))
+            case_tags.append(kind)
+    if coo is not None:
+        subs_spec = {"coo": coo}
+    mode_spec = mode if isinstance(mode, dict) else {"py": mode}
+    if fn == "mttkrp":
+        args = [subs_spec, vals, shape, factors_spec, mode_spec]
+    else:
+        args = [subs_spec, vals, shape, weights, factors_spec]
+    return {"fn": fn, "args": args, "kwargs": kwargs, "tags": case_tags}
+
+
+@pytest.mark.parametrize("fn", ["mttkrp", "innerprod_ktensor"])
+@settings(FUZZ, max_examples=2 * EXAMPLES)
+@given(data=st.data())
+def test_mttkrp_and_innerprod_ktensor(worker, fn, data):
+    run(worker, data.draw(coo_cases(fn)))
+
+
+@st.composite
+def thread_count_cases(draw):
+    if draw(st.integers(0, 3)) == 0:
+        return {"fn": "get_num_threads", "args": [], "tags": ["threads"]}
+    value, kind = draw(st.sampled_from([*THREADS, ({"py": 3}, None), ({"py": None}, "wrong-type")]))
+    return {
+        "fn": "set_num_threads",
+        "args": [value],
+        "tags": ["threads"] + ([kind] if kind else []),
+    }
+
+
+@settings(FUZZ, max_examples=max(1, EXAMPLES // 3))
+@given(case=thread_count_cases())
+def test_thread_count(worker, case):
+    run(worker, case)
 
 
 # --- timers, probes and information --------------------------------------------------
