@@ -25,6 +25,7 @@ import json
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -1053,6 +1054,8 @@ def run_case(kernels, case: dict) -> dict:
     """Build, ask the oracle (before the call: an aliasing ``out`` may overwrite an
     input), call, compare: the outcome of one case."""
     fn_name = case["fn"]
+    if fn_name == "__pyttb__":
+        return run_pyttb_case(case)
     args, kwargs, keep = build_call(case)
     scale = _scale(list(args) + list(kwargs.values()))
     try:
@@ -1096,6 +1099,102 @@ def _call_and_check(fn, fn_name, args, kwargs, want, refuse, scale) -> dict:
         }
     why = check(fn_name, result, want, scale, kwargs)
     return {"outcome": "ok"} if why is None else {"outcome": "fail", "why": why}
+
+
+# --- the pyttb drop-in --------------------------------------------------------------
+
+
+def _pyttb_scale(tensor, args) -> float:
+    """``_scale`` over the sptensor's values and the arrays in the call (ktensors and
+    dense tensors by their arrays)."""
+    import pyttb
+
+    def arrays(x):
+        if isinstance(x, pyttb.ktensor):
+            return [x.weights, *x.factor_matrices]
+        if isinstance(x, pyttb.tensor):
+            return [x.data]
+        if isinstance(x, pyttb.sptensor):
+            return [np.asarray(x.vals, dtype=float)] if x.nnz else []
+        if isinstance(x, (list, tuple)):
+            return [a for item in x for a in arrays(item)]
+        if isinstance(x, np.ndarray) and x.dtype.kind in "fc":
+            return [x]
+        return []
+
+    return _scale(arrays([tensor, *args]))
+
+
+def _same_array(got, want, scale, what) -> str | None:
+    if got.dtype != want.dtype or got.shape != want.shape:
+        return f"{what}: {got.dtype} {got.shape} != {want.dtype} {want.shape}"
+    for flag in ("C_CONTIGUOUS", "F_CONTIGUOUS"):
+        if got.flags[flag] != want.flags[flag]:
+            return f"{what}: {flag} {got.flags[flag]} != {want.flags[flag]}"
+    if got.dtype.kind in "fc":
+        why = _close(got, want, scale)
+        return None if why is None else f"{what}: {why}"
+    return None if np.array_equal(got, want) else f"{what} differ"
+
+
+def same_pyttb_result(got, want, scale) -> str | None:
+    """None when the accelerated result ``got`` is stock pyttb's ``want``: the same
+    type, shape, dtypes and memory layout, subscripts equal, values to rounding."""
+    import pyttb
+
+    if type(got) is not type(want):
+        return f"type {type(got).__name__} != pyttb's {type(want).__name__}"
+    if isinstance(want, pyttb.sptensor):
+        if got.shape != want.shape:
+            return f"shape {got.shape} != {want.shape}"
+        return _same_array(got.subs, want.subs, scale, "subs") or _same_array(
+            got.vals, want.vals, scale, "vals"
+        )
+    if isinstance(want, pyttb.tensor):
+        if got.shape != want.shape:
+            return f"shape {got.shape} != {want.shape}"
+        return _same_array(got.data, want.data, scale, "data")
+    if isinstance(want, np.ndarray):
+        return _same_array(got, want, scale, "result")
+    if isinstance(want, (float, int, complex)):
+        return _close(got, want, scale)
+    return None if got == want else f"{got!r:.100} != {want!r:.100}"
+
+
+def run_pyttb_case(case: dict) -> dict:
+    """Call ``case["method"]`` of the sptensor built from ``case["args"][0]`` with the
+    other arguments, stock and accelerated (each on arguments built afresh), and
+    compare: the same result, or the same exception type and message."""
+    import kernels_rs.pyttb as drop_in
+
+    outcomes = []
+    kernel_calls = 0
+    for accelerated in (False, True):
+        drop_in.enable() if accelerated else drop_in.disable()
+        with warnings.catch_warnings():
+            # Warnings are not compared, and kept off the worker's stderr (a pipe).
+            warnings.simplefilter("ignore")
+            args, kwargs, keep = build_call(case)
+            tensor, rest = args[0], args[1:]
+            scale = _pyttb_scale(tensor, rest)
+            drop_in.reset_counts()
+            try:
+                outcomes.append(("value", getattr(tensor, case["method"])(*rest, **kwargs)))
+            except Exception as e:
+                outcomes.append(("raised", type(e).__name__, str(e)))
+            kernel_calls = sum(drop_in.call_counts().values())
+            del keep
+        drop_in.disable()
+    want, got = outcomes
+    if want[0] == "raised" or got[0] == "raised":
+        if got == want:
+            return {"outcome": "ok", "tags": ["pyttb-error"], "kernel_calls": kernel_calls}
+        show = [o if o[0] == "raised" else ("value", repr(o[1])[:200]) for o in (want, got)]
+        return {"outcome": "fail", "why": f"pyttb: {show[0]}, accelerated: {show[1]}"}
+    why = same_pyttb_result(got[1], want[1], scale)
+    if why is not None:
+        return {"outcome": "fail", "why": f"accelerated differs from pyttb: {why}"}
+    return {"outcome": "ok", "tags": ["pyttb-same"], "kernel_calls": kernel_calls}
 
 
 def main() -> None:

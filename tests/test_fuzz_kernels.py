@@ -76,6 +76,8 @@ __doc__ += "".join(f"\n- {name}: {text}" for name, text in CLASSES.items()) + "\
 
 SEEN: collections.Counter = collections.Counter()
 CASES_RUN = collections.Counter()
+#: Rust kernel calls made by the accelerated pyttb methods (the drop-in really ran).
+PYTTB_KERNEL_CALLS = collections.Counter()
 
 FUZZ_WORKER = Path(__file__).with_name("fuzz_cases.py")
 CASE_TIMEOUT_SECONDS = 60
@@ -224,6 +226,8 @@ def run(worker: Worker, case: dict) -> None:
     SEEN.update(case_tags)
     CASES_RUN[case["fn"]] += 1
     outcome = worker.run({k: v for k, v in case.items() if k != "tags"})
+    SEEN.update(outcome.get("tags", ()))
+    PYTTB_KERNEL_CALLS[case["fn"]] += outcome.get("kernel_calls", 0)
     assert outcome["outcome"] == "ok", f"{outcome['why']}\ncase: {json.dumps(case)[:3000]}"
 
 
@@ -756,10 +760,9 @@ def coo_cases(draw, fn):
         length = draw(st.sampled_from([_lying_len(draw), str(order + 2)]))
         factors_spec = {"lying": {"len": length, "item": factors[-1], "real": order}}
     elif choice == "defect-subs":
-        case_tags.append("wrong-dtype")
         kind = draw(st.sampled_from(["wrong-type", "wrong-dtype", "wrong-ndim", "byteswapped"]))
         if kind == "byteswapped":
-            coo["layout"] = "byteswapped"
+            coo["layout"] = "byteswapped"  # tagged from the layout
         else:
             coo = None
             subs_spec = {
@@ -769,7 +772,7 @@ def coo_cases(draw, fn):
                 ),
                 "wrong-ndim": array((nnz * order,), "int64"),
             }[kind]
-            case_tags[-1] = kind
+            case_tags.append(kind)
     elif choice == "defect-vals":
         vals, kind = draw(defective(vals_shape, "float64"))
         case_tags.append(kind)
@@ -878,6 +881,169 @@ def thread_count_cases(draw):
 @given(case=thread_count_cases())
 def test_thread_count(worker, case):
     run(worker, case)
+
+
+# --- the pyttb drop-in (kernels_rs.pyttb) -------------------------------------------
+
+
+@st.composite
+def sptensors(draw, dims=None, orders=None):
+    order = len(dims) if dims else draw(orders or st.integers(1, 5))
+    dims = dims or [draw(st.sampled_from([1, 2, 3, 4, 7])) for _ in range(order)]
+    spec = {
+        "dims": dims,
+        "nnz": draw(st.sampled_from([0, 1, 1, 2, 5, 17, 40])),
+        "seed": draw(seeds),
+        "dtype": draw(st.sampled_from(["int64", "int32"])),
+        "layout": draw(st.sampled_from(["C", "F"])),
+        "duplicates": draw(st.booleans()),
+        "values": draw(st.sampled_from(["normal", "normal", "nonfinite"])),
+        "vals_1d": draw(st.booleans()),
+        "vals_dtype": draw(st.sampled_from(["float64"] * 9 + ["int64"])),
+    }
+    return {"sptensor": spec}
+
+
+def vectors(draw, n, seed):
+    """A float64 vector of length n in any layout, now and then another kind of
+    multiplicand (pyttb's to handle)."""
+    kind = draw(st.sampled_from(["ok"] * 8 + ["int", "complex", "list"]))
+    if kind == "int":
+        return array((n,), "int64", "C", seed)
+    if kind == "complex":
+        return array((n,), "complex128", "C", seed)
+    if kind == "list":
+        return {"list": [{"py": float(x)} for x in range(1, n + 1)]}
+    return array((n,), "float64", draw(ARRAY_LAYOUTS), seed, draw(values))
+
+
+@st.composite
+def pyttb_ttv_cases(draw):
+    tensor = draw(sptensors())
+    dims = tensor["sptensor"]["dims"]
+    order = len(dims)
+    seed = draw(seeds)
+    form = draw(st.sampled_from(["one", "all", "all", "exclude", "dims", "pylist", "bad"]))
+    kwargs = {}
+    j = draw(st.integers(0, order - 1))
+    if form == "one":
+        args = [vectors(draw, dims[j], seed)]
+        if order > 1 or draw(st.booleans()):
+            kwargs["dims"] = {"py": j}
+    elif form == "all":
+        args = [{"list": [vectors(draw, n, seed + m) for m, n in enumerate(dims)]}]
+    elif form == "exclude":
+        # The d - 1 vectors of the other modes, or d of them (pyttb's mttkrp's form).
+        full = draw(st.booleans())
+        vs = [vectors(draw, n, seed + m) for m, n in enumerate(dims) if full or m != j]
+        args = [{"list": vs}]
+        kwargs["exclude_dims"] = {"py": j}
+    elif form == "dims":
+        chosen = draw(st.lists(st.integers(0, order - 1), min_size=1, max_size=order, unique=True))
+        args = [{"list": [vectors(draw, dims[m], seed + m) for m in chosen]}]
+        kwargs["dims"] = {"list": [{"py": m} for m in chosen]}
+    elif form == "pylist":
+        args = [{"list": [{"py": 0.5 + x} for x in range(dims[j])]}]
+        kwargs["dims"] = {"py": j}
+    else:
+        kind = draw(st.sampled_from(["length", "negative", "range", "count", "both", "2d"]))
+        if kind == "length":
+            args = [array((dims[j] + 1,), "float64")]
+            kwargs["dims"] = {"py": j}
+        elif kind == "negative":
+            args = [array((dims[j],), "float64")]
+            kwargs["dims"] = {"py": j - order}
+        elif kind == "range":
+            args = [array((2,), "float64")]
+            kwargs["dims"] = {"py": order}
+        elif kind == "count":
+            args = [{"list": [array((n,), "float64") for n in dims] + [array((2,), "float64")]}]
+        elif kind == "both":
+            args = [array((dims[j],), "float64")]
+            kwargs = {"dims": {"py": j}, "exclude_dims": {"py": j}}
+        else:
+            args = [array((dims[j], 1), "float64")]
+            kwargs["dims"] = {"py": j}
+    return {"fn": "__pyttb__", "method": "ttv", "args": [tensor, *args], "kwargs": kwargs}
+
+
+def factor_matrices(draw, dims, rank, seed):
+    return [
+        array((n, rank), "float64", draw(st.sampled_from(["C", "F", "C", "strided"])), seed + m)
+        for m, n in enumerate(dims)
+    ]
+
+
+@st.composite
+def pyttb_mttkrp_cases(draw):
+    # Order 1 now and then (pyttb refuses it); else 2 to 5.
+    tensor = draw(sptensors(orders=st.sampled_from([1, 2, 2, 3, 3, 4, 5])))
+    dims = tensor["sptensor"]["dims"]
+    order = len(dims)
+    rank = draw(st.sampled_from([0, 1, 2, 3, 5, 8, 16, 17]))
+    seed = draw(seeds)
+    factors = factor_matrices(draw, dims, rank, seed)
+    n = draw(st.integers(0, order - 1))
+    case_tags = []
+    choice = draw(st.sampled_from(["none", "none", "ktensor", "mode", "factor", "count", "int"]))
+    if choice == "mode":
+        n = draw(st.sampled_from([-1, order, 1.0]))
+    elif choice == "factor":
+        case_tags.append("factors-bad")
+        m = draw(st.integers(0, order - 1))
+        rows, cols = draw(st.sampled_from([(1, 0), (0, 1), (0, -1) if rank else (0, 2)]))
+        factors[m] = array((dims[m] + rows, rank + cols), "float64")
+    elif choice == "count":
+        case_tags.append("factors-bad")
+        factors = factors[:-1] if draw(st.booleans()) else [*factors, factors[0]]
+    elif choice == "int":
+        m = draw(st.integers(0, order - 1))
+        factors[m] = array((dims[m], rank), draw(st.sampled_from(["int64", "complex128"])))
+    if choice == "ktensor" and rank:
+        weights = array((rank,), "float64", "C", seed, draw(values))
+        U = {"ktensor": {"factors": factors, "weights": weights}}
+    else:
+        U = {draw(st.sampled_from(["list", "tuple"])): factors}
+    n_spec = {"py": n}
+    return {"fn": "__pyttb__", "method": "mttkrp", "args": [tensor, U, n_spec], "tags": case_tags}
+
+
+@st.composite
+def pyttb_innerprod_cases(draw):
+    tensor = draw(sptensors())
+    dims = tensor["sptensor"]["dims"]
+    seed = draw(seeds)
+    kind = draw(st.sampled_from(["ktensor"] * 4 + ["tensor", "sptensor", "wrong", "other"]))
+    other_dims = list(dims)
+    if kind == "wrong":
+        kind = draw(st.sampled_from(["ktensor", "tensor", "sptensor"]))
+        other_dims[-1] += 1
+    if kind == "ktensor":
+        rank = draw(st.sampled_from([1, 2, 3, 5, 8, 16, 17]))
+        factors = factor_matrices(draw, other_dims, rank, seed)
+        weights = array((rank,), "float64", "C", seed, draw(values))
+        other = {"ktensor": {"factors": factors, "weights": weights}}
+    elif kind == "tensor":
+        other = {"tensor": array(other_dims, "float64", "C", seed, draw(values))}
+    elif kind == "sptensor":
+        other = draw(sptensors(other_dims))
+    else:
+        other = {"py": 3.0}
+    return {"fn": "__pyttb__", "method": "innerprod", "args": [tensor, other]}
+
+
+PYTTB_FAMILIES = {
+    "ttv": pyttb_ttv_cases,
+    "mttkrp": pyttb_mttkrp_cases,
+    "innerprod": pyttb_innerprod_cases,
+}
+
+
+@pytest.mark.parametrize("method", sorted(PYTTB_FAMILIES))
+@FUZZ
+@given(data=st.data())
+def test_pyttb_drop_in_agrees_with_pyttb(worker, method, data):
+    run(worker, data.draw(PYTTB_FAMILIES[method]()))
 
 
 # --- timers, probes and information --------------------------------------------------
@@ -1015,6 +1181,8 @@ def _alias(of, route, shape, offset=0):
     return {"alias": {"of": of, "route": route, "shape": list(shape), "offset": offset}}
 
 
+_COO = {"coo": {"nnz": 3, "dims": [3, 3], "seed": 1}}
+
 KNOWN_ROUTES = {
     # 1. out= overlapping an input through another base object: a wrong answer before.
     "tmp_ket out over ket by frombuffer (the issue's example)": _issue_case(
@@ -1138,6 +1306,101 @@ KNOWN_ROUTES = {
             {"py": 0},
         ],
     ),
+    # The MTTKRP wave (issue 15) through the same routes.
+    "mttkrp factors with __len__ = 2**62": _issue_case(
+        "mttkrp",
+        [
+            _COO,
+            array((3,), "float64"),
+            {"tuple": [3, 3]},
+            {"lying": {"len": str(2**62), "item": array((3, 2), "float64")}},
+            {"py": 0},
+        ],
+    ),
+    "mttkrp with a broadcast factor of 2**40 columns": _issue_case(
+        "mttkrp",
+        [
+            _COO,
+            array((3,), "float64"),
+            {"tuple": [3, 3]},
+            {"list": [{"py": None}, array((3, 2**40), "float64", "broadcast")]},
+            {"py": 0},
+        ],
+    ),
+    "mttkrp of 2**40 output rows": _issue_case(
+        "mttkrp",
+        [
+            _COO,
+            array((3,), "float64"),
+            {"tuple": [2**40, 3]},
+            {"list": [{"py": None}, array((3, 4), "float64")]},
+            {"py": 0},
+        ],
+    ),
+    "mttkrp mode 2**64 is a ValueError": _issue_case(
+        "mttkrp",
+        [
+            _COO,
+            array((3,), "float64"),
+            {"tuple": [3, 3]},
+            {"list": [array((3, 2), "float64")] * 2},
+            {"int": str(2**64)},
+        ],
+    ),
+    "mttkrp threads=2**64 is a ValueError": _issue_case(
+        "mttkrp",
+        [
+            _COO,
+            array((3,), "float64"),
+            {"tuple": [3, 3]},
+            {"list": [array((3, 2), "float64")] * 2},
+            {"py": 1},
+        ],
+        {"threads": {"int": str(2**64)}},
+    ),
+    "mttkrp vals with 40 axes": _issue_case(
+        "mttkrp",
+        [
+            _COO,
+            array((1,) * 40, "float64"),
+            {"tuple": [3, 3]},
+            {"list": [array((3, 2), "float64")] * 2},
+            {"py": 1},
+        ],
+    ),
+    "mttkrp subs and a factor with 40 axes": _issue_case(
+        "mttkrp",
+        [
+            array((1,) * 40, "int64"),
+            array((3,), "float64"),
+            {"tuple": [3, 3]},
+            {"list": [array((1,) * 40, "float64")] * 2},
+            {"py": 1},
+        ],
+    ),
+    "innerprod_ktensor weights with 40 axes": _issue_case(
+        "innerprod_ktensor",
+        [
+            _COO,
+            array((3,), "float64"),
+            {"tuple": [3, 3]},
+            array((1,) * 40, "float64"),
+            {"list": [array((3, 2), "float64")] * 2},
+        ],
+    ),
+    "innerprod_ktensor with 2**40 broadcast nonzeros": _issue_case(
+        "innerprod_ktensor",
+        [
+            {"coo": {"nnz": 2**40, "dims": [3, 3], "layout": "broadcast"}},
+            array((2**40,), "float64", "broadcast"),
+            {"tuple": [3, 3]},
+            array((2,), "float64"),
+            {"list": [array((3, 2), "float64")] * 2},
+        ],
+    ),
+    "set_num_threads(MAX_THREADS + 1) is a ValueError and changes nothing": _issue_case(
+        "set_num_threads", [{"py": kernels_rs.MAX_THREADS + 1}]
+    ),
     "an empty reversed vector (rust-numpy would offset its pointer by -1 stride)": _issue_case(
         "dot",
         [array((0,), "float64", "reversed"), array((0,), "float64", "reversed")],
@@ -1171,6 +1434,24 @@ def test_the_oracle_can_fail_a_wrong_answer():
     assert _close(np.array([1j]), np.array([np.inf * 1j]), 1.0) is not None
 
 
+def test_the_pyttb_comparison_can_fail():
+    # Another type, layout, subscript or value (beyond rounding) is a difference.
+    import pyttb
+    from fuzz_cases import same_pyttb_result
+
+    a = np.asfortranarray(np.arange(6.0).reshape(3, 2))
+    assert same_pyttb_result(a.copy(order="K"), a, 1.0) is None
+    assert same_pyttb_result(np.ascontiguousarray(a), a, 1.0) is not None
+    assert same_pyttb_result(a + 1e-6, a, 1.0) is not None
+    assert same_pyttb_result(1.0, np.float64(1.0), 1.0) is not None
+    subs = np.array([[0, 1], [1, 0]])
+    s = pyttb.sptensor(subs, np.array([[1.0], [2.0]]), (2, 2))
+    t = pyttb.sptensor(subs[::-1].copy(), np.array([[2.0], [1.0]]), (2, 2))
+    assert same_pyttb_result(s, s.copy(), 1.0) is None
+    assert same_pyttb_result(t, s, 1.0) is not None
+    assert same_pyttb_result(s.to_tensor(), s, 1.0) is not None
+
+
 def test_every_public_function_has_cases():
     from fuzz_cases import ORACLES
 
@@ -1191,6 +1472,8 @@ def test_every_class_was_drawn_and_every_function_called():
     from fuzz_cases import ORACLES
 
     assert set(ORACLES) <= set(CASES_RUN), sorted(set(ORACLES) - set(CASES_RUN))
+    # The accelerated pyttb methods did run the Rust kernels (not only pyttb's fallbacks).
+    assert PYTTB_KERNEL_CALLS["__pyttb__"] > 0, "the drop-in never reached a Rust kernel"
     total = sum(CASES_RUN.values())
     print(
         f"\nfuzz suite: {total} cases over {len(CASES_RUN)} functions, "
@@ -1198,3 +1481,4 @@ def test_every_class_was_drawn_and_every_function_called():
     )
     for name in sorted(CLASSES):
         print(f"  {name:24} {SEEN[name]}")
+    print(f"  drop-in Rust kernel calls: {PYTTB_KERNEL_CALLS['__pyttb__']}")
