@@ -15,6 +15,11 @@ The worker (``python tests/fuzz_cases.py``) reads one case per line on stdin and
 one JSON line per case: ``{"outcome": "ok"}``, or ``{"outcome": "fail", "why": ...}``.
 It runs in a subprocess of the test, so an abort or a segfault is seen as a dead worker
 (and a failed case), not a dead test run.
+
+A case ``{"fn": "__pyttb__", "method": "ttv" | "mttkrp" | "innerprod", "args":
+[SPTENSOR, ARG, ...]}`` is not checked by an oracle but by pyttb itself
+(``run_pyttb_case``): the method called with the drop-in disabled and then enabled must
+give the same result or raise the same exception with the same message.
 """
 
 from __future__ import annotations
@@ -226,6 +231,8 @@ def build(spec: Any, args: list, keep: list) -> Any:
         return build_array(spec["array"], keep)
     if "py" in spec:
         return spec["py"]
+    if "npint" in spec:
+        return np.int64(spec["npint"])  # an integer through __index__, not a Python int
     if "int" in spec:
         return int(spec["int"])  # a decimal string: ints beyond 64 bits survive JSON
     if "list" in spec:

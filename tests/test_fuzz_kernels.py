@@ -8,6 +8,13 @@ compares. The cases come from hypothesis strategies (deterministic: ``derandomiz
 no example database, a fixed ``max_examples`` budget per family) and from a fixed list
 of known routes to past defects (issue 10).
 
+The pyttb drop-in (``kernels_rs.pyttb``) has its own family: random ``pyttb.sptensor``s
+(empty, one nonzero, duplicates, order 1 to 5, int32/int64 subscripts in C or F order,
+NaN/inf values) and call arguments for ``ttv``, ``mttkrp`` and ``innerprod``, each
+called with stock pyttb and then accelerated, in the worker: the same result (type,
+layout, subscripts, values to rounding) or the same exception type and message. The
+last test checks the accelerated calls did reach the Rust kernels.
+
 Classes of adversarial input covered (``CLASSES``; each drawn case is tagged, and the
 last test checks every class was drawn and prints the counts):
 """
@@ -82,7 +89,8 @@ PYTTB_KERNEL_CALLS = collections.Counter()
 FUZZ_WORKER = Path(__file__).with_name("fuzz_cases.py")
 CASE_TIMEOUT_SECONDS = 60
 
-#: Examples per drawn family: 150 in `make test` (the whole suite takes ~16 s here). A
+#: Examples per drawn family: 150 in `make test` (twice that for mttkrp and
+#: innerprod_ktensor; about 3,200 cases, the whole suite ~16 s here). A
 #: longer campaign by hand: FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_fuzz_kernels.py
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 
@@ -695,7 +703,11 @@ def coo_cases(draw, fn):
         order = draw(st.integers(3, 4))
         dims = [draw(st.sampled_from([5, 30, 200])) for _ in range(order)]
         nnz, rank = 20000, 16
+        mode = draw(st.integers(0, order - 1))
         kwargs["threads"] = {"py": 2}
+        if fn == "mttkrp":
+            schedules = [{"py": "auto"}, {"py": "private"}, {"py": "rows"}]
+            kwargs["schedule"] = draw(st.sampled_from(schedules))
         case_tags.append("threads-split")
     coo = {
         "nnz": nnz,
@@ -851,6 +863,8 @@ def coo_cases(draw, fn):
     if coo is not None:
         subs_spec = {"coo": coo}
     mode_spec = mode if isinstance(mode, dict) else {"py": mode}
+    if "py" in mode_spec and type(mode) is int and draw(st.integers(0, 4)) == 0:
+        mode_spec = {"npint": mode}  # np.int64: an integer through __index__
     if fn == "mttkrp":
         args = [subs_spec, vals, shape, factors_spec, mode_spec]
     else:
@@ -888,7 +902,7 @@ def test_thread_count(worker, case):
 
 @st.composite
 def sptensors(draw, dims=None, orders=None):
-    order = len(dims) if dims else draw(orders or st.integers(1, 5))
+    order = len(dims) if dims else draw(st.integers(1, 5) if orders is None else orders)
     dims = dims or [draw(st.sampled_from([1, 2, 3, 4, 7])) for _ in range(order)]
     spec = {
         "dims": dims,
@@ -907,9 +921,9 @@ def sptensors(draw, dims=None, orders=None):
 def vectors(draw, n, seed):
     """A float64 vector of length n in any layout, now and then another kind of
     multiplicand (pyttb's to handle)."""
-    kind = draw(st.sampled_from(["ok"] * 8 + ["int", "complex", "list"]))
-    if kind == "int":
-        return array((n,), "int64", "C", seed)
+    kind = draw(st.sampled_from(["ok"] * 8 + ["int", "float32", "bool", "complex", "list"]))
+    if kind in ("int", "float32", "bool"):
+        return array((n,), {"int": "int64"}.get(kind, kind), "C", seed)
     if kind == "complex":
         return array((n,), "complex128", "C", seed)
     if kind == "list":
@@ -986,8 +1000,11 @@ def pyttb_mttkrp_cases(draw):
     n = draw(st.integers(0, order - 1))
     case_tags = []
     choice = draw(st.sampled_from(["none", "none", "ktensor", "mode", "factor", "count", "int"]))
+    n_spec = {"py": n}
+    if draw(st.integers(0, 4)) == 0:
+        n_spec = {"npint": n}  # np.int64
     if choice == "mode":
-        n = draw(st.sampled_from([-1, order, 1.0]))
+        n_spec = {"py": draw(st.sampled_from([-1, order, 1.0, None]))}
     elif choice == "factor":
         case_tags.append("factors-bad")
         m = draw(st.integers(0, order - 1))
@@ -1004,7 +1021,6 @@ def pyttb_mttkrp_cases(draw):
         U = {"ktensor": {"factors": factors, "weights": weights}}
     else:
         U = {draw(st.sampled_from(["list", "tuple"])): factors}
-    n_spec = {"py": n}
     return {"fn": "__pyttb__", "method": "mttkrp", "args": [tensor, U, n_spec], "tags": case_tags}
 
 
@@ -1019,7 +1035,7 @@ def pyttb_innerprod_cases(draw):
         kind = draw(st.sampled_from(["ktensor", "tensor", "sptensor"]))
         other_dims[-1] += 1
     if kind == "ktensor":
-        rank = draw(st.sampled_from([1, 2, 3, 5, 8, 16, 17]))
+        rank = draw(st.sampled_from([0, 1, 2, 3, 5, 8, 16, 17]))
         factors = factor_matrices(draw, other_dims, rank, seed)
         weights = array((rank,), "float64", "C", seed, draw(values))
         other = {"ktensor": {"factors": factors, "weights": weights}}
