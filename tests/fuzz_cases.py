@@ -15,6 +15,11 @@ The worker (``python tests/fuzz_cases.py``) reads one case per line on stdin and
 one JSON line per case: ``{"outcome": "ok"}``, or ``{"outcome": "fail", "why": ...}``.
 It runs in a subprocess of the test, so an abort or a segfault is seen as a dead worker
 (and a failed case), not a dead test run.
+
+A case ``{"fn": "__pyttb__", "method": "ttv" | "mttkrp" | "innerprod", "args":
+[SPTENSOR, ARG, ...]}`` is not checked by an oracle but by pyttb itself
+(``run_pyttb_case``): the method called with the drop-in disabled and then enabled must
+give the same result or raise the same exception with the same message.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import json
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -73,8 +79,10 @@ def _values(rng: np.random.Generator, shape, dtype, values: str) -> np.ndarray:
         data = np.array([complex(v) for v in rng.standard_normal(size)], dtype=object)
     else:
         data = rng.standard_normal(size)
-    if values == "special" and size:
+    if values in ("special", "nonfinite") and size:
         specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e300, 5e-324])
+        if values == "nonfinite":  # no magnitudes whose products overflow or underflow
+            specials = specials[:5]
         picks = rng.integers(0, len(specials), size)
         where = rng.random(size) < 0.3
         if np.dtype(dtype).kind == "c":
@@ -223,6 +231,8 @@ def build(spec: Any, args: list, keep: list) -> Any:
         return build_array(spec["array"], keep)
     if "py" in spec:
         return spec["py"]
+    if "npint" in spec:
+        return np.int64(spec["npint"])  # an integer through __index__, not a Python int
     if "int" in spec:
         return int(spec["int"])  # a decimal string: ints beyond 64 bits survive JSON
     if "list" in spec:
@@ -238,6 +248,20 @@ def build(spec: Any, args: list, keep: list) -> Any:
         return build_alias(spec["alias"], args, keep)
     if "subs" in spec:
         return build_subs(spec)
+    if "coo" in spec:
+        return build_coo_subs(spec["coo"], keep)
+    if "sptensor" in spec:
+        return build_sptensor(spec["sptensor"], keep)
+    if "ktensor" in spec:
+        import pyttb
+
+        k = spec["ktensor"]
+        factors = [build(f, args, keep) for f in k["factors"]]
+        return pyttb.ktensor(factors, build(k["weights"], args, keep))
+    if "tensor" in spec:
+        import pyttb
+
+        return pyttb.tensor(build(spec["tensor"], args, keep))
     raise ValueError(f"unknown argument spec {spec}")
 
 
@@ -255,6 +279,68 @@ def build_subs(spec: dict) -> np.ndarray:
     if layout == "reversed":
         return np.ascontiguousarray(subs[::-1, ::-1])[::-1, ::-1]
     return subs
+
+
+def coo_subs(nnz: int, dims, seed: int, duplicates: bool = False) -> np.ndarray:
+    """``nnz`` random subscripts (int64, nnz x len(dims)) in range; with ``duplicates``
+    the second half repeats the first."""
+    rng = np.random.default_rng(seed)
+    subs = rng.integers(0, dims, size=(nnz, len(dims))) if nnz else np.zeros((0, len(dims)))
+    subs = subs.astype(np.int64)
+    if duplicates and nnz > 1:
+        subs[nnz // 2 :] = subs[: nnz - nnz // 2]
+    return subs
+
+
+def build_coo_subs(spec: dict, keep: list) -> np.ndarray:
+    """COO subscripts drawn in the worker (cases with many nonzeros stay small JSON):
+    nnz, dims, seed, dtype (int64 or another), layout, duplicates, and ``bad`` = [row,
+    column, value] to put one subscript out of range. Layout "broadcast" repeats one
+    random row (nnz may then be huge)."""
+    nnz, dims = int(spec["nnz"]), spec["dims"]
+    dtype = np.dtype(DTYPES[spec.get("dtype", "int64")])
+    layout = spec.get("layout", "C")
+    if layout == "broadcast":
+        row = coo_subs(1, dims, spec.get("seed", 0)).astype(dtype)
+        return np.broadcast_to(row, (nnz, len(dims)))
+    subs = coo_subs(nnz, dims, spec.get("seed", 0), spec.get("duplicates", False))
+    if spec.get("bad"):
+        row, column, value = spec["bad"]
+        subs[row, column] = int(value)
+    with np.errstate(over="ignore"):
+        subs = subs.astype(dtype)  # an out-of-range value may wrap in int32: still bad
+    if layout == "readonly":
+        subs.setflags(write=False)
+        return subs
+    if layout == "byteswapped":
+        return subs.astype(subs.dtype.newbyteorder())
+    out = build_array(
+        {"shape": list(subs.shape), "dtype": spec.get("dtype", "int64"), "layout": layout}, keep
+    )
+    out[...] = subs
+    return out
+    raise ValueError(f"unknown subs layout {layout}")
+
+
+def build_sptensor(spec: dict, keep: list):
+    """A pyttb.sptensor from subscripts (int64 or int32, C or F order, duplicates kept:
+    pyttb's constructor does not aggregate), values (nnz,) or (nnz, 1) and a shape; nnz
+    = 0 is pyttb's empty tensor of that shape."""
+    import pyttb
+
+    dims = tuple(spec["dims"])
+    nnz = spec["nnz"]
+    if nnz == 0:
+        return pyttb.sptensor(shape=dims)
+    subs = coo_subs(nnz, dims, spec["seed"], spec.get("duplicates", False))
+    subs = subs.astype(DTYPES[spec.get("dtype", "int64")])
+    if spec.get("layout", "C") == "F":
+        subs = np.asfortranarray(subs)
+    rng = np.random.default_rng(spec["seed"] + 1)
+    vals = _values(rng, (nnz, 1), DTYPES[spec.get("vals_dtype", "float64")], spec["values"])
+    if spec.get("vals_1d"):
+        vals = vals[:, 0].copy()
+    return pyttb.sptensor(subs, vals, dims)
 
 
 def build_call(case: dict) -> tuple[list, dict, list]:
@@ -681,6 +767,166 @@ def oracle_pool_entry(entry, calls_per_sample, samples):
     return ("pool", n)
 
 
+#: kernels_rs.MAX_THREADS as documented.
+MAX_THREADS = 1024
+
+
+def _threads_arg(threads):
+    if threads is not None:
+        _int_arg(threads, "threads", 1, MAX_THREADS)
+
+
+def _coo_subs(subs):
+    """``subs`` as the COO kernels take it: a 2-D int64 or int32 array (TypeError, or a
+    ValueError for another number of axes)."""
+    if not isinstance(subs, np.ndarray):
+        raise Refuse("TypeError", "subs is not an ndarray")
+    if subs.ndim != 2:
+        raise Refuse("ValueError", f"subs has {subs.ndim} axes")
+    if subs.dtype not in (np.dtype(np.int64), np.dtype(np.int32)) or not subs.dtype.isnative:
+        raise Refuse("TypeError", f"subs has dtype {subs.dtype}")
+    return subs
+
+
+def _coo_vals(vals):
+    if not isinstance(vals, np.ndarray):
+        raise Refuse("TypeError", "vals is not an ndarray")
+    if vals.dtype != np.float64 or not vals.dtype.isnative:
+        raise Refuse("TypeError", f"vals has dtype {vals.dtype}")
+    if vals.ndim > 2:
+        raise Refuse("ValueError", "vals has more than 2 axes")
+    return vals
+
+
+def _vals_column(vals):
+    """(nnz,) as is, (nnz, 1) by its column, any empty array as no value."""
+    if vals.ndim == 1:
+        return vals
+    if vals.ndim == 2 and vals.shape[1] == 1:
+        return vals[:, 0]
+    if vals.size == 0:
+        return np.zeros(0)
+    raise Refuse("ValueError", "vals shape")
+
+
+def _factor_list(factors, skip):
+    """The factor matrices (2-D float64; None at ``skip``, whatever is there): anything
+    with ``__getitem__`` but str, bytes and dict (the sequence protocol)."""
+    if isinstance(factors, (str, bytes, dict)) or not hasattr(factors, "__getitem__"):
+        raise Refuse("TypeError", "factors is not a sequence")
+    length = _length(factors)
+    out = []
+    for m in range(length):
+        if m == skip:
+            out.append(None)
+            continue
+        try:
+            item = factors[m]
+        except IndexError:
+            raise Refuse("IndexError", "the sequence lied about its length") from None
+        out.append(need_array(item, f"factors[{m}]", np.float64, 2))
+    return out
+
+
+def _coo_checks(subs, vals, dims, factors, skip):
+    """The kernels' checks once every argument is converted, in their order: copies of
+    subs and factors, then the shapes together. Returns subs, vals (C-order copies) and
+    the factors (C-order copies; None at ``skip``), and the rank."""
+    if any(f is not None and copy_too_big(f) for f in factors):
+        raise Refuse("MemoryError", "a factor's copy")
+    if subs.size == 0 and vals.size == 0:
+        subs = np.zeros((0, len(dims)), subs.dtype)
+    elif copy_too_big(subs):
+        raise Refuse("MemoryError", "the copy of subs")
+    if subs.shape[0] and subs.shape[1] != len(dims):
+        raise Refuse("ValueError", "subs columns")
+    if subs.shape[0] != vals.shape[0]:
+        raise Refuse("ValueError", "nnz of subs and vals")
+    if len(factors) != len(dims):
+        raise Refuse("ValueError", "factor count")
+    rank = None
+    for m, f in enumerate(factors):
+        if f is None:
+            continue
+        if f.shape[0] != dims[m]:
+            raise Refuse("ValueError", f"factors[{m}] rows")
+        if rank is not None and f.shape[1] != rank:
+            raise Refuse("ValueError", f"factors[{m}] rank")
+        rank = f.shape[1] if rank is None else rank
+    factors = [None if f is None else np.array(f) for f in factors]
+    return np.array(subs).astype(np.int64), np.array(vals), factors, rank or 0
+
+
+def _check_subscripts(subs, dims):
+    if subs.size and ((subs < 0) | (subs >= np.array(dims, dtype=object))).any():
+        raise Refuse("ValueError", "subscript out of range")
+
+
+def oracle_mttkrp(subs, vals, shape, factors, mode, threads=None, schedule="auto"):
+    # PyO3 converts mode, threads and schedule first; then the binding checks in order.
+    _int_arg(mode, "mode")
+    if threads is not None:
+        _int_arg(threads, "threads")
+    if not isinstance(schedule, str):
+        raise Refuse("TypeError", "schedule is not a str")
+    if schedule not in ("auto", "private", "rows"):
+        raise Refuse("ValueError", "schedule")
+    s = _coo_subs(subs)
+    v = _coo_vals(vals)
+    dims = _shape(shape)
+    if len(dims) < 2:
+        raise Refuse("ValueError", "order below 2")
+    mode = int(mode)
+    if not 0 <= mode < len(dims):
+        raise Refuse("ValueError", "mode out of range")
+    _threads_arg(threads)
+    fs = _factor_list(factors, mode)
+    v = _vals_column(v)
+    s, v, fs, rank = _coo_checks(s, v, dims, fs, mode)
+    if dims[mode] * rank * 8 > IMPOSSIBLE_BYTES:
+        raise Refuse("MemoryError", "the result")
+    _check_subscripts(s, dims)
+    # The definition, in the documented arithmetic: each term the value times the factor
+    # entries in ascending mode order, each row summed in input order from zero.
+    terms = np.repeat(v[:, None], rank, axis=1)
+    for m, f in enumerate(fs):
+        if m != mode:
+            terms = terms * f[s[:, m]]
+    out = np.zeros((dims[mode], rank))
+    np.add.at(out, s[:, mode], terms)
+    return out
+
+
+def oracle_innerprod_ktensor(subs, vals, shape, weights, factors, threads=None):
+    if threads is not None:
+        _int_arg(threads, "threads")
+    s = _coo_subs(subs)
+    v = _coo_vals(vals)
+    dims = _shape(shape)
+    w = need_array(weights, "weights", np.float64, 1)
+    _threads_arg(threads)
+    fs = _factor_list(factors, None)
+    v = _vals_column(v)
+    s, v, fs, rank = _coo_checks(s, v, dims, fs, None)
+    if w.shape[0] != rank:
+        raise Refuse("ValueError", "weights length")
+    _check_subscripts(s, dims)
+    # The definition, in the documented arithmetic: per nonzero, the weights times the
+    # factor entries in ascending mode order, summed over r, times the value.
+    terms = np.repeat(np.array(w)[None, :], len(v), axis=0)
+    for m, f in enumerate(fs):
+        terms = terms * f[s[:, m]]
+    per_nonzero = np.zeros(len(v))
+    for r in range(rank):
+        per_nonzero = per_nonzero + terms[:, r]
+    return float(np.sum(v * per_nonzero)) if len(v) else 0.0
+
+
+def oracle_set_num_threads(n):
+    _int_arg(n, "n", 1, MAX_THREADS)
+    return ("num_threads", int(n))
+
+
 ORACLES: dict[str, Callable] = {
     "tt_first_site": _tt_oracle(check_first_site),
     "tt_env_bra": _tt_oracle(check_env_bra),
@@ -708,6 +954,10 @@ ORACLES: dict[str, Callable] = {
     "overhead_return_array": oracle_return_array,
     "overhead_detach": lambda: None,
     "overhead_pool_entry": oracle_pool_entry,
+    "mttkrp": oracle_mttkrp,
+    "innerprod_ktensor": oracle_innerprod_ktensor,
+    "set_num_threads": oracle_set_num_threads,
+    "get_num_threads": lambda: ("num_threads", None),
 }
 
 
@@ -766,6 +1016,24 @@ def check(fn_name: str, result: Any, want: Any, scale: float, kwargs: dict) -> s
     if tag == "pool":
         ok = isinstance(result, dict) and len(result["per_call_seconds"]) == want[1]
         return None if ok else f"{result!r:.200}"
+    if tag == "num_threads":
+        # set_num_threads(n) returns None and makes n the default; get_num_threads gives
+        # a count in [1, MAX_THREADS].
+        import kernels_rs
+
+        now = kernels_rs.get_num_threads()
+        if want[1] is not None:
+            ok = result is None and now == want[1]
+            return None if ok else f"returned {result!r}, default now {now}, not {want[1]}"
+        ok = type(result) is int and 1 <= result <= MAX_THREADS and result == now
+        return None if ok else f"not a thread count: {result!r}"
+    if fn_name == "mttkrp":
+        if type(result) is not np.ndarray or result.dtype != np.float64:
+            return f"result is {type(result).__name__} {getattr(result, 'dtype', '')}"
+        if not result.flags.c_contiguous:
+            return "the result is not C-ordered"
+    if fn_name == "innerprod_ktensor" and type(result) is not float:
+        return f"result is {type(result).__name__}, not float"
     if want is None:
         return None if result is None else f"expected None, got {result!r:.100}"
     if fn_name in ("ttv", "bench_ttv") and isinstance(want, tuple):
@@ -793,6 +1061,8 @@ def run_case(kernels, case: dict) -> dict:
     """Build, ask the oracle (before the call: an aliasing ``out`` may overwrite an
     input), call, compare: the outcome of one case."""
     fn_name = case["fn"]
+    if fn_name == "__pyttb__":
+        return run_pyttb_case(case)
     args, kwargs, keep = build_call(case)
     scale = _scale(list(args) + list(kwargs.values()))
     try:
@@ -800,6 +1070,22 @@ def run_case(kernels, case: dict) -> dict:
     except Refuse as r:
         want, refuse = None, r
     fn = getattr(kernels, fn_name)
+    if fn_name == "set_num_threads":
+        # Process state: restored after the case, and a refused count must not change it.
+        before = kernels.get_num_threads()
+        try:
+            outcome = _call_and_check(fn, fn_name, args, kwargs, want, refuse, scale)
+            if refuse is not None and kernels.get_num_threads() != before:
+                outcome = {"outcome": "fail", "why": "a refused count changed the default"}
+        finally:
+            kernels.set_num_threads(before)
+        return outcome
+    outcome = _call_and_check(fn, fn_name, args, kwargs, want, refuse, scale)
+    del keep
+    return outcome
+
+
+def _call_and_check(fn, fn_name, args, kwargs, want, refuse, scale) -> dict:
     try:
         result = fn(*args, **kwargs)
     except Exception as e:
@@ -819,8 +1105,103 @@ def run_case(kernels, case: dict) -> dict:
             "why": f"returned {result!r:.100} instead of {expected} ({refuse})",
         }
     why = check(fn_name, result, want, scale, kwargs)
-    del keep
     return {"outcome": "ok"} if why is None else {"outcome": "fail", "why": why}
+
+
+# --- the pyttb drop-in --------------------------------------------------------------
+
+
+def _pyttb_scale(tensor, args) -> float:
+    """``_scale`` over the sptensor's values and the arrays in the call (ktensors and
+    dense tensors by their arrays)."""
+    import pyttb
+
+    def arrays(x):
+        if isinstance(x, pyttb.ktensor):
+            return [x.weights, *x.factor_matrices]
+        if isinstance(x, pyttb.tensor):
+            return [x.data]
+        if isinstance(x, pyttb.sptensor):
+            return [np.asarray(x.vals, dtype=float)] if x.nnz else []
+        if isinstance(x, (list, tuple)):
+            return [a for item in x for a in arrays(item)]
+        if isinstance(x, np.ndarray) and x.dtype.kind in "fc":
+            return [x]
+        return []
+
+    return _scale(arrays([tensor, *args]))
+
+
+def _same_array(got, want, scale, what) -> str | None:
+    if got.dtype != want.dtype or got.shape != want.shape:
+        return f"{what}: {got.dtype} {got.shape} != {want.dtype} {want.shape}"
+    for flag in ("C_CONTIGUOUS", "F_CONTIGUOUS"):
+        if got.flags[flag] != want.flags[flag]:
+            return f"{what}: {flag} {got.flags[flag]} != {want.flags[flag]}"
+    if got.dtype.kind in "fc":
+        why = _close(got, want, scale)
+        return None if why is None else f"{what}: {why}"
+    return None if np.array_equal(got, want) else f"{what} differ"
+
+
+def same_pyttb_result(got, want, scale) -> str | None:
+    """None when the accelerated result ``got`` is stock pyttb's ``want``: the same
+    type, shape, dtypes and memory layout, subscripts equal, values to rounding."""
+    import pyttb
+
+    if type(got) is not type(want):
+        return f"type {type(got).__name__} != pyttb's {type(want).__name__}"
+    if isinstance(want, pyttb.sptensor):
+        if got.shape != want.shape:
+            return f"shape {got.shape} != {want.shape}"
+        return _same_array(got.subs, want.subs, scale, "subs") or _same_array(
+            got.vals, want.vals, scale, "vals"
+        )
+    if isinstance(want, pyttb.tensor):
+        if got.shape != want.shape:
+            return f"shape {got.shape} != {want.shape}"
+        return _same_array(got.data, want.data, scale, "data")
+    if isinstance(want, np.ndarray):
+        return _same_array(got, want, scale, "result")
+    if isinstance(want, (float, int, complex)):
+        return _close(got, want, scale)
+    return None if got == want else f"{got!r:.100} != {want!r:.100}"
+
+
+def run_pyttb_case(case: dict) -> dict:
+    """Call ``case["method"]`` of the sptensor built from ``case["args"][0]`` with the
+    other arguments, stock and accelerated (each on arguments built afresh), and
+    compare: the same result, or the same exception type and message."""
+    import kernels_rs.pyttb as drop_in
+
+    outcomes = []
+    kernel_calls = 0
+    for accelerated in (False, True):
+        drop_in.enable() if accelerated else drop_in.disable()
+        with warnings.catch_warnings():
+            # Warnings are not compared, and kept off the worker's stderr (a pipe).
+            warnings.simplefilter("ignore")
+            args, kwargs, keep = build_call(case)
+            tensor, rest = args[0], args[1:]
+            scale = _pyttb_scale(tensor, rest)
+            drop_in.reset_counts()
+            try:
+                outcomes.append(("value", getattr(tensor, case["method"])(*rest, **kwargs)))
+            except Exception as e:
+                outcomes.append(("raised", type(e).__name__, str(e)))
+            kernel_calls = sum(drop_in.call_counts().values())
+            del keep
+        drop_in.disable()
+    want, got = outcomes
+    if want[0] == "raised" or got[0] == "raised":
+        if got == want:
+            return {"outcome": "ok", "tags": ["pyttb-error"], "kernel_calls": kernel_calls}
+        show = [o if o[0] == "raised" else ("value", repr(o[1])[:200]) for o in (want, got)]
+        return {"outcome": "fail", "why": f"pyttb: {show[0]}, accelerated: {show[1]}"}
+    why = same_pyttb_result(got[1], want[1], scale)
+    if why is not None:
+        return {"outcome": "fail", "why": f"accelerated differs from pyttb: {why}"}
+    return {"outcome": "ok", "tags": ["pyttb-same"], "kernel_calls": kernel_calls}
 
 
 def main() -> None:

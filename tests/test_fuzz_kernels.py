@@ -8,6 +8,13 @@ compares. The cases come from hypothesis strategies (deterministic: ``derandomiz
 no example database, a fixed ``max_examples`` budget per family) and from a fixed list
 of known routes to past defects (issue 10).
 
+The pyttb drop-in (``kernels_rs.pyttb``) has its own family: random ``pyttb.sptensor``s
+(empty, one nonzero, duplicates, order 1 to 5, int32/int64 subscripts in C or F order,
+NaN/inf values) and call arguments for ``ttv``, ``mttkrp`` and ``innerprod``, each
+called with stock pyttb and then accelerated, in the worker: the same result (type,
+layout, subscripts, values to rounding) or the same exception type and message. The
+last test checks the accelerated calls did reach the Rust kernels.
+
 Classes of adversarial input covered (``CLASSES``; each drawn case is tagged, and the
 last test checks every class was drawn and prints the counts):
 """
@@ -63,17 +70,27 @@ CLASSES = {
     "seq-shape-element": "shape elements 0, negative, 2**63, 2**64, float",
     "subscript-out-of-range": "a COO subscript negative or beyond its dimension",
     "bad-name": "an unknown method, form, case or entry name",
+    "subs-int32": "COO subscripts stored as int32 (read in place like int64)",
+    "duplicates": "COO subscripts that repeat (summed, never merged or dropped)",
+    "factors-bad": "factor matrices: wrong count, rows, rank, dtype or type",
+    "threads": "threads= / set_num_threads: None, 1, 2, MAX_THREADS, 0, -1, 2**64, ...",
+    "threads-split": "a call large enough to be split between 2 threads",
+    "pyttb-same": "the pyttb drop-in: accelerated and stock pyttb agree",
+    "pyttb-error": "the pyttb drop-in: both raise the same exception and message",
 }
 
 __doc__ += "".join(f"\n- {name}: {text}" for name, text in CLASSES.items()) + "\n"
 
 SEEN: collections.Counter = collections.Counter()
 CASES_RUN = collections.Counter()
+#: Rust kernel calls made by the accelerated pyttb methods (the drop-in really ran).
+PYTTB_KERNEL_CALLS = collections.Counter()
 
 FUZZ_WORKER = Path(__file__).with_name("fuzz_cases.py")
 CASE_TIMEOUT_SECONDS = 60
 
-#: Examples per drawn family: 150 in `make test` (the whole suite takes ~16 s here). A
+#: Examples per drawn family: 150 in `make test` (twice that for mttkrp and
+#: innerprod_ktensor; about 3,200 cases, the whole suite ~16 s here). A
 #: longer campaign by hand: FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_fuzz_kernels.py
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 
@@ -184,6 +201,23 @@ def tags(case: dict) -> set[str]:
                 )
             if "lying" in spec:
                 found.add("seq-lying-len")
+            if "coo" in spec:
+                coo = spec["coo"]
+                layout = coo.get("layout", "C")
+                if layout == "byteswapped":
+                    found.add("byteswapped")
+                elif layout == "noncontig_field":
+                    found.add("layout-field")
+                elif layout != "C":
+                    found.add(f"layout-{layout}")
+                if coo["nnz"] >= 2**40:
+                    found.add("extent-huge")
+                if coo.get("dtype", "int64") == "int32":
+                    found.add("subs-int32")
+                if coo.get("duplicates"):
+                    found.add("duplicates")
+                if coo.get("bad"):
+                    found.add("subscript-out-of-range")
             for value in spec.values():
                 walk(value)
         elif isinstance(spec, list):
@@ -200,6 +234,8 @@ def run(worker: Worker, case: dict) -> None:
     SEEN.update(case_tags)
     CASES_RUN[case["fn"]] += 1
     outcome = worker.run({k: v for k, v in case.items() if k != "tags"})
+    SEEN.update(outcome.get("tags", ()))
+    PYTTB_KERNEL_CALLS[case["fn"]] += outcome.get("kernel_calls", 0)
     assert outcome["outcome"] == "ok", f"{outcome['why']}\ncase: {json.dumps(case)[:3000]}"
 
 
@@ -615,6 +651,417 @@ def test_ttv(worker, fn, data):
     run(worker, data.draw(ttv_cases(fn)))
 
 
+# --- MTTKRP, inner product with a ktensor, thread count -----------------------------
+
+MAX_THREADS = kernels_rs.MAX_THREADS
+SUBS_LAYOUTS = st.sampled_from(
+    [
+        "C",
+        "C",
+        "F",
+        "F",
+        "reversed",
+        "strided",
+        "unaligned",
+        "readonly",
+        "frombuffer",
+        "subclass",
+        "noncontig_field",
+        "broadcast",
+    ]
+)
+ranks = st.sampled_from([0, 1, 1, 2, 3, 4, 5, 8, 16, 17])
+#: threads= values: valid ones, and the ways to be wrong (each with its class).
+THREADS = [
+    ({"py": 1}, None),
+    ({"py": 2}, None),
+    ({"py": MAX_THREADS}, None),
+    ({"py": 0}, "int-bad-value"),
+    ({"py": -1}, "int-bad-value"),
+    ({"py": MAX_THREADS + 1}, "int-bad-value"),
+    ({"int": str(2**64)}, "int-out-of-range"),
+    ({"int": str(-(2**63) - 1)}, "int-out-of-range"),
+    ({"py": 1.5}, "wrong-type"),
+    ({"py": "2"}, "wrong-type"),
+]
+
+
+@st.composite
+def coo_cases(draw, fn):
+    """mttkrp(subs, vals, shape, factors, mode) or innerprod_ktensor(subs, vals, shape,
+    weights, factors): a valid call in any layout and width, then (mostly) one defect."""
+    order = draw(st.integers(2 if fn == "mttkrp" else 1, 5))
+    dims = [draw(st.sampled_from([1, 2, 3, 4, 7])) for _ in range(order)]
+    nnz = draw(st.sampled_from([0, 1, 2, 5, 17, 40]))
+    rank = draw(ranks)
+    mode = draw(st.integers(0, order - 1))
+    seed = draw(seeds)
+    case_tags = []
+    kwargs = {}
+    if draw(st.integers(0, 11)) == 0:
+        # Large enough to be split between 2 threads (nnz x R x order >= 2 x 2**18).
+        order = draw(st.integers(3, 4))
+        dims = [draw(st.sampled_from([5, 30, 200])) for _ in range(order)]
+        nnz, rank = 20000, 16
+        mode = draw(st.integers(0, order - 1))
+        kwargs["threads"] = {"py": 2}
+        if fn == "mttkrp":
+            schedules = [{"py": "auto"}, {"py": "private"}, {"py": "rows"}]
+            kwargs["schedule"] = draw(st.sampled_from(schedules))
+        case_tags.append("threads-split")
+    coo = {
+        "nnz": nnz,
+        "dims": dims,
+        "seed": seed,
+        "dtype": draw(st.sampled_from(["int64", "int32"])),
+        "layout": draw(SUBS_LAYOUTS),
+        "duplicates": draw(st.booleans()),
+    }
+    vals_shape = draw(st.sampled_from([(nnz,), (nnz, 1)]))
+    vals = array(vals_shape, "float64", draw(ARRAY_LAYOUTS), seed + 1, draw(values))
+    factors = [
+        array((n, rank), "float64", draw(ARRAY_LAYOUTS), seed + 2 + m, draw(values))
+        for m, n in enumerate(dims)
+    ]
+    weights = array((rank,), "float64", draw(ARRAY_LAYOUTS), seed + 9, draw(values))
+    if fn == "mttkrp" and draw(st.integers(0, 3)) == 0:
+        factors[mode] = draw(st.sampled_from([{"py": None}, {"py": "not read"}]))
+    wrap = draw(st.sampled_from(["list", "list", "tuple"]))
+    shape = {"tuple": dims}
+    choice = draw(
+        st.sampled_from(
+            [
+                "none",
+                "none",
+                "none",
+                "subscript",
+                "shape-element",
+                "lying-shape",
+                "lying-factors",
+                "defect-subs",
+                "defect-vals",
+                "defect-factor",
+                "factors",
+                "mode",
+                "threads",
+                "schedule",
+                "huge-factor",
+                "huge-output",
+                "huge-subs",
+                "vals-shape",
+                "weights",
+            ]
+        )
+    )
+    factors_spec = {wrap: factors}
+    if choice == "subscript" and nnz:
+        row, col = draw(st.integers(0, nnz - 1)), draw(st.integers(0, order - 1))
+        bad = draw(st.sampled_from([-1, dims[col], 2**31 - 1, -(2**31)]))
+        coo["bad"] = [row, col, bad]
+        coo["layout"] = draw(st.sampled_from(["C", "F", "strided"]))
+    elif choice == "shape-element":
+        j = draw(st.integers(0, order - 1))
+        dims = list(dims)
+        dims[j] = draw(st.sampled_from([0, -1, {"int": str(2**63)}, {"int": str(2**64)}, 3.0]))
+        shape = {"tuple": dims}
+        case_tags.append("seq-shape-element")
+    elif choice == "lying-shape":
+        shape = {"lying": {"len": _lying_len(draw), "item": {"py": 2}, "real": 5}}
+    elif choice == "lying-factors":
+        # A huge __len__ (MemoryError), or one that says more than it holds (IndexError).
+        length = draw(st.sampled_from([_lying_len(draw), str(order + 2)]))
+        factors_spec = {"lying": {"len": length, "item": factors[-1], "real": order}}
+    elif choice == "defect-subs":
+        kind = draw(st.sampled_from(["wrong-type", "wrong-dtype", "wrong-ndim", "byteswapped"]))
+        if kind == "byteswapped":
+            coo["layout"] = "byteswapped"  # tagged from the layout
+        else:
+            coo = None
+            subs_spec = {
+                "wrong-type": {"list": [{"list": [{"py": 0}] * order}]},
+                "wrong-dtype": array(
+                    (nnz, order), draw(st.sampled_from(["float64", "bool", "object"]))
+                ),
+                "wrong-ndim": array((nnz * order,), "int64"),
+            }[kind]
+            case_tags.append(kind)
+    elif choice == "defect-vals":
+        vals, kind = draw(defective(vals_shape, "float64"))
+        case_tags.append(kind)
+    elif choice == "defect-factor":
+        m = draw(st.integers(0, order - 1))
+        factors[m], kind = draw(defective((dims[m], rank), "float64"))
+        case_tags += [kind, "factors-bad"]
+    elif choice == "factors":
+        case_tags.append("factors-bad")
+        m = draw(st.integers(0, order - 1))
+        kind = draw(st.sampled_from(["rows", "rank", "count-", "count+", "type", "ndarray"]))
+        if kind == "rows":
+            factors[m] = array((dims[m] + draw(st.sampled_from([1, 5])), rank), "float64")
+        elif kind == "rank":
+            factors[m] = array((dims[m], rank + 1), "float64", draw(ARRAY_LAYOUTS))
+        elif kind == "count-":
+            factors_spec = {wrap: factors[:-1]}
+        elif kind == "count+":
+            factors_spec = {wrap: [*factors, array((2, rank), "float64")]}
+        elif kind == "type":
+            case_tags.append("wrong-type")
+            factors_spec = draw(st.sampled_from([{"py": None}, {"py": 3}, {"py": "abc"}]))
+        else:
+            # An ndarray of matrices passes the sequence protocol: accepted when valid.
+            n = dims[0]
+            dims = [n] * order
+            shape = {"tuple": dims}
+            coo["dims"] = dims
+            factors_spec = array((order, n, rank), "float64", draw(ARRAY_LAYOUTS), seed)
+    elif choice == "mode" and fn == "mttkrp":
+        mode = draw(st.sampled_from([-1, order, {"int": str(2**64)}, 1.0, {"py": None}]))
+        case_tags.append("int-bad-value")
+    elif choice == "threads":
+        threads, kind = draw(st.sampled_from(THREADS))
+        kwargs["threads"] = threads
+        case_tags += ["threads"] + ([kind] if kind else [])
+    elif choice == "schedule" and fn == "mttkrp":
+        kwargs["schedule"] = draw(
+            st.sampled_from([{"py": "private"}, {"py": "rows"}, {"py": "static"}, {"py": 1}])
+        )
+        if kwargs["schedule"] in ({"py": "static"}, {"py": 1}):
+            case_tags.append("bad-name")
+    elif choice == "huge-factor":
+        # A broadcast factor whose C-order copy is impossible (not read at the mode).
+        m = draw(st.integers(0, order - 1))
+        factors[m] = array((dims[m], 2**40), "float64", "broadcast")
+        case_tags.append("int-impossible-size")
+    elif choice == "huge-output":
+        # A huge dimension: the result (mttkrp, at the mode) cannot be allocated unless
+        # R = 0; elsewhere its factor is broadcast (copy impossible) or empty (R = 0).
+        j = mode if fn == "mttkrp" else draw(st.integers(0, order - 1))
+        dims = list(dims)
+        dims[j] = 2**40
+        shape = {"tuple": dims}
+        if fn != "mttkrp" or draw(st.booleans()):
+            j = draw(st.integers(0, order - 1))
+            dims[j] = 2**40
+            layout = "C" if rank == 0 else "broadcast"
+            factors[j] = array((2**40, rank), "float64", layout)
+        case_tags.append("extent-huge")
+    elif choice == "huge-subs":
+        # 2**40 broadcast nonzeros: the copy of subs cannot be allocated.
+        coo.update(nnz=2**40, layout="broadcast")
+        vals = array((2**40,), "float64", "broadcast")
+    elif choice == "vals-shape":
+        vals = array(draw(st.sampled_from([(nnz, 2), (nnz + 1,), (nnz + 1, 1)])), "float64")
+        case_tags.append("wrong-shape")
+    elif choice == "weights" and fn == "innerprod_ktensor":
+        kind = draw(st.sampled_from(["length", "defect"]))
+        if kind == "length":
+            weights = array((rank + 1,), "float64")
+            case_tags.append("wrong-shape")
+        else:
+            weights, kind = draw(defective((rank,), "float64"))
+            case_tags.append(kind)
+    if coo is not None:
+        subs_spec = {"coo": coo}
+    mode_spec = mode if isinstance(mode, dict) else {"py": mode}
+    if "py" in mode_spec and type(mode) is int and draw(st.integers(0, 4)) == 0:
+        mode_spec = {"npint": mode}  # np.int64: an integer through __index__
+    if fn == "mttkrp":
+        args = [subs_spec, vals, shape, factors_spec, mode_spec]
+    else:
+        args = [subs_spec, vals, shape, weights, factors_spec]
+    return {"fn": fn, "args": args, "kwargs": kwargs, "tags": case_tags}
+
+
+@pytest.mark.parametrize("fn", ["mttkrp", "innerprod_ktensor"])
+@settings(FUZZ, max_examples=2 * EXAMPLES)
+@given(data=st.data())
+def test_mttkrp_and_innerprod_ktensor(worker, fn, data):
+    run(worker, data.draw(coo_cases(fn)))
+
+
+@st.composite
+def thread_count_cases(draw):
+    if draw(st.integers(0, 3)) == 0:
+        return {"fn": "get_num_threads", "args": [], "tags": ["threads"]}
+    value, kind = draw(st.sampled_from([*THREADS, ({"py": 3}, None), ({"py": None}, "wrong-type")]))
+    return {
+        "fn": "set_num_threads",
+        "args": [value],
+        "tags": ["threads"] + ([kind] if kind else []),
+    }
+
+
+@settings(FUZZ, max_examples=max(1, EXAMPLES // 3))
+@given(case=thread_count_cases())
+def test_thread_count(worker, case):
+    run(worker, case)
+
+
+# --- the pyttb drop-in (kernels_rs.pyttb) -------------------------------------------
+
+
+@st.composite
+def sptensors(draw, dims=None, orders=None):
+    order = len(dims) if dims else draw(st.integers(1, 5) if orders is None else orders)
+    dims = dims or [draw(st.sampled_from([1, 2, 3, 4, 7])) for _ in range(order)]
+    spec = {
+        "dims": dims,
+        "nnz": draw(st.sampled_from([0, 1, 1, 2, 5, 17, 40])),
+        "seed": draw(seeds),
+        "dtype": draw(st.sampled_from(["int64", "int32"])),
+        "layout": draw(st.sampled_from(["C", "F"])),
+        "duplicates": draw(st.booleans()),
+        "values": draw(st.sampled_from(["normal", "normal", "nonfinite"])),
+        "vals_1d": draw(st.booleans()),
+        "vals_dtype": draw(st.sampled_from(["float64"] * 9 + ["int64"])),
+    }
+    return {"sptensor": spec}
+
+
+def vectors(draw, n, seed):
+    """A float64 vector of length n in any layout, now and then another kind of
+    multiplicand (pyttb's to handle)."""
+    kind = draw(st.sampled_from(["ok"] * 8 + ["int", "float32", "bool", "complex", "list"]))
+    if kind in ("int", "float32", "bool"):
+        return array((n,), {"int": "int64"}.get(kind, kind), "C", seed)
+    if kind == "complex":
+        return array((n,), "complex128", "C", seed)
+    if kind == "list":
+        return {"list": [{"py": float(x)} for x in range(1, n + 1)]}
+    return array((n,), "float64", draw(ARRAY_LAYOUTS), seed, draw(values))
+
+
+@st.composite
+def pyttb_ttv_cases(draw):
+    tensor = draw(sptensors())
+    dims = tensor["sptensor"]["dims"]
+    order = len(dims)
+    seed = draw(seeds)
+    form = draw(st.sampled_from(["one", "all", "all", "exclude", "dims", "pylist", "bad"]))
+    kwargs = {}
+    j = draw(st.integers(0, order - 1))
+    if form == "one":
+        args = [vectors(draw, dims[j], seed)]
+        if order > 1 or draw(st.booleans()):
+            kwargs["dims"] = {"py": j}
+    elif form == "all":
+        args = [{"list": [vectors(draw, n, seed + m) for m, n in enumerate(dims)]}]
+    elif form == "exclude":
+        # The d - 1 vectors of the other modes, or d of them (pyttb's mttkrp's form).
+        full = draw(st.booleans())
+        vs = [vectors(draw, n, seed + m) for m, n in enumerate(dims) if full or m != j]
+        args = [{"list": vs}]
+        kwargs["exclude_dims"] = {"py": j}
+    elif form == "dims":
+        chosen = draw(st.lists(st.integers(0, order - 1), min_size=1, max_size=order, unique=True))
+        args = [{"list": [vectors(draw, dims[m], seed + m) for m in chosen]}]
+        kwargs["dims"] = {"list": [{"py": m} for m in chosen]}
+    elif form == "pylist":
+        args = [{"list": [{"py": 0.5 + x} for x in range(dims[j])]}]
+        kwargs["dims"] = {"py": j}
+    else:
+        kind = draw(st.sampled_from(["length", "negative", "range", "count", "both", "2d"]))
+        if kind == "length":
+            args = [array((dims[j] + 1,), "float64")]
+            kwargs["dims"] = {"py": j}
+        elif kind == "negative":
+            args = [array((dims[j],), "float64")]
+            kwargs["dims"] = {"py": j - order}
+        elif kind == "range":
+            args = [array((2,), "float64")]
+            kwargs["dims"] = {"py": order}
+        elif kind == "count":
+            args = [{"list": [array((n,), "float64") for n in dims] + [array((2,), "float64")]}]
+        elif kind == "both":
+            args = [array((dims[j],), "float64")]
+            kwargs = {"dims": {"py": j}, "exclude_dims": {"py": j}}
+        else:
+            args = [array((dims[j], 1), "float64")]
+            kwargs["dims"] = {"py": j}
+    return {"fn": "__pyttb__", "method": "ttv", "args": [tensor, *args], "kwargs": kwargs}
+
+
+def factor_matrices(draw, dims, rank, seed):
+    return [
+        array((n, rank), "float64", draw(st.sampled_from(["C", "F", "C", "strided"])), seed + m)
+        for m, n in enumerate(dims)
+    ]
+
+
+@st.composite
+def pyttb_mttkrp_cases(draw):
+    # Order 1 now and then (pyttb refuses it); else 2 to 5.
+    tensor = draw(sptensors(orders=st.sampled_from([1, 2, 2, 3, 3, 4, 5])))
+    dims = tensor["sptensor"]["dims"]
+    order = len(dims)
+    rank = draw(st.sampled_from([0, 1, 2, 3, 5, 8, 16, 17]))
+    seed = draw(seeds)
+    factors = factor_matrices(draw, dims, rank, seed)
+    n = draw(st.integers(0, order - 1))
+    case_tags = []
+    choice = draw(st.sampled_from(["none", "none", "ktensor", "mode", "factor", "count", "int"]))
+    n_spec = {"py": n}
+    if draw(st.integers(0, 4)) == 0:
+        n_spec = {"npint": n}  # np.int64
+    if choice == "mode":
+        n_spec = {"py": draw(st.sampled_from([-1, order, 1.0, None]))}
+    elif choice == "factor":
+        case_tags.append("factors-bad")
+        m = draw(st.integers(0, order - 1))
+        rows, cols = draw(st.sampled_from([(1, 0), (0, 1), (0, -1) if rank else (0, 2)]))
+        factors[m] = array((dims[m] + rows, rank + cols), "float64")
+    elif choice == "count":
+        case_tags.append("factors-bad")
+        factors = factors[:-1] if draw(st.booleans()) else [*factors, factors[0]]
+    elif choice == "int":
+        m = draw(st.integers(0, order - 1))
+        factors[m] = array((dims[m], rank), draw(st.sampled_from(["int64", "complex128"])))
+    if choice == "ktensor" and rank:
+        weights = array((rank,), "float64", "C", seed, draw(values))
+        U = {"ktensor": {"factors": factors, "weights": weights}}
+    else:
+        U = {draw(st.sampled_from(["list", "tuple"])): factors}
+    return {"fn": "__pyttb__", "method": "mttkrp", "args": [tensor, U, n_spec], "tags": case_tags}
+
+
+@st.composite
+def pyttb_innerprod_cases(draw):
+    tensor = draw(sptensors())
+    dims = tensor["sptensor"]["dims"]
+    seed = draw(seeds)
+    kind = draw(st.sampled_from(["ktensor"] * 4 + ["tensor", "sptensor", "wrong", "other"]))
+    other_dims = list(dims)
+    if kind == "wrong":
+        kind = draw(st.sampled_from(["ktensor", "tensor", "sptensor"]))
+        other_dims[-1] += 1
+    if kind == "ktensor":
+        rank = draw(st.sampled_from([0, 1, 2, 3, 5, 8, 16, 17]))
+        factors = factor_matrices(draw, other_dims, rank, seed)
+        weights = array((rank,), "float64", "C", seed, draw(values))
+        other = {"ktensor": {"factors": factors, "weights": weights}}
+    elif kind == "tensor":
+        other = {"tensor": array(other_dims, "float64", "C", seed, draw(values))}
+    elif kind == "sptensor":
+        other = draw(sptensors(other_dims))
+    else:
+        other = {"py": 3.0}
+    return {"fn": "__pyttb__", "method": "innerprod", "args": [tensor, other]}
+
+
+PYTTB_FAMILIES = {
+    "ttv": pyttb_ttv_cases,
+    "mttkrp": pyttb_mttkrp_cases,
+    "innerprod": pyttb_innerprod_cases,
+}
+
+
+@pytest.mark.parametrize("method", sorted(PYTTB_FAMILIES))
+@FUZZ
+@given(data=st.data())
+def test_pyttb_drop_in_agrees_with_pyttb(worker, method, data):
+    run(worker, data.draw(PYTTB_FAMILIES[method]()))
+
+
 # --- timers, probes and information --------------------------------------------------
 
 bad_ints = st.sampled_from(
@@ -750,6 +1197,8 @@ def _alias(of, route, shape, offset=0):
     return {"alias": {"of": of, "route": route, "shape": list(shape), "offset": offset}}
 
 
+_COO = {"coo": {"nnz": 3, "dims": [3, 3], "seed": 1}}
+
 KNOWN_ROUTES = {
     # 1. out= overlapping an input through another base object: a wrong answer before.
     "tmp_ket out over ket by frombuffer (the issue's example)": _issue_case(
@@ -873,6 +1322,101 @@ KNOWN_ROUTES = {
             {"py": 0},
         ],
     ),
+    # The MTTKRP wave (issue 15) through the same routes.
+    "mttkrp factors with __len__ = 2**62": _issue_case(
+        "mttkrp",
+        [
+            _COO,
+            array((3,), "float64"),
+            {"tuple": [3, 3]},
+            {"lying": {"len": str(2**62), "item": array((3, 2), "float64")}},
+            {"py": 0},
+        ],
+    ),
+    "mttkrp with a broadcast factor of 2**40 columns": _issue_case(
+        "mttkrp",
+        [
+            _COO,
+            array((3,), "float64"),
+            {"tuple": [3, 3]},
+            {"list": [{"py": None}, array((3, 2**40), "float64", "broadcast")]},
+            {"py": 0},
+        ],
+    ),
+    "mttkrp of 2**40 output rows": _issue_case(
+        "mttkrp",
+        [
+            _COO,
+            array((3,), "float64"),
+            {"tuple": [2**40, 3]},
+            {"list": [{"py": None}, array((3, 4), "float64")]},
+            {"py": 0},
+        ],
+    ),
+    "mttkrp mode 2**64 is a ValueError": _issue_case(
+        "mttkrp",
+        [
+            _COO,
+            array((3,), "float64"),
+            {"tuple": [3, 3]},
+            {"list": [array((3, 2), "float64")] * 2},
+            {"int": str(2**64)},
+        ],
+    ),
+    "mttkrp threads=2**64 is a ValueError": _issue_case(
+        "mttkrp",
+        [
+            _COO,
+            array((3,), "float64"),
+            {"tuple": [3, 3]},
+            {"list": [array((3, 2), "float64")] * 2},
+            {"py": 1},
+        ],
+        {"threads": {"int": str(2**64)}},
+    ),
+    "mttkrp vals with 40 axes": _issue_case(
+        "mttkrp",
+        [
+            _COO,
+            array((1,) * 40, "float64"),
+            {"tuple": [3, 3]},
+            {"list": [array((3, 2), "float64")] * 2},
+            {"py": 1},
+        ],
+    ),
+    "mttkrp subs and a factor with 40 axes": _issue_case(
+        "mttkrp",
+        [
+            array((1,) * 40, "int64"),
+            array((3,), "float64"),
+            {"tuple": [3, 3]},
+            {"list": [array((1,) * 40, "float64")] * 2},
+            {"py": 1},
+        ],
+    ),
+    "innerprod_ktensor weights with 40 axes": _issue_case(
+        "innerprod_ktensor",
+        [
+            _COO,
+            array((3,), "float64"),
+            {"tuple": [3, 3]},
+            array((1,) * 40, "float64"),
+            {"list": [array((3, 2), "float64")] * 2},
+        ],
+    ),
+    "innerprod_ktensor with 2**40 broadcast nonzeros": _issue_case(
+        "innerprod_ktensor",
+        [
+            {"coo": {"nnz": 2**40, "dims": [3, 3], "layout": "broadcast"}},
+            array((2**40,), "float64", "broadcast"),
+            {"tuple": [3, 3]},
+            array((2,), "float64"),
+            {"list": [array((3, 2), "float64")] * 2},
+        ],
+    ),
+    "set_num_threads(MAX_THREADS + 1) is a ValueError and changes nothing": _issue_case(
+        "set_num_threads", [{"py": kernels_rs.MAX_THREADS + 1}]
+    ),
     "an empty reversed vector (rust-numpy would offset its pointer by -1 stride)": _issue_case(
         "dot",
         [array((0,), "float64", "reversed"), array((0,), "float64", "reversed")],
@@ -906,6 +1450,24 @@ def test_the_oracle_can_fail_a_wrong_answer():
     assert _close(np.array([1j]), np.array([np.inf * 1j]), 1.0) is not None
 
 
+def test_the_pyttb_comparison_can_fail():
+    # Another type, layout, subscript or value (beyond rounding) is a difference.
+    import pyttb
+    from fuzz_cases import same_pyttb_result
+
+    a = np.asfortranarray(np.arange(6.0).reshape(3, 2))
+    assert same_pyttb_result(a.copy(order="K"), a, 1.0) is None
+    assert same_pyttb_result(np.ascontiguousarray(a), a, 1.0) is not None
+    assert same_pyttb_result(a + 1e-6, a, 1.0) is not None
+    assert same_pyttb_result(1.0, np.float64(1.0), 1.0) is not None
+    subs = np.array([[0, 1], [1, 0]])
+    s = pyttb.sptensor(subs, np.array([[1.0], [2.0]]), (2, 2))
+    t = pyttb.sptensor(subs[::-1].copy(), np.array([[2.0], [1.0]]), (2, 2))
+    assert same_pyttb_result(s, s.copy(), 1.0) is None
+    assert same_pyttb_result(t, s, 1.0) is not None
+    assert same_pyttb_result(s.to_tensor(), s, 1.0) is not None
+
+
 def test_every_public_function_has_cases():
     from fuzz_cases import ORACLES
 
@@ -926,6 +1488,8 @@ def test_every_class_was_drawn_and_every_function_called():
     from fuzz_cases import ORACLES
 
     assert set(ORACLES) <= set(CASES_RUN), sorted(set(ORACLES) - set(CASES_RUN))
+    # The accelerated pyttb methods did run the Rust kernels (not only pyttb's fallbacks).
+    assert PYTTB_KERNEL_CALLS["__pyttb__"] > 0, "the drop-in never reached a Rust kernel"
     total = sum(CASES_RUN.values())
     print(
         f"\nfuzz suite: {total} cases over {len(CASES_RUN)} functions, "
@@ -933,3 +1497,4 @@ def test_every_class_was_drawn_and_every_function_called():
     )
     for name in sorted(CLASSES):
         print(f"  {name:24} {SEEN[name]}")
+    print(f"  drop-in Rust kernel calls: {PYTTB_KERNEL_CALLS['__pyttb__']}")
