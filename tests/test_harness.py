@@ -139,6 +139,7 @@ def test_every_cell_keeps_its_own_provenance(tmp_path):
         assert prov["started"] <= prov["finished"] and prov["wall_seconds"] > 0
         assert prov["cpu_model"] and prov["machine_label"]
         assert prov["worker"]["thread_settings"]["OPENBLAS_NUM_THREADS"] == "1"
+        assert prov["worker"]["thread_settings"]["KERNELS_RS_NUM_THREADS"] == "1"
     meta = results.read_json(tmp_path / "metadata.json")
     assert meta["cells_done"] == 2 and meta["commits"] and meta["mixed_commits"] is False
     assert set(meta["cell_wall_seconds"]) == {c.cell_id for c in cells}

@@ -220,7 +220,11 @@ def _rows(item: Planned, report: dict):
 
 class RunMetadata:
     """``metadata.json`` of each run folder: the environment of the latest run, the
-    description, and views derived from the cells' provenance."""
+    description, and views derived from the cells' provenance. The provenance is read
+    from disk once and then kept up to date in memory, so that finishing a cell costs the
+    runner (which shares the cores with the workers) one small JSON write; ``raw.csv`` is
+    rebuilt when a folder's last cell finishes and when the run ends (a killed run's next
+    start rebuilds it from the cell files)."""
 
     def __init__(self, items: list[Planned]) -> None:
         from tensorbench import environment, paths, results
@@ -230,9 +234,13 @@ class RunMetadata:
             self.by_dir.setdefault(item.store.run_dir, []).append(item)
         snapshot = environment.snapshot(paths.project_root())
         self.meta: dict[Path, dict] = {}
+        self.provenance: dict[Path, dict[str, dict]] = {}
+        self.done: dict[Path, set[str]] = {}
+        self.touched: set[Path] = set()
         for run_dir, members in self.by_dir.items():
             run_dir.mkdir(parents=True, exist_ok=True)
             results.remove_stale_temporaries(run_dir)
+            store = members[0].store
             meta = results.read_json(run_dir / "metadata.json")
             meta.update(snapshot)
             meta.setdefault("started", environment.now())
@@ -240,26 +248,47 @@ class RunMetadata:
             meta["description"] = members[0].description or meta.get("description", {})
             meta["cells_planned"] = len(members)
             meta["code_identity"] = members[0].identity["code"]
+            meta["unplanned_cells_on_disk"] = [
+                p.name for p in store.unplanned([m.cell for m in members])
+            ]
             self.meta[run_dir] = meta
-            self.update(run_dir)
+            self.provenance[run_dir] = store.provenance_by_cell([m.cell for m in members])
+            self.done[run_dir] = {
+                m.cell.cell_id
+                for m in members
+                if store.state(m.cell, m.identity, m.identity_hash).status == DONE
+            }
+            self._write(run_dir)
+            store.combine([m.cell for m in members], members[0].columns)
 
-    def update(self, run_dir: Path) -> None:
+    def _write(self, run_dir: Path) -> None:
         from tensorbench import environment, results
 
-        members = self.by_dir[run_dir]
-        store = members[0].store
-        cells = [m.cell for m in members]
         meta = self.meta[run_dir]
-        by_cell = store.provenance_by_cell(cells)
-        done = sum(
-            1 for m in members if store.state(m.cell, m.identity, m.identity_hash).status == DONE
-        )
-        meta.update(summarize_provenance(by_cell))
-        meta["cells_done"] = done
-        meta["unplanned_cells_on_disk"] = [p.name for p in store.unplanned(cells)]
+        meta.update(summarize_provenance(self.provenance[run_dir]))
+        meta["cells_done"] = len(self.done[run_dir])
         meta["finished"] = environment.now()
         results.atomic_write_json(run_dir / "metadata.json", meta)
-        store.combine(cells, members[0].columns)
+
+    def record(self, item: Planned, provenance: dict) -> None:
+        """``item`` was measured and saved with ``provenance``."""
+        run_dir = item.store.run_dir
+        self.provenance[run_dir][item.cell.cell_id] = provenance
+        self.done[run_dir].add(item.cell.cell_id)
+        self.touched.add(run_dir)
+        self._write(run_dir)
+        if len(self.done[run_dir]) == len(self.by_dir[run_dir]):
+            self.combine(run_dir)
+
+    def combine(self, run_dir: Path) -> None:
+        members = self.by_dir[run_dir]
+        members[0].store.combine([m.cell for m in members], members[0].columns)
+        self.touched.discard(run_dir)
+
+    def finish(self) -> None:
+        """Rebuild ``raw.csv`` of every folder with cells measured since its last rebuild."""
+        for run_dir in list(self.touched):
+            self.combine(run_dir)
 
 
 def _prepare(todo: list[Planned]) -> None:
@@ -387,14 +416,14 @@ def run_planned(
                     )
                     continue
                 report = json.loads(out.strip().splitlines()[-1])
-                run.item.store.save(
-                    run.item.cell, _rows(run.item, report), _provenance(run.item, run, report, wall)
-                )
+                provenance = _provenance(run.item, run, report, wall)
+                run.item.store.save(run.item.cell, _rows(run.item, report), provenance)
                 estimates.record(run.item, wall)
-                meta.update(run.item.store.run_dir)
+                meta.record(run.item, provenance)
     finally:
         for run in running:
             run.kill()
+        meta.finish()
     if failure is not None:
         raise RuntimeError(failure)
     log(f"finished {len(todo)} cells in {time.monotonic() - run_start:.1f} s")

@@ -33,6 +33,12 @@ def measure(parameters: dict) -> dict:
     return out
 
 
+def _kernels_threads() -> int | None:
+    """The thread count of kernels_rs's own pool, if the cell imported kernels_rs."""
+    kernels = sys.modules.get("kernels_rs")
+    return kernels.get_num_threads() if kernels is not None else None
+
+
 def worker_report() -> dict:
     """What this process saw: thread variables, thread pools, the CPUs it may run on."""
     from threadpoolctl import threadpool_info
@@ -46,6 +52,7 @@ def worker_report() -> dict:
             for p in threadpool_info()
         ],
         "cpus": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "kernels_rs_threads": _kernels_threads(),
         "pid": os.getpid(),
     }
 
