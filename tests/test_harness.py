@@ -264,3 +264,26 @@ def test_side_by_side_agreement_is_judged_on_intervals_and_catches_a_shift(tmp_p
     found = jobs_report.summary(shifted, "serial", "parallel", "smoke")
     side = int((~shifted["ran_alone_in_parallel_run"]).sum())
     assert found["side_by_side_agree"] == 0 and len(found["side_by_side_disagree"]) == side
+
+
+def test_the_dirty_flag_ignores_the_runs_outputs_and_sees_code(tmp_path):
+    import subprocess
+
+    from tensorbench import environment
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    for output in environment.OUTPUT_PATHS:
+        (tmp_path / output).mkdir(parents=True)
+        (tmp_path / output / "raw.csv").write_text("a\n")
+    git("add", "-A")
+    git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "x")
+    assert environment.git_state(tmp_path)["dirty"] is False
+    for output in environment.OUTPUT_PATHS:  # a resumed run rewrites committed results
+        (tmp_path / output / "raw.csv").write_text("b\n")
+    assert environment.git_state(tmp_path)["dirty"] is False
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert environment.git_state(tmp_path)["dirty"] is True

@@ -48,7 +48,14 @@ def rust_build() -> dict:
         return {"error": str(exc)}
 
 
+# What a run writes: a working tree that differs from its commit only here is not dirty
+# (a run resumed after committing part of its results rewrites raw.csv and metadata.json).
+OUTPUT_PATHS = ("data/results", "figures", "executed")
+
+
 def git_state(root: Path) -> dict:
+    """The commit, and whether tracked files other than the outputs differ from it."""
+
     def git(*args: str) -> str | None:
         try:
             return subprocess.run(
@@ -62,7 +69,8 @@ def git_state(root: Path) -> dict:
         except (OSError, subprocess.SubprocessError):
             return None
 
-    status = git("status", "--porcelain", "--untracked-files=no")
+    excluded = [f":(exclude){path}" for path in OUTPUT_PATHS]
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ".", *excluded)
     return {"commit": git("rev-parse", "HEAD"), "dirty": None if status is None else bool(status)}
 
 

@@ -108,6 +108,7 @@ def compare(serial: str, parallel: str, profile: str, root: Path | None = None) 
 
 def summary(table: pd.DataFrame, serial: str, parallel: str, profile: str) -> dict:
     side = table[~table["ran_alone_in_parallel_run"]] if len(table) else table
+    alone = table[table["ran_alone_in_parallel_run"]] if len(table) else table
     judged = side[side["agree"].notna()] if len(side) else side
     disagree = judged[~judged["agree"].astype(bool)] if len(judged) else judged
     return {
@@ -128,6 +129,13 @@ def summary(table: pd.DataFrame, serial: str, parallel: str, profile: str) -> di
         ],
         "median_ratio_side_by_side": float(side["parallel_over_serial"].median())
         if len(side)
+        else float("nan"),
+        # The control: cells that had the machine to themselves in the JOBS > 1 run. A
+        # shift they share is a difference between the two runs, not the neighbour's doing.
+        "alone_sample_sets": len(alone),
+        "alone_agree": int(alone["agree"].fillna(False).astype(bool).sum()) if len(alone) else 0,
+        "median_ratio_alone": float(alone["parallel_over_serial"].median())
+        if len(alone)
         else float("nan"),
     }
 

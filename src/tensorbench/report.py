@@ -74,11 +74,11 @@ def _wall_times(log: dict) -> str:
     parts = []
     if full:
         parts.append(
-            f"the last full run (every experiment, JOBS={full.get('jobs', 1)}) took "
+            f"The last full run (every experiment, JOBS={full.get('jobs', 1)}) took "
             f"{full['seconds'] / 60:.1f} min, finished {full['finished']}"
         )
     else:
-        parts.append("no run of every experiment in one command recorded yet")
+        parts.append("No run of every experiment in one command recorded yet")
     cells = {k: v.get("cell_seconds") for k, v in log.get("experiments", {}).items()}
     if cells:
         parts.append(
@@ -113,7 +113,26 @@ def agreement_line(profile_dir: Path) -> str:
         text += "; the largest differences: " + ", ".join(
             f"{d['cell_set']} {d['samples_of']} {d['parallel_over_serial']:.2f}x" for d in worst
         )
-    return text + ". Every sample set: `jobs_agreement.csv` beside it."
+    text += ". "
+    if found.get("alone_sample_sets"):
+        side, alone = found["median_ratio_side_by_side"], found["median_ratio_alone"]
+        text += (
+            f"The control, the {found['alone_sample_sets']} sample sets of cells that ran alone "
+            f"in the same JOBS run (no neighbour): {found['alone_agree']} agree, median ratio "
+            f"{alone:.3f}. "
+        )
+        if abs(side - alone) <= 0.05:
+            text += (
+                "The side-by-side cells moved as much as the cells without a neighbour: the "
+                "difference is between the two runs (the machine's speed drifted), not the "
+                "neighbour's doing. "
+            )
+        else:
+            text += (
+                f"The side-by-side cells moved {side / alone:.2f}x relative to the cells without "
+                "a neighbour: a neighbour's effect. "
+            )
+    return text + "Every sample set: `jobs_agreement.csv` beside it."
 
 
 def _estimate_line(machine: str, root: Path | None) -> str:
