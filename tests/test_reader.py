@@ -554,3 +554,9 @@ def test_command_lines_render_check_and_index(tmp_path, capsys):
     assert "wall time 4 s" in (executed / "index.html").read_text("utf-8")
     assert (tmp_path / "root" / "executed" / "index.html").is_file()
     assert (executed / "index.html").is_file()
+
+
+def test_index_findings_show_markdown_code_spans_as_code():
+    line = site.Finding(claim="", text="`kernels_rs.dot` beats <np.dot> on $n$").line()
+    assert "<code>kernels_rs.dot</code>" in line and "`" not in line
+    assert "&lt;np.dot&gt;" in line and "<math" in line

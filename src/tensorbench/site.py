@@ -136,17 +136,27 @@ def parse_findings(data, source: str = "findings") -> tuple[Finding, ...]:
     return tuple(findings)
 
 
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def _escaped_with_code(text: str) -> str:
+    """Escaped text with Markdown's `code` spans as <code> (findings are written in
+    Markdown for the notebooks)."""
+    return _CODE_SPAN.sub(r"<code>\1</code>", html.escape(text))
+
+
 def _inline_html(text: str) -> str:
-    """Escaped text with ``$...$`` as MathML (the TeX itself if it cannot be drawn)."""
+    """Escaped text with ``$...$`` as MathML (the TeX itself if it cannot be drawn) and
+    `code` spans as <code>."""
     out, last = [], 0
     for match in _INLINE_MATH.finditer(text):
-        out.append(html.escape(text[last : match.start()]))
+        out.append(_escaped_with_code(text[last : match.start()]))
         try:
             out.append(tex_to_mathml(match["tex"]))
         except MathError:
             out.append(f"<code>{html.escape(match['tex'])}</code>")
         last = match.end()
-    out.append(html.escape(text[last:]))
+    out.append(_escaped_with_code(text[last:]))
     return "".join(out)
 
 
