@@ -152,10 +152,12 @@ def _estimate_line(machine: str, root: Path | None) -> str:
     )
 
 
-def results_page(machine: str, profile: str, root: Path | None = None) -> str:
+def results_page(
+    machine: str, profile: str, root: Path | None = None, found: dict | None = None
+) -> str:
     profile_dir = paths.run_dir("data", profile, root, machine)
     log = results.read_json(profile_dir / "reproduce.json")
-    found = findings(profile, root, machine)
+    found = findings(profile, root, machine) if found is None else found
     lines = [
         f"# Results: profile `{profile}` on `{machine}`",
         "",
@@ -191,9 +193,12 @@ def results_page(machine: str, profile: str, root: Path | None = None) -> str:
     return "\n".join(lines)
 
 
-def headline(machine: str, profile: str, root: Path | None = None) -> str:
+def headline(
+    machine: str, profile: str, root: Path | None = None, found: dict | None = None
+) -> str:
     """The checked claims of one machine and profile as a Markdown table."""
-    rows = [f for items in findings(profile, root, machine).values() for f in items if f.claim]
+    found = findings(profile, root, machine) if found is None else found
+    rows = [f for items in found.values() for f in items if f.claim]
     if not rows:
         return "No checked claims recorded yet."
     table = ["| claim | paper / target | here | verdict |", "|---|---|---|---|"]
@@ -201,12 +206,15 @@ def headline(machine: str, profile: str, root: Path | None = None) -> str:
     return "\n".join(table)
 
 
-def write_findings(machine: str, profile: str, root: Path | None = None) -> list[Path]:
+def write_findings(
+    machine: str, profile: str, root: Path | None = None, found: dict | None = None
+) -> list[Path]:
     """``figures/<machine>/<profile>/<notebook>.findings.json`` for every notebook with
     findings (a finding's ``experiment`` is its notebook's stem, e.g. ``matvec-rows``)."""
     out_dir = paths.run_dir("figures", profile, root, machine)
     by_stem: dict[str, list[Finding]] = {}
-    for items in findings(profile, root, machine).values():
+    found = findings(profile, root, machine) if found is None else found
+    for items in found.values():
         for item in items:
             by_stem.setdefault(item.experiment, []).append(item)
     written = []
@@ -225,8 +233,9 @@ def write_pages(root: Path | None = None) -> list[Path]:
             if not paths.run_dir("data", profile, root, machine).is_dir():
                 continue
             page = paths.run_dir("figures", profile, root, machine) / "results.md"
-            results.atomic_write_text(page, results_page(machine, profile, root))
-            written += [page, *write_findings(machine, profile, root)]
+            found = findings(profile, root, machine)  # read the data once per page
+            results.atomic_write_text(page, results_page(machine, profile, root, found))
+            written += [page, *write_findings(machine, profile, root, found)]
     return written
 
 
