@@ -55,6 +55,11 @@ class Notebook:
         return self.output_name or self.notebook
 
 
+# Run after the experiments' notebooks, once for every machine and profile on disk: its
+# executed copy goes to ``executed/`` itself.
+CLAIMS = Notebook("claims")
+
+
 def module(name: str) -> ModuleType:
     """The experiment module ``name`` (a ValueError names the known experiments)."""
     if name not in EXPERIMENTS:
