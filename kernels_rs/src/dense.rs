@@ -9,6 +9,8 @@ use ndarray::{ArrayView1, ArrayView2};
 
 use crate::alloc::{try_collect, try_vec, AllocError};
 
+pub mod gemv;
+
 /// Independent partial sums in the tuned dot: 16 f64 = four 256-bit registers, enough
 /// to hide the latency of the floating-point add on current x86-64 and ARM cores.
 const LANES: usize = 16;
@@ -106,9 +108,10 @@ pub fn matvec_loop(a: ArrayView2<f64>, x: ArrayView1<f64>) -> Result<Vec<f64>, A
     Ok(out)
 }
 
-/// Tuned matrix-vector product that follows the memory layout without copying:
-/// row dot products for C order, column updates (axpy) for Fortran order, and an
-/// indexed loop for any other strides.
+/// Tuned matrix-vector product that follows the memory layout without copying `a`:
+/// row panels for C order, column panels for Fortran order (see [`gemv`]), and an
+/// indexed loop for any other strides. A strided `x` is copied first (n2 values, against
+/// n1 x n2 read from `a`).
 ///
 /// The output is allocated fallibly, as in [`matvec_loop`].
 ///
@@ -117,31 +120,29 @@ pub fn matvec_loop(a: ArrayView2<f64>, x: ArrayView1<f64>) -> Result<Vec<f64>, A
 pub fn matvec(a: ArrayView2<f64>, x: ArrayView1<f64>) -> Result<Vec<f64>, AllocError> {
     let (n1, n2) = a.dim();
     assert_eq!(n2, x.len(), "matvec: shape mismatch");
-    let x_contig = x.as_slice();
-    let strides = a.strides();
     if n1 == 0 || n2 == 0 {
         return try_vec(n1, 0.0);
     }
-    if let (true, Some(xs)) = (strides[1] == 1, x_contig) {
-        // C order: each row is a contiguous slice.
-        let rows = a.rows().into_iter();
-        return try_collect(
-            n1,
-            rows.map(|row| dot(row.as_slice().expect("unit column stride"), xs)),
-        );
+    let strides = a.strides();
+    let (rows_contiguous, columns_contiguous) = (strides[1] == 1, strides[0] == 1);
+    if !rows_contiguous && !columns_contiguous {
+        return try_collect(n1, a.rows().into_iter().map(|row| dot_view(row, x)));
     }
-    if strides[0] == 1 {
-        // Fortran order: each column is contiguous; accumulate out += x[j] * a[:, j].
-        let mut out = try_vec(n1, 0.0)?;
-        for (col, &xj) in a.columns().into_iter().zip(x.iter()) {
-            let col = col.as_slice().expect("unit row stride");
-            for (o, &c) in out.iter_mut().zip(col) {
-                *o += c * xj;
-            }
+    let copied;
+    let xs = match x.as_slice() {
+        Some(xs) => xs,
+        None => {
+            copied = try_collect(n2, x.iter().copied())?;
+            &copied[..]
         }
-        return Ok(out);
+    };
+    let mut out = try_vec(n1, 0.0)?;
+    if rows_contiguous {
+        gemv::rows_times_x(a, xs, &mut out);
+    } else {
+        gemv::columns_times_x(a, xs, &mut out);
     }
-    try_collect(n1, a.rows().into_iter().map(|row| dot_view(row, x)))
+    Ok(out)
 }
 
 #[cfg(test)]
