@@ -31,9 +31,8 @@ fn bench_dot(py: Python<'_>, form: &str, n: Int, n_trials: Int, seed: UInt) -> P
 }
 
 fn parse_layout(layout: &str) -> PyResult<Layout> {
-    Layout::parse(layout).ok_or_else(|| {
-        PyValueError::new_err(format!("layout must be 'C' or 'F', got {layout:?}"))
-    })
+    Layout::parse(layout)
+        .ok_or_else(|| PyValueError::new_err(format!("layout must be 'C' or 'F', got {layout:?}")))
 }
 
 /// The checked arguments of the matvec timers, then the trials.
@@ -89,7 +88,10 @@ fn bench_matvec_faults<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let trials = matvec_trials(py, form, n1, n2, n_trials, seed, layout)?;
     let out = PyDict::new(py);
-    out.set_item("seconds", trials.iter().map(|t| t.seconds).collect::<Vec<_>>())?;
+    out.set_item(
+        "seconds",
+        trials.iter().map(|t| t.seconds).collect::<Vec<_>>(),
+    )?;
     out.set_item(
         "minor_faults",
         trials.iter().map(|t| t.minor_faults).collect::<Vec<_>>(),
