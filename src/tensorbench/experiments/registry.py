@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 
-EXPERIMENTS: tuple[str, ...] = ("dot", "matvec", "call_overhead", "ttv", "tt_overhead")
+EXPERIMENTS: tuple[str, ...] = ("dot", "matvec", "call_overhead", "ttv", "tt_overhead", "layout")
 
 
 @dataclass(frozen=True)
