@@ -164,7 +164,7 @@ def test_layout_notebook_produces_its_figure_tables_and_verdicts(smoke_root):
     figures = figures_dir(smoke_root)
     assert (figures / "fig_layout_orders.png").stat().st_size > 10_000
     orders = pd.read_csv(figures / "table_layout_orders.csv")
-    assert {"C_mean_s", "F_mean_s", "F_over_C"} <= set(orders)
+    assert {"C_median_s", "F_median_s", "F_over_C"} <= set(orders)
     causes = pd.read_csv(figures / "table_layout_causes.csv")
     assert set(causes["cause"]) == set(layout.CAUSES)
     assert set(causes["verdict"]) <= {SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE}

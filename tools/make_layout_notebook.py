@@ -24,9 +24,12 @@ in interleaved rounds in one process, with the minor page faults of every timed 
 
 Candidate causes and the conditions that separate them:
 
-- **first touch** (`first_touch`): the matrix's pages first touched inside the timed call
-  (`np.zeros`, mapped on first access) or before it (the same zeros written once first); and
-  the page faults inside the timed calls of Rust's own timer against those of Rust from Python;
+- **first touch** (`first_touch`): the page faults inside the timed calls of Rust's own timer
+  against those of Rust from Python (the decisive count: a cost the slower path does not pay
+  cannot explain it); and the matrix's pages first touched inside the timed call (`np.zeros`,
+  mapped on first access) or before it (the same zeros written once first). A read of a page
+  never written maps the kernel's shared zero page, so `untouched` shows the cost of the faults
+  without the memory traffic, and may well be faster;
 - **generation layout** (`generation_layout`): a C-order matrix written column by column
   (strided) or row by row, then read by rows;
 - **loop order** (`loop_order`): the row-by-row loop over a matrix stored by columns or by rows;
@@ -34,7 +37,9 @@ Candidate causes and the conditions that separate them:
   the paper timed) against after one untimed call on the same data, and after reading a buffer
   larger than the caches.
 
-Each verdict comes from the data by the rule in `tensorbench.experiments.layout_report`: the
+A `supported` cause changes the time of the paper's loop, alone, by more than the tolerance; it
+explains the puzzle only where the paths differ in it and the gap is present (both shown
+below). Each verdict comes from the data by the rule in `tensorbench.experiments.layout_report`: the
 ratio of the two conditions (geometric mean of per-round ratios, first round dropped) with a
 95% CI is `supported` when the CI lies beyond the profile's tolerance, `not supported` when it
 lies within it, `inconclusive` otherwise; first touch also needs Rust's own timer to take more
@@ -64,7 +69,8 @@ plotting.show(fig, layout_report.figure_alt(orders))
 print("saved:", *saved, sep="\\n  ")
 """),
         md("""
-Mean seconds per call in each order, and Fortran time over C time (above 1: slower in Fortran
+Median seconds per call in each order (medians: on a busy machine one disturbed call moves a
+mean of few trials), and Fortran time over C time (above 1: slower in Fortran
 order). The paper's loops (Python, Numba, Rust, Rust from Python) run over rows, so they read a
 Fortran matrix with a stride; NumPy and the tuned `kernels_rs.matvec` follow the layout.
 """),
@@ -78,10 +84,12 @@ tables.show(order_table)
 ## The puzzle here
 
 Rust timed in Rust and Numba over Rust from Python at the largest size, in each order (mean time
-ratio; above 1 means slower than Rust from Python, as the paper saw).
+ratio; above 1 means slower than Rust from Python, as the paper saw), with a conservative
+interval from both means' 95% CIs: the gap is `present` when the interval lies above 1 plus the
+tolerance, `absent` when it lies below, `unclear` otherwise.
 """),
         code("""
-tables.show(layout_report.gap_table(orders))
+tables.show(layout_report.gap_table(orders, tolerance))
 """),
         md("## Each candidate cause on its own"),
         code("""
