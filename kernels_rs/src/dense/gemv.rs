@@ -148,10 +148,9 @@ fn dot_rows<S: Simd, const R: usize>(simd: S, rows: [&[f64]; R], x: &[f64]) -> [
         }
     }
     std::array::from_fn(|r| {
-        let mut v = acc[r][0];
-        for u in 1..UNROLL {
-            v = simd.add_f64s(v, acc[r][u]);
-        }
+        let v = acc[r][1..]
+            .iter()
+            .fold(acc[r][0], |v, &more| simd.add_f64s(v, more));
         simd.reduce_sum_f64s(v)
     })
 }
