@@ -252,7 +252,9 @@ def figure(orders):
     handles, names = axes[0].get_legend_handles_labels()
     axes[1].legend(handles, names, **plotting.LEGEND_OUTSIDE)
     fig.suptitle("Matrix-vector product in C and Fortran order")
-    fig.text(0.01, -0.04, orders.caption(), fontsize=7, wrap=True)
+    caption = plotting.caption(orders.metadata, orders.profile, orders.n_trials, "median")
+    # The lines are medians, drawn without error bars.
+    fig.text(0.01, -0.04, caption.replace(", bars: 95% CI", ""), fontsize=7, wrap=True)
     fig.tight_layout()
     return fig
 
