@@ -37,6 +37,7 @@ EXPERIMENTS: tuple[str, ...] = (
     "call_overhead",
     "ttv",
     "tt_overhead",
+    "layout",
     "mttkrp",
     "threads",
 )
