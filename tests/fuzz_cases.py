@@ -530,12 +530,15 @@ def _float_pair(x, y):
     return a, b
 
 
-def oracle_dot(x, y):
+def oracle_dot(x, y, threads=None):
+    # The binding checks threads first (PyO3 converts it, then its range), then the arrays.
+    _threads_arg(threads)
     a, b = _float_pair(x, y)
     return float(np.sum(a * b)) if a.size else 0.0
 
 
-def oracle_matvec(a, x):
+def oracle_matvec(a, x, threads=None):
+    _threads_arg(threads)
     m = need_array(a, "a", np.float64, 2)
     v = need_array(x, "x", np.float64, 1)
     if m.shape[1] != v.shape[0]:

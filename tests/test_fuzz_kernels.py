@@ -543,7 +543,21 @@ def dense_cases(draw, fn):
         # A broadcast matrix of 2**40 rows and no column: its result cannot be allocated.
         args = [array((2**40, 0), "float64", "broadcast"), array((0,), "float64")]
         case_tags.append("int-impossible-size")
-    return {"fn": fn, "args": args, "tags": case_tags}
+    case = {"fn": fn, "args": args, "tags": case_tags}
+    if fn in ("dot", "matvec"):
+        threaded = draw(st.sampled_from(["none", "none", "value", "split"]))
+        if threaded == "value":
+            threads, kind = draw(st.sampled_from(THREADS))
+            case["kwargs"] = {"threads": threads}
+            case_tags += ["threads"] + ([kind] if kind else [])
+        elif threaded == "split":
+            # Large enough to be split between 2 threads (>= 2 x 65,536 values).
+            layout = draw(st.sampled_from(["C", "F", "strided"]))
+            shapes = [(3 * 2**16 + 5,), (3 * 2**16 + 5,)] if fn == "dot" else [(1031, 257), (257,)]
+            case["args"] = [array(shape, "float64", layout, draw(seeds)) for shape in shapes]
+            case["kwargs"] = {"threads": {"py": 2}}
+            case_tags.append("threads-split")
+    return case
 
 
 @pytest.mark.parametrize("fn", ["dot", "dot_loop", "matvec", "matvec_loop"])

@@ -10,6 +10,7 @@ use ndarray::{ArrayView1, ArrayView2};
 use crate::alloc::{try_collect, try_vec, AllocError};
 
 pub mod gemv;
+pub mod threaded;
 
 /// The paper's dot product: one loop, one accumulator.
 ///

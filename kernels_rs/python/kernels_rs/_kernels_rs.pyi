@@ -24,15 +24,24 @@ def build_info() -> dict[str, str | bool]:
 def dot_loop(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float:
     """The paper's plain-loop dot product of two 1-D float64 arrays of equal length."""
 
-def dot(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float:
-    """Tuned (several accumulators, vectorizable) dot product; same contract as dot_loop."""
+def dot(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], *, threads: int | None = None
+) -> float:
+    """Tuned (several accumulators, vectorized) dot product; same contract as dot_loop. On
+    ``threads`` threads (1 to MAX_THREADS, default get_num_threads()): equal runs of the
+    vectors, partial sums added in order (equal to rounding, deterministic for a thread
+    count); fewer than 65,536 values per thread run inline on the calling thread."""
 
 def matvec_loop(a: npt.NDArray[np.float64], x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """The paper's nested-loop ``a @ x``: a is 2-D (n1, n2), x is 1-D (n2,), float64."""
 
-def matvec(a: npt.NDArray[np.float64], x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def matvec(
+    a: npt.NDArray[np.float64], x: npt.NDArray[np.float64], *, threads: int | None = None
+) -> npt.NDArray[np.float64]:
     """Tuned ``a @ x``: C and Fortran order read in place (dgemv-style row and column
-    panels, AVX2/AVX-512 chosen at run time), any other strides too."""
+    panels, AVX2/AVX-512 chosen at run time), any other strides too. On ``threads``
+    threads (1 to MAX_THREADS, default get_num_threads()): each thread owns a block of
+    rows, bitwise the 1-thread result; fewer than 65,536 values per thread run inline."""
 
 # --- timed inside Rust (kernels_rs/src/bench.rs) ---------------------------------------
 

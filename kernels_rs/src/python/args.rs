@@ -138,3 +138,14 @@ pub fn room_for_items<T>(len: usize, name: &str) -> PyResult<Vec<T>> {
         PyMemoryError::new_err(format!("{name} has {len} items, too many to hold: {e}"))
     })
 }
+
+/// `threads` as a count: the default ([`crate::pool::num_threads`]) for None, else an int
+/// in `[1, MAX_THREADS]` (a ValueError naming the range otherwise).
+pub fn threads_arg(threads: Option<Int>) -> PyResult<usize> {
+    match threads {
+        None => Ok(crate::pool::num_threads()),
+        Some(Int(n)) => {
+            crate::pool::checked_count(n).map_err(|e| PyValueError::new_err(e.to_string()))
+        }
+    }
+}

@@ -2,12 +2,14 @@
 
 use ndarray::{ArrayView1, ArrayView2, Ix1, Ix2};
 use numpy::PyArray1;
-use pyo3::exceptions::{PyMemoryError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
+use super::args::{threads_arg, Int};
 use super::validate::{array_arg, shape_str, ArrayArg, GIL_RELEASE_MIN_WORK};
 use crate::alloc::AllocError;
 use crate::dense;
+use crate::dense::threaded::{self, DenseError};
 
 type DotKernel = fn(ArrayView1<f64>, ArrayView1<f64>) -> f64;
 type MatvecKernel = fn(ArrayView2<f64>, ArrayView1<f64>) -> Result<Vec<f64>, AllocError>;
@@ -54,10 +56,37 @@ fn dot_loop(py: Python<'_>, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyRes
     run_dot(py, x, y, dense::dot_loop_view)
 }
 
-/// Tuned (vectorizable, several accumulators) dot product of two 1-D float64 arrays.
+/// Tuned (vectorized, several accumulators) dot product of two 1-D float64 arrays, on
+/// `threads` threads (default `get_num_threads()`; a call too small to split runs inline).
 #[pyfunction]
-fn dot(py: Python<'_>, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<f64> {
-    run_dot(py, x, y, dense::dot_view)
+#[pyo3(signature = (x, y, *, threads = None))]
+fn dot(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    y: &Bound<'_, PyAny>,
+    threads: Option<Int>,
+) -> PyResult<f64> {
+    let threads = threads_arg(threads)?;
+    let (x, y) = checked_pair(x, y)?;
+    let (xv, yv) = (x.view(), y.view());
+    let result = if xv.len() >= GIL_RELEASE_MIN_WORK {
+        // As in run_dot: the read-only borrows keep the memory alive for the whole call.
+        py.detach(|| threaded::dot(xv, yv, threads))
+    } else {
+        threaded::dot(xv, yv, threads)
+    };
+    result.map_err(|e| PyRuntimeError::new_err(format!("dot: {e}")))
+}
+
+fn check_matvec_shapes(a: ArrayView2<f64>, x: ArrayView1<f64>) -> PyResult<()> {
+    if a.ncols() != x.len() {
+        return Err(PyValueError::new_err(format!(
+            "a's columns must match x's length, got shapes {} and {}",
+            shape_str(a.shape()),
+            shape_str(x.shape())
+        )));
+    }
+    Ok(())
 }
 
 fn run_matvec<'py>(
@@ -69,13 +98,7 @@ fn run_matvec<'py>(
     let a = array_arg::<f64, Ix2>(a, "a", "float64")?;
     let x = array_arg::<f64, Ix1>(x, "x", "float64")?;
     let (av, xv) = (a.view(), x.view());
-    if av.ncols() != xv.len() {
-        return Err(PyValueError::new_err(format!(
-            "a's columns must match x's length, got shapes {} and {}",
-            shape_str(av.shape()),
-            shape_str(xv.shape())
-        )));
-    }
+    check_matvec_shapes(av, xv)?;
     let out = if av.len() >= GIL_RELEASE_MIN_WORK {
         py.detach(|| k(av, xv))
     } else {
@@ -95,14 +118,33 @@ fn matvec_loop<'py>(
     run_matvec(py, a, x, dense::matvec_loop)
 }
 
-/// Tuned matrix-vector product `a @ x`; C and Fortran order without copies, any strides.
+/// Tuned matrix-vector product `a @ x`; C and Fortran order without copies, any strides,
+/// on `threads` threads (default `get_num_threads()`; bitwise the 1-thread result).
 #[pyfunction]
+#[pyo3(signature = (a, x, *, threads = None))]
 fn matvec<'py>(
     py: Python<'py>,
     a: &Bound<'py, PyAny>,
     x: &Bound<'py, PyAny>,
+    threads: Option<Int>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    run_matvec(py, a, x, dense::matvec)
+    let threads = threads_arg(threads)?;
+    let a = array_arg::<f64, Ix2>(a, "a", "float64")?;
+    let x = array_arg::<f64, Ix1>(x, "x", "float64")?;
+    let (av, xv) = (a.view(), x.view());
+    check_matvec_shapes(av, xv)?;
+    let out = if av.len() >= GIL_RELEASE_MIN_WORK {
+        py.detach(|| threaded::matvec(av, xv, threads))
+    } else {
+        threaded::matvec(av, xv, threads)
+    }
+    .map_err(|e| match e {
+        DenseError::Alloc(e) => {
+            PyMemoryError::new_err(format!("cannot allocate the result of a @ x: {e}"))
+        }
+        DenseError::Pool(e) => PyRuntimeError::new_err(format!("matvec: {e}")),
+    })?;
+    Ok(PyArray1::from_vec(py, out))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -12,7 +12,7 @@ use numpy::{
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
-use super::args::{room_for_items, sequence_arg, Int, Sequences};
+use super::args::{room_for_items, sequence_arg, threads_arg, Int, Sequences};
 use super::sparse::{shape_arg, vals_arg, vals_view};
 use super::validate::{copy_error, readonly, shape_str, type_name, GIL_RELEASE_MIN_WORK};
 use crate::alloc::try_to_owned;
@@ -147,14 +147,6 @@ fn mode_arg(mode: i64, order: usize) -> PyResult<usize> {
                 "mode must be in [0, {order}) for a tensor of order {order}, got {mode}"
             ))
         })
-}
-
-/// `threads` as a count: the default ([`pool::num_threads`]) for None.
-fn threads_arg(threads: Option<Int>) -> PyResult<usize> {
-    match threads {
-        None => Ok(pool::num_threads()),
-        Some(Int(n)) => pool::checked_count(n).map_err(|e| PyValueError::new_err(e.to_string())),
-    }
 }
 
 fn to_py_err(err: FactorsError) -> PyErr {
