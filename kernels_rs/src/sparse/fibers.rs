@@ -20,8 +20,10 @@ pub mod mttkrp;
 #[cfg(test)]
 mod tests;
 
-use super::factors::SubsRead;
-use super::factors::{first_bad_subscript, try_zeros, FactorsError, Index, ReaderKernel, Subs};
+use super::factors::{
+    first_bad_subscript, try_zeros, FactorsError, Index, ReaderKernel, Subs, SubsRead,
+};
+use super::in_range;
 
 /// A dimension is counting-sorted while it has at most this many cells per nonzero (plus
 /// [`COUNTING_SORT_SLACK`]); its count array then costs about what the nonzeros do.
@@ -171,9 +173,6 @@ impl<I: LayoutIndex> Layout<I> {
             shape.iter().all(|&n| n as u64 <= I::MAX.saturating_add(1)) && nnz as u64 <= I::MAX,
             "the index type holds every subscript and pointer"
         );
-        if let Some(bad) = first_bad_subscript(&subs, nnz, shape) {
-            return Err(bad);
-        }
         let modes = subs.with_reader(BuildModes { vals, shape })?;
         Ok(Layout {
             shape: shape.to_vec(),
@@ -191,10 +190,33 @@ struct BuildModes<'a> {
 
 impl<I: LayoutIndex> ReaderKernel<Result<Vec<ModeFibers<I>>, FactorsError>> for BuildModes<'_> {
     fn run<S: SubsRead>(self, subs: S) -> Result<Vec<ModeFibers<I>>, FactorsError> {
+        let columns = columns::<I>(&subs, self.vals.len(), self.shape)?;
         (0..self.shape.len())
-            .map(|mode| build_mode(&subs, self.vals, self.shape, mode))
+            .map(|mode| build_mode(&columns, self.vals, self.shape, mode))
             .collect()
     }
+}
+
+/// The subscripts as one contiguous column per mode, range-checked: the sorts and the
+/// gathers then read 4-byte keys from a few MB instead of whole rows of `subs`.
+fn columns<I: LayoutIndex>(
+    subs: &impl SubsRead,
+    nnz: usize,
+    shape: &[usize],
+) -> Result<Vec<Vec<I>>, FactorsError> {
+    let mut columns = Vec::with_capacity(shape.len());
+    for (j, &size) in shape.iter().enumerate() {
+        let mut column = with_room::<I>(nnz)?;
+        for k in 0..nnz {
+            let s = subs.get(k, j);
+            if !in_range(s, size) {
+                return Err(first_bad_subscript(subs, nnz, shape).expect("a bad subscript"));
+            }
+            column.push(I::from_usize(s as usize));
+        }
+        columns.push(column);
+    }
+    Ok(columns)
 }
 
 /// The other mode of smallest dimension (the lowest on a tie).
@@ -215,24 +237,22 @@ fn with_room<T>(len: usize) -> Result<Vec<T>, FactorsError> {
     Ok(v)
 }
 
-/// The nonzeros' order by (subscript `key`) then input order among `order`'s items: a
-/// stable counting sort (`size` = that dimension).
-fn counting_sort(
-    subs: &impl SubsRead,
+/// `order` stably sorted by `keys[k]` (counting sort, keys below `size`).
+fn counting_sort<I: LayoutIndex>(
+    keys: &[I],
     order: &[usize],
-    key: usize,
     size: usize,
 ) -> Result<Vec<usize>, FactorsError> {
     let mut start = try_zeros::<usize>(size + 1)?;
     for &k in order {
-        start[subs.get(k, key) as usize + 1] += 1;
+        start[keys[k].to_usize() + 1] += 1;
     }
     for i in 0..size {
         start[i + 1] += start[i];
     }
     let mut sorted = try_zeros::<usize>(order.len())?;
     for &k in order {
-        let i = subs.get(k, key) as usize;
+        let i = keys[k].to_usize();
         sorted[start[i]] = k;
         start[i] += 1;
     }
@@ -247,60 +267,158 @@ fn counts_pay(size: usize, nnz: usize) -> bool {
 }
 
 /// The nonzeros sorted by (row, next), input order among equals.
-fn sort_order(
-    subs: &impl SubsRead,
-    nnz: usize,
+fn sort_order<I: LayoutIndex>(
+    columns: &[Vec<I>],
     shape: &[usize],
     mode: usize,
     next: usize,
 ) -> Result<Vec<usize>, FactorsError> {
+    let nnz = columns[mode].len();
     let mut order = try_zeros::<usize>(nnz)?;
     for (k, o) in order.iter_mut().enumerate() {
         *o = k;
     }
+    let (rows, nexts) = (&columns[mode], &columns[next]);
     if counts_pay(shape[mode], nnz) && counts_pay(shape[next], nnz) {
-        let by_next = counting_sort(subs, &order, next, shape[next])?;
-        return counting_sort(subs, &by_next, mode, shape[mode]);
+        let by_next = counting_sort(nexts, &order, shape[next])?;
+        return counting_sort(rows, &by_next, shape[mode]);
     }
     // Stable: equal keys keep input order, as the counting sorts do.
-    order.sort_by_key(|&k| (subs.get(k, mode), subs.get(k, next)));
+    order.sort_by_key(|&k| (rows[k].to_usize(), nexts[k].to_usize()));
     Ok(order)
 }
 
-/// [`ModeFibers`] of one mode; every subscript is in range (checked by the caller).
+/// [`ModeFibers`] of one mode from the checked subscript columns: by one counting sort
+/// on the (row, next) pair when its count array pays, else by [`by_sort_order`].
 fn build_mode<I: LayoutIndex>(
-    subs: &impl SubsRead,
+    columns: &[Vec<I>],
     vals: &[f64],
     shape: &[usize],
     mode: usize,
 ) -> Result<ModeFibers<I>, FactorsError> {
-    let nnz = vals.len();
     let next = next_mode(shape, mode);
-    let rest: Vec<usize> = (0..shape.len())
-        .filter(|&m| m != mode && m != next)
-        .collect();
-    let order = sort_order(subs, nnz, shape, mode, next)?;
-    let mut rows = with_room::<I>(nnz.min(shape[mode]))?;
-    let mut row_fibers = with_room::<I>(nnz.min(shape[mode]) + 1)?;
-    let mut row_nonzeros = with_room::<I>(nnz.min(shape[mode]) + 1)?;
+    match shape[mode].checked_mul(shape[next]) {
+        Some(pairs) if counts_pay(pairs, vals.len()) => {
+            by_pair_counts(columns, vals, shape, mode, next, pairs)
+        }
+        _ => by_sort_order(columns, vals, shape, mode, next),
+    }
+}
+
+fn rest_modes(order: usize, mode: usize, next: usize) -> Vec<usize> {
+    (0..order).filter(|&m| m != mode && m != next).collect()
+}
+
+/// One stable counting sort on the bucket `row * shape[next] + next` (`pairs` buckets):
+/// a counting pass and a scatter pass, both reading the input in order; the fibers are
+/// the non-empty buckets, the rows the non-empty runs of `shape[next]` buckets.
+fn by_pair_counts<I: LayoutIndex>(
+    columns: &[Vec<I>],
+    vals: &[f64],
+    shape: &[usize],
+    mode: usize,
+    next: usize,
+    pairs: usize,
+) -> Result<ModeFibers<I>, FactorsError> {
+    let nnz = vals.len();
+    let rest = rest_modes(shape.len(), mode, next);
+    let (row_of, next_of) = (&columns[mode], &columns[next]);
+    let width = shape[next];
+    let bucket = |k: usize| row_of[k].to_usize() * width + next_of[k].to_usize();
+    let mut start = try_zeros::<usize>(pairs + 1)?;
+    for k in 0..nnz {
+        start[bucket(k) + 1] += 1;
+    }
+    let room = nnz.min(shape[mode]);
+    let mut rows = with_room::<I>(room)?;
+    let mut row_fibers = with_room::<I>(room + 1)?;
+    let mut row_nonzeros = with_room::<I>(room + 1)?;
+    let mut fiber_next = with_room::<I>(nnz)?;
+    let mut fiber_start = with_room::<I>(nnz + 1)?;
+    // The fibers and rows from the counts, then the counts made into starts.
+    let mut total = 0;
+    for b in 0..pairs {
+        let count = start[b + 1];
+        if count > 0 {
+            let (i, j) = (b / width, b % width);
+            if rows.last().is_none_or(|&r| r.to_usize() != i) {
+                rows.push(I::from_usize(i));
+                row_fibers.push(I::from_usize(fiber_next.len()));
+                row_nonzeros.push(I::from_usize(total));
+            }
+            fiber_next.push(I::from_usize(j));
+            fiber_start.push(I::from_usize(total));
+        }
+        start[b] = total;
+        total += count;
+    }
+    row_fibers.push(I::from_usize(fiber_next.len()));
+    row_nonzeros.push(I::from_usize(nnz));
+    fiber_start.push(I::from_usize(nnz));
+    fiber_next.shrink_to_fit();
+    fiber_start.shrink_to_fit();
+    let n_rest = rest.len();
+    let mut rest_subs = try_zeros::<I>(nnz.saturating_mul(n_rest))?;
+    let mut sorted_vals = try_zeros::<f64>(nnz)?;
+    let rest_columns: Vec<&[I]> = rest.iter().map(|&m| columns[m].as_slice()).collect();
+    for (k, &v) in vals.iter().enumerate() {
+        let b = bucket(k);
+        let p = start[b];
+        start[b] += 1;
+        sorted_vals[p] = v;
+        for (j, c) in rest_columns.iter().enumerate() {
+            rest_subs[p * n_rest + j] = c[k];
+        }
+    }
+    Ok(ModeFibers {
+        mode,
+        next,
+        rest,
+        rows,
+        row_fibers,
+        row_nonzeros,
+        fiber_next,
+        fiber_start,
+        rest_subs,
+        vals: sorted_vals,
+    })
+}
+
+/// The nonzeros' order by (row, next) ([`sort_order`]), then one gather pass.
+fn by_sort_order<I: LayoutIndex>(
+    columns: &[Vec<I>],
+    vals: &[f64],
+    shape: &[usize],
+    mode: usize,
+    next: usize,
+) -> Result<ModeFibers<I>, FactorsError> {
+    let nnz = vals.len();
+    let rest = rest_modes(shape.len(), mode, next);
+    let order = sort_order(columns, shape, mode, next)?;
+    let room = nnz.min(shape[mode]);
+    let mut rows = with_room::<I>(room)?;
+    let mut row_fibers = with_room::<I>(room + 1)?;
+    let mut row_nonzeros = with_room::<I>(room + 1)?;
     let mut fiber_next = with_room::<I>(nnz)?;
     let mut fiber_start = with_room::<I>(nnz + 1)?;
     let mut rest_subs = with_room::<I>(nnz.saturating_mul(rest.len()))?;
     let mut sorted_vals = with_room::<f64>(nnz)?;
-    let mut last: Option<(i64, i64)> = None;
+    let (row_of, next_of) = (&columns[mode], &columns[next]);
+    let rest_columns: Vec<&[I]> = rest.iter().map(|&m| columns[m].as_slice()).collect();
+    let mut last: Option<(usize, usize)> = None;
     for (p, &k) in order.iter().enumerate() {
-        let (i, j) = (subs.get(k, mode), subs.get(k, next));
+        let (i, j) = (row_of[k].to_usize(), next_of[k].to_usize());
         if last.is_none_or(|(li, _)| li != i) {
-            rows.push(I::from_usize(i as usize));
+            rows.push(row_of[k]);
             row_fibers.push(I::from_usize(fiber_next.len()));
             row_nonzeros.push(I::from_usize(p));
         }
         if last != Some((i, j)) {
-            fiber_next.push(I::from_usize(j as usize));
+            fiber_next.push(next_of[k]);
             fiber_start.push(I::from_usize(p));
         }
         last = Some((i, j));
-        rest_subs.extend(rest.iter().map(|&m| I::from_usize(subs.get(k, m) as usize)));
+        rest_subs.extend(rest_columns.iter().map(|c| c[k]));
         sorted_vals.push(vals[k]);
     }
     row_fibers.push(I::from_usize(fiber_next.len()));

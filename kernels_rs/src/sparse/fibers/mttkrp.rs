@@ -173,25 +173,44 @@ impl<I: LayoutIndex> Kernel<'_, I> {
         let rank = self.factors.rank;
         let n_rest = if REST == DYNAMIC { f.rest.len() } else { REST };
         let next_factor = self.factors.rows[f.next];
+        // The rest factors' slices, hoisted out of the nonzero loop (REST of them, or
+        // up to 8 inline for DYNAMIC; more go through the Vec).
+        let rest_factors: [&[f64]; 8] =
+            std::array::from_fn(|j| f.rest.get(j).map_or(&[][..], |&m| self.factors.rows[m]));
         let mut row = [0.0f64; B];
         let fibers = f.row_fibers[r].to_usize()..f.row_fibers[r + 1].to_usize();
         for fiber in fibers {
             let mut acc = [0.0f64; B];
-            let nonzeros = f.fiber_start[fiber].to_usize()..f.fiber_start[fiber + 1].to_usize();
-            for k in nonzeros {
-                let mut term = [f.vals[k]; B];
-                for j in 0..n_rest {
-                    let idx = f.rest_subs[k * n_rest + j].to_usize();
-                    let start = idx * rank + col;
-                    let u: &[f64; B] = self.factors.rows[f.rest[j]][start..start + B]
-                        .try_into()
-                        .expect("B values");
-                    for (t, &x) in term.iter_mut().zip(u) {
-                        *t *= x;
+            let (lo, hi) = (
+                f.fiber_start[fiber].to_usize(),
+                f.fiber_start[fiber + 1].to_usize(),
+            );
+            let vals = &f.vals[lo..hi];
+            if n_rest == 0 {
+                for &v in vals {
+                    for a in acc.iter_mut() {
+                        *a += v;
                     }
                 }
-                for (a, &t) in acc.iter_mut().zip(&term) {
-                    *a += t;
+            } else {
+                let subs = &f.rest_subs[lo * n_rest..hi * n_rest];
+                for (&v, idx) in vals.iter().zip(subs.chunks_exact(n_rest)) {
+                    let mut term = [v; B];
+                    for (j, &i) in idx.iter().enumerate() {
+                        let factor = if REST == DYNAMIC && j >= 8 {
+                            self.factors.rows[f.rest[j]]
+                        } else {
+                            rest_factors[j]
+                        };
+                        let start = i.to_usize() * rank + col;
+                        let u: &[f64; B] = factor[start..start + B].try_into().expect("B values");
+                        for (t, &x) in term.iter_mut().zip(u) {
+                            *t *= x;
+                        }
+                    }
+                    for (a, &t) in acc.iter_mut().zip(&term) {
+                        *a += t;
+                    }
                 }
             }
             let start = f.fiber_next[fiber].to_usize() * rank + col;

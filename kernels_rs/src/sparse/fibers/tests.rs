@@ -150,10 +150,20 @@ fn counting_and_comparison_sorts_give_the_same_layout() {
     let counted = Layout::<u32>::build(s, &vals, &shape).unwrap();
     for mode in 0..3 {
         let next = next_mode(&shape, mode);
-        let by_counts = sort_order(&s, vals.len(), &shape, mode, next).unwrap();
+        let columns = columns::<u32>(&s, vals.len(), &shape).unwrap();
+        let by_counts = sort_order(&columns, &shape, mode, next).unwrap();
         let mut by_comparison: Vec<usize> = (0..vals.len()).collect();
         by_comparison.sort_by_key(|&k| (subs[[k, mode]], subs[[k, next]]));
         assert_eq!(by_counts, by_comparison);
+        // The one-pass pair counting sort (the build's path here) gives the same layout.
+        let pairs = shape[mode] * shape[next];
+        assert!(counts_pay(pairs, vals.len()));
+        let gathered = by_sort_order(&columns, &vals, &shape, mode, next).unwrap();
+        assert_eq!(gathered, counted.modes[mode]);
+        assert_eq!(
+            by_pair_counts(&columns, &vals, &shape, mode, next, pairs).unwrap(),
+            gathered
+        );
     }
     // A hypersparse dimension takes the comparison sort: same layout but for the shape.
     let mut wide_shape = shape;
