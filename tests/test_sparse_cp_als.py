@@ -8,12 +8,12 @@ import contextlib
 import io
 from pathlib import Path
 
+import kernels_rs.pyttb as drop_in
 import numpy as np
-import pyttb as ttb
 import pytest
+import pyttb as ttb
 
 import kernels_rs
-import kernels_rs.pyttb as drop_in
 from tensorbench.tns import read_tns
 
 TNS = Path(__file__).resolve().parents[1] / "data" / "inputs" / "tns"
@@ -51,7 +51,7 @@ def assert_same_decomposition(ours, theirs):
         assert np.array_equal(out["params"][key], value), key
     assert Minit.isequal(Minit0)
     np.testing.assert_allclose(M.weights, M0.weights, rtol=1e-8)
-    for a, b in zip(M.factor_matrices, M0.factor_matrices):
+    for a, b in zip(M.factor_matrices, M0.factor_matrices, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
     assert printed == printed0
 
@@ -61,7 +61,7 @@ def assert_same_decomposition(ours, theirs):
     [((30, 40, 50), 0.02, 4), ((12, 10, 9, 8), 0.05, 3), ((25, 20), 0.3, 2)],
 )
 def test_same_init_same_iterations_and_fit_as_pyttb(shape, density, rank):
-    np.random.seed(7)
+    np.random.seed(7)  # noqa: NPY002 (pyttb draws from NumPy's global generator)
     X = ttb.sptenrand(shape, density=density)
     init = random_init(shape, rank, 8)
     kwargs = dict(init=init, maxiters=15, stoptol=1e-6)
@@ -74,12 +74,12 @@ def test_same_init_same_iterations_and_fit_as_pyttb(shape, density, rank):
 
 
 def test_random_init_draws_what_pyttb_draws_and_every_option_passes_through():
-    np.random.seed(9)
+    np.random.seed(9)  # noqa: NPY002 (pyttb draws from NumPy's global generator)
     X = ttb.sptenrand((15, 14, 13), density=0.05)
     options = dict(stoptol=1e-3, maxiters=7, dimorder=[2, 0, 1], printitn=2, fixsigns=False)
-    np.random.seed(10)
+    np.random.seed(10)  # noqa: NPY002 (pyttb draws from NumPy's global generator)
     theirs = run(ttb.cp_als, X, 3, **options)
-    np.random.seed(10)
+    np.random.seed(10)  # noqa: NPY002 (pyttb draws from NumPy's global generator)
     ours = run(kernels_rs.cp_als, X, 3, **options)
     assert_same_decomposition(ours, theirs)
     # optdims: a mode left out keeps its initial factor.
@@ -91,7 +91,7 @@ def test_random_init_draws_what_pyttb_draws_and_every_option_passes_through():
 
 
 def test_nvecs_init_fails_as_pyttb_fails_and_the_zero_tensor():
-    np.random.seed(12)
+    np.random.seed(12)  # noqa: NPY002 (pyttb draws from NumPy's global generator)
     X = ttb.sptenrand((8, 7, 6), density=0.2)
     # pyttb 1.8.6's sptensor.nvecs returns complex vectors, which its ktensor refuses:
     # the same AssertionError from both (init="nvecs" calls pyttb's own nvecs).
@@ -121,7 +121,7 @@ def test_frostt_tensors(name):
 
 
 def test_int32_and_c_ordered_subscripts():
-    np.random.seed(15)
+    np.random.seed(15)  # noqa: NPY002 (pyttb draws from NumPy's global generator)
     X = ttb.sptenrand((10, 11, 12), density=0.1)
     init = random_init(X.shape, 3, 16)
     want = run(kernels_rs.cp_als, X, 3, init=init, maxiters=3)
@@ -132,11 +132,11 @@ def test_int32_and_c_ordered_subscripts():
 
 
 def test_bad_input_is_a_clear_error():
-    np.random.seed(17)
+    np.random.seed(17)  # noqa: NPY002 (pyttb draws from NumPy's global generator)
     X = ttb.sptenrand((5, 6, 7), density=0.2)
-    with pytest.raises(TypeError, match="X must be a pyttb.sptensor"):
+    with pytest.raises(TypeError, match=r"X must be a pyttb\.sptensor"):
         kernels_rs.cp_als(X.to_tensor(), 2)
-    with pytest.raises(TypeError, match="X must be a pyttb.sptensor"):
+    with pytest.raises(TypeError, match=r"X must be a pyttb\.sptensor"):
         kernels_rs.cp_als(np.ones((2, 2)), 2)
     with pytest.raises(ValueError, match="order at least 2"):
         kernels_rs.cp_als(ttb.sptenrand((5,), density=0.5), 1)
@@ -146,7 +146,7 @@ def test_bad_input_is_a_clear_error():
     for rank in (1.5, "2", True):
         with pytest.raises(TypeError, match="rank must be an int"):
             kernels_rs.cp_als(X, rank)
-    with pytest.raises(ValueError, match="init must be 'random', 'nvecs' or a pyttb.ktensor"):
+    with pytest.raises(ValueError, match=r"init must be 'random', 'nvecs' or a pyttb\.ktensor"):
         kernels_rs.cp_als(X, 2, init="svd")
     with pytest.raises(ValueError, match="init must be"):
         kernels_rs.cp_als(X, 2, init=np.ones((5, 2)))

@@ -16,10 +16,15 @@ fail an ``assert``).
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from kernels_rs import _kernels_rs
+
+if TYPE_CHECKING:
+    import pyttb
 
 
 def _check_args(X, rank, dimorder, optdims, init, printitn, maxiters):
@@ -69,19 +74,19 @@ def _one_d(value, name):
     return array
 
 
-def cp_als(  # noqa: PLR0912,PLR0913,PLR0915  (pyttb's cp_als, kept whole)
-    X,
-    rank,
+def cp_als(
+    X: pyttb.sptensor,
+    rank: int,
     *,
-    stoptol=1e-4,
-    maxiters=1000,
-    dimorder=None,
-    optdims=None,
-    init="random",
-    printitn=1,
-    fixsigns=True,
-    threads=None,
-):
+    stoptol: float = 1e-4,
+    maxiters: int = 1000,
+    dimorder: Sequence[int] | np.ndarray | None = None,
+    optdims: Sequence[int] | np.ndarray | None = None,
+    init: Literal["random", "nvecs"] | pyttb.ktensor = "random",
+    printitn: int = 1,
+    fixsigns: bool = True,
+    threads: int | None = None,
+) -> tuple[pyttb.ktensor, pyttb.ktensor, dict]:
     """CP decomposition of the sptensor ``X`` by alternating least squares: pyttb's
     ``cp_als`` with its arguments, stopping rule, printing and return value
     ``(M, Minit, output)``; ``threads`` as in :func:`kernels_rs.mttkrp`."""
@@ -95,7 +100,8 @@ def cp_als(  # noqa: PLR0912,PLR0913,PLR0915  (pyttb's cp_als, kept whole)
     if isinstance(init, str) and init.lower() == "random":
         factor_matrices = []
         for n in range(N):
-            factor_matrices.append(np.random.uniform(0, 1, (X.shape[n], rank)))
+            # NumPy's global generator, as pyttb draws (the same seed, the same guess).
+            factor_matrices.append(np.random.uniform(0, 1, (X.shape[n], rank)))  # noqa: NPY002
         init = ttb.ktensor(factor_matrices)
     elif isinstance(init, str) and init.lower() == "nvecs":
         factor_matrices = []
