@@ -95,7 +95,9 @@ def cp_als(
     dimorder, optdims = _check_args(X, rank, dimorder, optdims, init, printitn, maxiters)
     N = X.ndims
     normX = X.norm()
-    layout = _kernels_rs.SparseLayout(X.subs, X.vals, X.shape)
+    # pyttb's arithmetic turns integer and boolean values into float64; so does this.
+    vals = X.vals.astype(np.float64) if X.vals.dtype.kind in "biu" else X.vals
+    layout = _kernels_rs.SparseLayout(X.subs, vals, X.shape)
 
     if isinstance(init, str) and init.lower() == "random":
         factor_matrices = []
@@ -180,7 +182,7 @@ def cp_als(
 
     if printitn > 0:
         inner = _kernels_rs.innerprod_ktensor(
-            X.subs, X.vals, X.shape, M.weights, M.factor_matrices, threads=threads
+            X.subs, vals, X.shape, M.weights, M.factor_matrices, threads=threads
         )
         if normX == 0:
             normresidual = M.norm() ** 2 - 2 * inner
