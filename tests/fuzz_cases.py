@@ -1323,6 +1323,8 @@ def run_cp_als_case(kernels, case: dict) -> dict:
     (M, Minit, out), (M0, Minit0, out0) = got[1], want[1]
     if type(M) is not pyttb.ktensor or type(Minit) is not pyttb.ktensor:
         return {"outcome": "fail", "why": f"results are {type(M)}, {type(Minit)}"}
+    if M.shape != M0.shape or M.ncomponents != M0.ncomponents:
+        return {"outcome": "fail", "why": f"{M.shape} x {M.ncomponents} != pyttb's"}
     if out.keys() != out0.keys() or out["iters"] != out0["iters"]:
         return {"outcome": "fail", "why": f"output {out} != pyttb's {out0}"}
     if not _same_fit(out["fit"], out0["fit"]):
