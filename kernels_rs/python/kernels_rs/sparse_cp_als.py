@@ -6,8 +6,8 @@ from NumPy's global generator exactly as pyttb does), updates, normalization, st
 rule, printing, and the same results (a ``pyttb.ktensor``, the initial ktensor, and the
 output dict with keys ``params``, ``iters``, ``normresidual``, ``fit``). The difference:
 X is copied once into a :class:`kernels_rs.SparseLayout` (fiber layout) at the start,
-every MTTKRP runs on it (``threads=`` threads, the GIL released), and the final inner
-product runs on ``kernels_rs.innerprod_ktensor``. Results equal pyttb's to rounding.
+every MTTKRP runs on it (``threads=`` threads, the GIL released), and so does the final
+inner product (one more MTTKRP). Results equal pyttb's to rounding.
 
 Bad input is a TypeError or ValueError that names the argument (where pyttb would
 fail an ``assert``).
@@ -181,8 +181,14 @@ def cp_als(
         M = M.fixsigns()
 
     if printitn > 0:
-        inner = _kernels_rs.innerprod_ktensor(
-            X.subs, vals, X.shape, M.weights, M.factor_matrices, threads=threads
+        # innerprod(X, M) from one more MTTKRP on the layout (pyttb calls
+        # X.innerprod(M)): sum_r w_r sum_i U_n[i, r] * mttkrp(X, U, n)[i, r], the
+        # identity the iterations' fit uses; equal to it to rounding, and one pass
+        # over the sorted nonzeros of one mode instead of R products per nonzero.
+        n = dimorder[-1]
+        inner = np.sum(
+            np.sum(M.factor_matrices[n] * layout.mttkrp(M.factor_matrices, n, threads=threads), 0)
+            * M.weights
         )
         if normX == 0:
             normresidual = M.norm() ** 2 - 2 * inner
