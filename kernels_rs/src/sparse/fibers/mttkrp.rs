@@ -14,11 +14,25 @@
 //! the result is bitwise the same for every thread count. Calls below
 //! [`crate::sparse::mttkrp::MIN_WORK_PER_TASK`] per task run inline.
 //!
-//! Measured (Xeon, 2 cores shared with other jobs, best of 5 interleaved; n = 400
-//! sptenrand density 0.01, 640,000 nonzeros, R = 16, 1 thread), per mode:
-//! COO one-pass (`kernels_rs.mttkrp`) 3.4-3.9 ms; this layout 1.9-2.3 ms; the layout's
-//! build (all 3 modes) 45 ms, about 12 COO MTTKRPs, repaid after ~8 CP-ALS iterations'
-//! worth of MTTKRPs... see the branch report for the exact figures.
+//! Measured (this Xeon, 2 cores shared with other jobs: best of 7 interleaved calls
+//! per variant, ranges over several runs; n = 400 sptenrand density 0.01, 636,891
+//! nonzeros, 1 thread, per mode):
+//!
+//! | R  | COO one-pass (`mttkrp`) | this layout | layout, 8-column blocks |
+//! |----|-------------------------|-------------|-------------------------|
+//! | 8  | 2.4-2.9 ms              | 1.7-2.4 ms  |                         |
+//! | 16 | 3.3-4.4 ms              | 2.0-2.9 ms  | 3.5 ms (2.9 ms with 16) |
+//! | 32 | 5.6-6.7 ms              | 3.8-4.9 ms  |                         |
+//!
+//! On 2 threads (R = 16, same run): COO (private outputs) 3.95 ms, layout 1.34 ms
+//! (1 thread in that run: 6.2 and 2.5 ms). The build (all 3 modes, one pair counting
+//! sort each) takes 19-40 ms, about 10 layout MTTKRPs; it saves ~1.3 ms per mode, so
+//! it pays after ~5-10 CP-ALS iterations. COO stays the kernel for one-off MTTKRPs
+//! (pyttb's drop-in, which cannot cache a layout on a mutable sptensor: a build per
+//! call would cost more than the COO MTTKRP). The time per nonzero barely grows with R
+//! up to 16, so the loop is not bound by its flops; likely by the per-fiber work (a
+//! fiber holds ~4 nonzeros here, and its length is a branch hard to predict; not
+//! profiled).
 
 use ndarray::{Array2, ArrayView1, ArrayView2};
 
