@@ -122,6 +122,7 @@ def test_frostt_tensors_every_mode(name):
 def test_a_huge_dimension_is_built_without_counts_and_its_output_is_a_memory_error():
     subs = np.array([[0, 1], [2**40 - 1, 2]])
     layout = kernels_rs.SparseLayout(subs, np.array([1.0, 2.0]), (2**40, 3))
+    assert layout.index_bits == 64  # a subscript beyond u32
     got = layout.mttkrp([None, np.ones((3, 0))], 0)  # R = 0: an empty result
     assert got.shape == (2**40, 0)
     assert np.array_equal(layout.mttkrp([np.zeros((2**40, 0)), None], 1), np.zeros((3, 0)))
