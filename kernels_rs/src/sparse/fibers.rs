@@ -197,24 +197,25 @@ impl<I: LayoutIndex> ReaderKernel<Result<Vec<ModeFibers<I>>, FactorsError>> for 
     }
 }
 
-/// The subscripts as one contiguous column per mode, range-checked: the sorts and the
-/// gathers then read 4-byte keys from a few MB instead of whole rows of `subs`.
+/// The subscripts as one contiguous column per mode, range-checked in one in-order pass
+/// over the nonzeros: the sorts then read 4-byte keys in order instead of `subs`' rows.
 fn columns<I: LayoutIndex>(
     subs: &impl SubsRead,
     nnz: usize,
     shape: &[usize],
 ) -> Result<Vec<Vec<I>>, FactorsError> {
     let mut columns = Vec::with_capacity(shape.len());
-    for (j, &size) in shape.iter().enumerate() {
-        let mut column = with_room::<I>(nnz)?;
-        for k in 0..nnz {
+    for _ in shape {
+        columns.push(with_room::<I>(nnz)?);
+    }
+    for k in 0..nnz {
+        for (j, (&size, column)) in shape.iter().zip(columns.iter_mut()).enumerate() {
             let s = subs.get(k, j);
             if !in_range(s, size) {
                 return Err(first_bad_subscript(subs, nnz, shape).expect("a bad subscript"));
             }
             column.push(I::from_usize(s as usize));
         }
-        columns.push(column);
     }
     Ok(columns)
 }
