@@ -941,6 +941,62 @@ def oracle_innerprod_ktensor(subs, vals, shape, weights, factors, threads=None):
     return float(np.sum(v * per_nonzero)) if len(v) else 0.0
 
 
+def layout_definition(s, v, dims, fs, mode, rank):
+    """SparseLayout's documented arithmetic: nonzeros stably sorted by (row, next), next
+    the other mode of smallest dimension (the lowest on a tie); per fiber (equal row and
+    next) the in-order sum of ``val * prod_rest factor rows`` (rest modes ascending),
+    then each row the in-order sum of ``fiber * factors[next][j]``, from zero."""
+    order = len(dims)
+    nxt = min((m for m in range(order) if m != mode), key=lambda m: dims[m])
+    rest = [m for m in range(order) if m not in (mode, nxt)]
+    perm = np.lexsort((s[:, nxt], s[:, mode]))  # stable: input order among equals
+    s, v = s[perm], v[perm]
+    out = np.zeros((dims[mode], rank))
+    if not len(v):
+        return out
+    terms = np.repeat(v[:, None], rank, axis=1)
+    for m in rest:
+        terms = terms * fs[m][s[:, m]]
+    rows, nexts = s[:, mode], s[:, nxt]
+    new_fiber = np.r_[True, (np.diff(rows) != 0) | (np.diff(nexts) != 0)]
+    fiber = np.cumsum(new_fiber) - 1
+    acc = np.zeros((int(fiber[-1]) + 1, rank))
+    np.add.at(acc, fiber, terms)
+    np.add.at(out, rows[new_fiber], acc * fs[nxt][nexts[new_fiber]])
+    return out
+
+
+def oracle_sparse_layout(subs, vals, shape, factors, mode, threads=None):
+    """``SparseLayout(subs, vals, shape).mttkrp(factors, mode, threads=threads)``: the
+    construction's checks (as mttkrp's on subs, vals, shape), then the call's."""
+    s = _coo_subs(subs)
+    v = _coo_vals(vals)
+    dims = _shape(shape)
+    if len(dims) < 2:
+        raise Refuse("ValueError", "order below 2")
+    v = _vals_column(v)
+    if copy_too_big(v):
+        raise Refuse("MemoryError", "the copy of vals")
+    s, v, _, _ = _coo_checks(s, v, dims, [None] * len(dims), None)
+    _check_subscripts(s, dims)
+    _int_arg(mode, "mode")
+    if threads is not None:
+        _int_arg(threads, "threads")
+    mode = int(mode)
+    if not 0 <= mode < len(dims):
+        raise Refuse("ValueError", "mode out of range")
+    _threads_arg(threads)
+    fs = _factor_list(factors, mode)
+    _, _, fs, rank = _coo_checks(s, v, dims, fs, mode)
+    if dims[mode] * rank * 8 > IMPOSSIBLE_BYTES:
+        raise Refuse("MemoryError", "the result")
+    return layout_definition(s, v, dims, fs, mode, rank)
+
+
+def oracle_cp_als(*args, **kwargs):
+    raise AssertionError("cp_als cases are checked against pyttb.cp_als (run_cp_als_case)")
+
+
 def oracle_set_num_threads(n):
     _int_arg(n, "n", 1, MAX_THREADS)
     return ("num_threads", int(n))
@@ -977,6 +1033,8 @@ ORACLES: dict[str, Callable] = {
     "overhead_pool_entry": oracle_pool_entry,
     "mttkrp": oracle_mttkrp,
     "innerprod_ktensor": oracle_innerprod_ktensor,
+    "SparseLayout": oracle_sparse_layout,
+    "cp_als": oracle_cp_als,
     "set_num_threads": oracle_set_num_threads,
     "get_num_threads": lambda: ("num_threads", None),
 }
@@ -1059,7 +1117,7 @@ def check(fn_name: str, result: Any, want: Any, scale: float, kwargs: dict) -> s
             return None if ok else f"returned {result!r}, default now {now}, not {want[1]}"
         ok = type(result) is int and 1 <= result <= MAX_THREADS and result == now
         return None if ok else f"not a thread count: {result!r}"
-    if fn_name == "mttkrp":
+    if fn_name in ("mttkrp", "SparseLayout"):
         if type(result) is not np.ndarray or result.dtype != np.float64:
             return f"result is {type(result).__name__} {getattr(result, 'dtype', '')}"
         if not result.flags.c_contiguous:
@@ -1095,6 +1153,8 @@ def run_case(kernels, case: dict) -> dict:
     fn_name = case["fn"]
     if fn_name == "__pyttb__":
         return run_pyttb_case(case)
+    if fn_name == "cp_als":
+        return run_cp_als_case(kernels, case)
     args, kwargs, keep = build_call(case)
     scale = _scale(list(args) + list(kwargs.values()))
     try:
@@ -1102,6 +1162,11 @@ def run_case(kernels, case: dict) -> dict:
     except Refuse as r:
         want, refuse = None, r
     fn = getattr(kernels, fn_name)
+    if fn_name == "SparseLayout":
+
+        def fn(subs, vals, shape, factors, mode, **kw):
+            return kernels.SparseLayout(subs, vals, shape).mttkrp(factors, mode, **kw)
+
     if fn_name == "set_num_threads":
         # Process state: restored after the case, and a refused count must not change it.
         before = kernels.get_num_threads()
@@ -1234,6 +1299,71 @@ def run_pyttb_case(case: dict) -> dict:
     if why is not None:
         return {"outcome": "fail", "why": f"accelerated differs from pyttb: {why}"}
     return {"outcome": "ok", "tags": ["pyttb-same"], "kernel_calls": kernel_calls}
+
+
+def _same_fit(got, want) -> bool:
+    got, want = float(got), float(want)
+    if np.isnan(want) or np.isinf(want):
+        return got == want or (np.isnan(got) and np.isnan(want))
+    return abs(got - want) <= 1e-10 * max(abs(want), 1.0)
+
+
+def run_cp_als_case(kernels, case: dict) -> dict:
+    """``kernels_rs.cp_als`` against ``pyttb.cp_als`` on the same arguments and the same
+    global random state: the same iterations and fit (to 1e-10), or, where pyttb fails
+    an ``assert`` (its way to refuse input) or raises, a TypeError/ValueError of ours
+    (or pyttb's own exception, where both reach the same pyttb code). An X that is not
+    a sptensor is a TypeError, an order-1 one a ValueError, and a bad ``threads=`` (ours
+    alone) an error that names it, whatever pyttb does."""
+    import contextlib
+    import io
+
+    import pyttb
+
+    outcomes = []
+    for fn in (pyttb.cp_als, kernels.cp_als):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            args, kwargs, keep = build_call(case)
+            if fn is pyttb.cp_als:
+                kwargs.pop("threads", None)
+            np.random.seed(case.get("seed", 0))  # noqa: NPY002 (pyttb's init draws from it)
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    outcomes.append(("value", fn(*args, **kwargs)))
+            except Exception as e:
+                outcomes.append(("raised", type(e).__name__, str(e)))
+            del keep
+    want, got = outcomes
+    order = args[0].ndims if isinstance(args[0], pyttb.sptensor) else None
+    if got[0] == "raised":
+        ours_clear = got[1] in ("TypeError", "ValueError")
+        if want[0] == "raised" and (ours_clear or got == want):
+            return {"outcome": "ok", "tags": ["pyttb-error"]}
+        # Refused by design where pyttb goes on: a dense or other X (TypeError), and
+        # order 1 (ValueError).
+        if order is None and got[1] == "TypeError":
+            return {"outcome": "ok", "tags": ["pyttb-error"]}
+        if order is not None and order < 2 and got[1] == "ValueError":
+            return {"outcome": "ok", "tags": ["pyttb-error"]}
+        # threads= is ours alone (pyttb has no such argument).
+        if "threads" in case.get("kwargs", {}) and ours_clear and "thread" in got[2]:
+            return {"outcome": "ok", "tags": ["pyttb-error"]}
+        return {"outcome": "fail", "why": f"pyttb: {str(want)[:300]}, ours: {got}"}
+    if want[0] == "raised":
+        return {"outcome": "fail", "why": f"pyttb raised {want[1:]}, ours returned"}
+    (M, Minit, out), (M0, Minit0, out0) = got[1], want[1]
+    if type(M) is not pyttb.ktensor or type(Minit) is not pyttb.ktensor:
+        return {"outcome": "fail", "why": f"results are {type(M)}, {type(Minit)}"}
+    if M.shape != M0.shape or M.ncomponents != M0.ncomponents:
+        return {"outcome": "fail", "why": f"{M.shape} x {M.ncomponents} != pyttb's"}
+    if out.keys() != out0.keys() or out["iters"] != out0["iters"]:
+        return {"outcome": "fail", "why": f"output {out} != pyttb's {out0}"}
+    if not _same_fit(out["fit"], out0["fit"]):
+        return {"outcome": "fail", "why": f"fit {out['fit']!r} != pyttb's {out0['fit']!r}"}
+    if not Minit.isequal(Minit0):
+        return {"outcome": "fail", "why": "another initial guess than pyttb's"}
+    return {"outcome": "ok", "tags": ["pyttb-same"]}
 
 
 def main() -> None:

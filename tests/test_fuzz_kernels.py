@@ -894,6 +894,100 @@ def test_mttkrp_and_innerprod_ktensor(worker, fn, data):
 
 
 @st.composite
+def sparse_layout_cases(draw):
+    """``SparseLayout(subs, vals, shape).mttkrp(factors, mode, threads=)``: mttkrp's
+    cases (the layout takes the same arguments; it has no schedule=)."""
+    case = draw(coo_cases("mttkrp"))
+    if case["kwargs"].pop("schedule", None) is not None:
+        case["tags"] = [t for t in case["tags"] if t != "bad-name"]
+    return {**case, "fn": "SparseLayout"}
+
+
+@settings(FUZZ, max_examples=2 * EXAMPLES)
+@given(case=sparse_layout_cases())
+def test_sparse_layout(worker, case):
+    run(worker, case)
+
+
+@st.composite
+def cp_als_cases(draw):
+    """``kernels_rs.cp_als(X, rank, ...)`` on the drop-in's random sptensors, checked
+    against ``pyttb.cp_als`` (fuzz_cases.run_cp_als_case): valid calls, and bad X, rank,
+    init, dimorder and threads."""
+    tensor = draw(sptensors(orders=st.sampled_from([1, 2, 2, 3, 3, 4, 5])))
+    dims = tensor["sptensor"]["dims"]
+    rank = draw(st.sampled_from([1, 2, 3, 5]))
+    seed = draw(seeds)
+    kwargs = {
+        "maxiters": {"py": draw(st.sampled_from([1, 2, 4]))},
+        "printitn": {"py": draw(st.sampled_from([0, 1]))},
+        "stoptol": {"py": draw(st.sampled_from([1e-4, 0.0]))},
+    }
+    case_tags = []
+    choice = draw(
+        st.sampled_from(
+            ["random", "random", "ktensor", "ktensor", "rank", "init", "dimorder", "X", "threads"]
+        )
+    )
+    rank_spec = {"py": rank}
+    if choice == "ktensor":
+        factors = factor_matrices(draw, dims, rank, seed)
+        weights = array((rank,), "float64", "C", seed)
+        kwargs["init"] = {"ktensor": {"factors": factors, "weights": weights}}
+        kwargs["fixsigns"] = {"py": draw(st.booleans())}
+    elif choice == "rank":
+        rank_spec = {"py": draw(st.sampled_from([0, -1]))}
+        case_tags.append("int-bad-value")
+    elif choice == "init":
+        kind = draw(st.sampled_from(["name", "rows", "rank", "modes", "array"]))
+        bad_dims = list(dims)
+        if kind == "name":
+            kwargs["init"] = {"py": "svd"}
+            case_tags.append("bad-name")
+        elif kind == "array":
+            kwargs["init"] = array((dims[0], rank), "float64")
+            case_tags.append("wrong-type")
+        else:
+            r = rank + 1 if kind == "rank" else rank
+            if kind == "rows":
+                bad_dims[-1] += 1
+            elif kind == "modes":
+                bad_dims = [*bad_dims, 2]
+            factors = factor_matrices(draw, bad_dims, r, seed)
+            weights = array((r,), "float64", "C", seed)
+            kwargs["init"] = {"ktensor": {"factors": factors, "weights": weights}}
+            case_tags.append("wrong-shape")
+    elif choice == "dimorder":
+        order = len(dims)
+        kwargs["dimorder"] = {"list": [{"py": m} for m in [*range(order - 1), 0]]}
+    elif choice == "X":
+        tensor = draw(
+            st.sampled_from(
+                [{"py": None}, array(dims, "float64"), {"tensor": array(dims, "float64")}]
+            )
+        )
+        case_tags.append("wrong-type")
+    elif choice == "threads":
+        threads, kind = draw(st.sampled_from(THREADS))
+        kwargs["threads"] = threads
+        case_tags += ["threads"] + ([kind] if kind else [])
+    return {
+        "fn": "cp_als",
+        "args": [tensor, rank_spec],
+        "kwargs": kwargs,
+        "seed": seed,
+        "tags": case_tags,
+    }
+
+
+# pyttb's cp_als runs per case: a third of the budget.
+@settings(FUZZ, max_examples=max(EXAMPLES // 3, 1))
+@given(case=cp_als_cases())
+def test_cp_als_agrees_with_pyttb(worker, case):
+    run(worker, case)
+
+
+@st.composite
 def thread_count_cases(draw):
     if draw(st.integers(0, 3)) == 0:
         return {"fn": "get_num_threads", "args": [], "tags": ["threads"]}

@@ -35,6 +35,7 @@ mod key_sort;
 mod row_sort;
 // MTTKRP and the inner product with a Kruskal tensor, beside TTV (issue 15).
 pub mod factors;
+pub mod fibers;
 pub mod innerprod;
 pub mod mttkrp;
 

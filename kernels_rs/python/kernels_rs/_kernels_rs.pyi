@@ -265,6 +265,42 @@ def innerprod_ktensor(
     R)) in one pass: ``sum_k vals[k] * sum_r weights[r] * prod_m factors[m][subs[k, m], r]``,
     summed in fixed blocks of 4096 nonzeros, so the same for every thread count."""
 
+class SparseLayout:
+    """A COO tensor of order d >= 2 copied once into a fiber (CSF-like) layout for repeated
+    MTTKRPs (CP-ALS): per mode, the nonzeros sorted by (row, next) with ``next`` the other
+    mode of smallest dimension, u32 subscripts and pointers when every dimension and nnz
+    fit (``index_bits``), else u64. Built in O(nnz + dimensions) per mode by counting
+    sorts (a comparison sort for a dimension far beyond nnz). A copy: later changes to
+    ``subs``/``vals`` do not affect it. subs, vals and shape as for ``mttkrp``; the same
+    TypeError/ValueError/MemoryError for bad ones."""
+
+    def __init__(
+        self,
+        subs: npt.NDArray[np.int64] | npt.NDArray[np.int32],
+        vals: npt.NDArray[np.float64],
+        shape: Sequence[int],
+    ) -> None: ...
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def nnz(self) -> int:
+        """Stored nonzeros (duplicates are kept and summed by the MTTKRP)."""
+    @property
+    def index_bits(self) -> int:
+        """32 or 64: the width of the stored subscripts and pointers."""
+    def mttkrp(
+        self,
+        factors: Sequence[npt.NDArray[np.float64] | None],
+        mode: int,
+        *,
+        threads: int | None = None,
+    ) -> npt.NDArray[np.float64]:
+        """``mttkrp(subs, vals, shape, factors, mode)`` of the stored tensor, equal to it to
+        rounding: per fiber (row i, next j) the sum of ``val * prod_rest factors[m][i_m, :]``
+        times ``factors[next][j, :]`` once. NaN and infinities propagate; an overflow can
+        differ from ``mttkrp``'s (the factors are multiplied in another order). Threads own
+        ranges of output rows: bitwise the same result for every thread count."""
+
 def set_num_threads(n: int) -> None:
     """Set the default thread count of the threaded kernels (1 to MAX_THREADS)."""
 

@@ -4,6 +4,7 @@
 mod args;
 mod bench;
 mod dense;
+mod layout;
 mod mttkrp;
 mod overhead;
 mod raw;
@@ -52,5 +53,6 @@ fn kernels_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tt::register(m)?;
     overhead::register(m)?;
     mttkrp::register(m)?;
+    layout::register(m)?;
     Ok(())
 }

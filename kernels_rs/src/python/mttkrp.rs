@@ -22,12 +22,12 @@ use crate::sparse::mttkrp::Schedule;
 use crate::sparse::{innerprod as innerprod_kernel, mttkrp as mttkrp_kernel};
 
 /// `subs` borrowed with the integer width it has.
-enum SubsArg<'py> {
+pub(super) enum SubsArg<'py> {
     Wide(PyReadonlyArray2<'py, i64>),
     Narrow(PyReadonlyArray2<'py, i32>),
 }
 
-fn subs_arg<'py>(obj: &Bound<'py, PyAny>) -> PyResult<SubsArg<'py>> {
+pub(super) fn subs_arg<'py>(obj: &Bound<'py, PyAny>) -> PyResult<SubsArg<'py>> {
     let array = obj.cast::<PyUntypedArray>().map_err(|_| {
         PyTypeError::new_err(format!(
             "subs must be a numpy.ndarray of int64 or int32, got {}",
@@ -60,7 +60,7 @@ fn subs_arg<'py>(obj: &Bound<'py, PyAny>) -> PyResult<SubsArg<'py>> {
 /// `subs` as the kernels read it: in place when C- or F-contiguous, else a C-order copy;
 /// any empty `subs` next to empty `vals` is nnz = 0 (pyttb stores an empty tensor's
 /// subs as a (1, 0) array).
-enum SubsData<'a, I> {
+pub(super) enum SubsData<'a, I> {
     InPlace(Subs<'a, I>),
     Copied(Array2<I>),
 }
@@ -68,7 +68,7 @@ enum SubsData<'a, I> {
 impl<'a, I: Index + numpy::Element> SubsData<'a, I> {
     /// The subscripts in place, or a C-order copy (a MemoryError naming `subs` when a
     /// broadcast array's copy cannot be allocated).
-    fn new(view: ArrayView2<'a, I>, nnz: usize) -> PyResult<Self> {
+    pub(super) fn new(view: ArrayView2<'a, I>, nnz: usize) -> PyResult<Self> {
         if view.is_empty() && nnz == 0 {
             return Ok(SubsData::InPlace(Subs::RowMajor {
                 data: &[],
@@ -81,7 +81,7 @@ impl<'a, I: Index + numpy::Element> SubsData<'a, I> {
         })
     }
 
-    fn subs(&self) -> Subs<'_, I> {
+    pub(super) fn subs(&self) -> Subs<'_, I> {
         match self {
             SubsData::InPlace(subs) => *subs,
             SubsData::Copied(array) => Subs::from_view(array.view()).expect("C order"),
@@ -91,7 +91,7 @@ impl<'a, I: Index + numpy::Element> SubsData<'a, I> {
 
 /// Every factor matrix but `skip` borrowed as a 2-D float64 array; `None` at `skip`
 /// (whatever object is there is not read).
-fn factor_args<'py>(
+pub(super) fn factor_args<'py>(
     factors: &Bound<'py, PyAny>,
     skip: Option<usize>,
 ) -> PyResult<Vec<Option<PyReadonlyArray2<'py, f64>>>> {
@@ -115,7 +115,7 @@ fn factor_args<'py>(
 
 /// C-order views of the borrowed factors (an empty 0 x 0 view at a skipped mode); a copy
 /// that cannot be allocated (a broadcast factor) is a MemoryError naming it.
-fn c_order<'a>(
+pub(super) fn c_order<'a>(
     factors: &'a [Option<PyReadonlyArray2<'_, f64>>],
 ) -> PyResult<Vec<CowArray<'a, f64, Ix2>>> {
     let mut out = room_for_items(factors.len(), "factors")?;
@@ -138,7 +138,7 @@ fn c_order<'a>(
     Ok(out)
 }
 
-fn mode_arg(mode: i64, order: usize) -> PyResult<usize> {
+pub(super) fn mode_arg(mode: i64, order: usize) -> PyResult<usize> {
     usize::try_from(mode)
         .ok()
         .filter(|&m| m < order)
@@ -149,7 +149,7 @@ fn mode_arg(mode: i64, order: usize) -> PyResult<usize> {
         })
 }
 
-fn to_py_err(err: FactorsError) -> PyErr {
+pub(super) fn to_py_err(err: FactorsError) -> PyErr {
     match err {
         FactorsError::OutOfMemory { .. } => PyMemoryError::new_err(err.to_string()),
         FactorsError::Threads(PoolError::Build(_)) => PyRuntimeError::new_err(err.to_string()),
