@@ -54,7 +54,8 @@ plotting.show(fig, threads_report.figure_alt(run))
 ## Per-call time, speedup and parallel efficiency
 
 `slower_than_1_thread` / `faster_than_1_thread`: the 95% confidence intervals of the two mean
-times do not overlap.
+times do not overlap and the means differ by more than 5%
+(`tensorbench.experiments.threads_report.MATERIAL`).
 """),
         code("""
 table = threads_report.scaling_table(run)

@@ -50,6 +50,7 @@ STYLES: dict[str, dict] = {
     },
     "rust_all_cores": {"color": SKY, "marker": "X"},
     "native": {"color": GREEN, "marker": "*", "markersize": 9},
+    "layout": {"color": BROWN, "marker": "d", "linestyle": "--"},
     "pyttb": {"color": PINK, "marker": "P"},
     "read_bandwidth": {"color": "#000000", "marker": "", "linestyle": "-."},
     # Tensor train (tt_overhead)

@@ -57,6 +57,7 @@ READER_NAMES: dict[str, str] = {
     "rust_from_python_tuned": "Rust from Python, tuned",
     "rust_all_cores": "Rust from Python, every core",
     "native": "kernels_rs.cp_als",
+    "layout": "kernels_rs.SparseLayout",
     "pyttb": "pyttb",
     "numpy_einsum": "NumPy einsum",
     "numpy_matmul": "NumPy matmul",

@@ -11,7 +11,10 @@ Every MTTKRP implementation computes pyttb's ``sptensor.mttkrp(factors, mode)`` 
   (every core the worker may use);
 * ``numba``: the Rust kernel's one-pass algorithm (for each nonzero, the product of its
   factor rows added to its output row) compiled by Numba: the paper's "Numba on more
-  advanced computation".
+  advanced computation";
+* ``layout``: ``kernels_rs.SparseLayout(subs, vals, shape).mttkrp(factors, mode)`` on one
+  thread, the layout (nonzeros sorted into fibers, built once before the timed calls, as
+  ``kernels_rs.cp_als`` builds it once per decomposition) reused by every call.
 
 CP-ALS implementations run ``pyttb.cp_als`` for a fixed number of iterations from a fixed
 initial ktensor: ``pyttb`` stock, ``rust_from_python``/``rust_all_cores`` with the drop-in
@@ -26,7 +29,7 @@ from functools import cache
 import numpy as np
 import pyttb as ttb
 
-MTTKRP_IMPLEMENTATIONS = ("pyttb", "numba", "rust_from_python", "rust_all_cores")
+MTTKRP_IMPLEMENTATIONS = ("pyttb", "numba", "rust_from_python", "rust_all_cores", "layout")
 CP_ALS_IMPLEMENTATIONS = ("pyttb", "rust_from_python", "rust_all_cores", "native")
 # The drop-in paths: the kernels' thread count is the cell's.
 ACCELERATED = ("rust_from_python", "rust_all_cores")
@@ -116,6 +119,17 @@ def _numba_kernel():
     return kernel
 
 
+def build_layout(tensor: ttb.sptensor):
+    """The fiber layout of ``tensor`` (a copy owned by Rust)."""
+    import kernels_rs
+
+    return kernels_rs.SparseLayout(tensor.subs, tensor.vals, tensor.shape)
+
+
+def mttkrp_layout(layout, factors, mode: int) -> np.ndarray:
+    return layout.mttkrp(factors, mode, threads=1)
+
+
 MTTKRP = {
     "pyttb": mttkrp_pyttb,
     "rust_from_python": mttkrp_pyttb,
@@ -140,7 +154,7 @@ def cp_als(implementation: str, tensor: ttb.sptensor, init: ttb.ktensor, iterati
         native = native_cp_als()
         if native is None:
             raise ValueError("the installed kernels_rs has no cp_als")
-        model, _, out = native(tensor, rank, **options)
+        model, _, out = native(tensor, rank, threads=1, **options)
         return model, out
     if implementation not in CP_ALS_IMPLEMENTATIONS:
         raise ValueError(f"unknown cp_als implementation {implementation!r}")

@@ -13,6 +13,10 @@ from tensorbench.experiments.dense_report import DenseRun
 from tensorbench.findings import Finding
 
 EXPERIMENT = "threads"
+# "Slower" or "faster" than 1 thread: the 95% CIs of the two means are disjoint and the
+# means differ by more than this fraction (smaller differences are not worth a reader's
+# attention, and on a shared VM they come and go between runs).
+MATERIAL = 0.05
 KERNEL_ORDER = ("mttkrp", "innerprod", "ttv", "dot", "matvec")
 KERNEL_LABELS = {
     "mttkrp": "MTTKRP (R = 16)",
@@ -44,7 +48,7 @@ def kernels_of(frame: pd.DataFrame) -> list[str]:
 def scaling_table(run: DenseRun) -> pd.DataFrame:
     """Per (kernel, size, threads): mean seconds per call, speedup over 1 thread (means),
     parallel efficiency (speedup / threads), and whether the call is significantly
-    slower or faster than on 1 thread (95% CIs disjoint)."""
+    slower or faster than on 1 thread (95% CIs disjoint and more than MATERIAL apart)."""
     frame = cells(run)
     rows = []
     for (kernel, size), group in frame.groupby(["kernel", "size"]):
@@ -62,8 +66,12 @@ def scaling_table(run: DenseRun) -> pd.DataFrame:
                     "mean_s": r.mean,
                     "speedup_x": speedup,
                     "efficiency": speedup / r.threads,
-                    "slower_than_1_thread": bool(r.ci95_low > base["ci95_high"]),
-                    "faster_than_1_thread": bool(r.ci95_high < base["ci95_low"]),
+                    "slower_than_1_thread": bool(
+                        r.ci95_low > base["ci95_high"] and speedup < 1 - MATERIAL
+                    ),
+                    "faster_than_1_thread": bool(
+                        r.ci95_high < base["ci95_low"] and speedup > 1 + MATERIAL
+                    ),
                 }
             )
     table = pd.DataFrame(rows)
