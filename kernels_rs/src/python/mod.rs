@@ -4,6 +4,8 @@
 mod args;
 mod bench;
 mod dense;
+// The STREAM-style bandwidth probes (issue 11).
+mod memory;
 mod mttkrp;
 mod overhead;
 mod raw;
@@ -52,5 +54,6 @@ fn kernels_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tt::register(m)?;
     overhead::register(m)?;
     mttkrp::register(m)?;
+    memory::register(m)?;
     Ok(())
 }
