@@ -4,7 +4,7 @@
 //! its data live in). The probe must therefore be an upper bound: the fastest one core
 //! moves data, not one simple loop's rate. It measures three kernels, as STREAM does:
 //! read (a sum), copy (`a = b`) and triad (`a = b + q c`), each in every compiled
-//! [`Variant`] (1, 2, 4 or 8 interleaved streams; 1, 2 or 4 cache lines unrolled per
+//! [`Variant`] (1, 2, 4 or 8 interleaved streams; 1, 2 or 4 SIMD vectors unrolled per
 //! stream), on the widest instruction set the CPU has ([`simd`]), over buffers on huge
 //! pages as NumPy's are ([`buffer`]); the best of several passes (the one least disturbed).
 //!

@@ -10,6 +10,8 @@
 
 use std::hint::black_box;
 
+use pulp::{Simd, WithSimd};
+
 use super::kernels;
 
 /// The instruction set a measurement ran on.
@@ -46,11 +48,11 @@ impl Isa {
 
 /// Stream counts every kernel is compiled for.
 pub const STREAMS: [usize; 4] = [1, 2, 4, 8];
-/// Unrollings (cache lines of 64 bytes per stream per step) every kernel is compiled for.
+/// Unrollings (SIMD vectors per stream per step: 64 bytes each on AVX-512, 32 on AVX2)
+/// every kernel is compiled for.
 pub const UNROLLS: [usize; 3] = [1, 2, 4];
 
-/// One shape of a loop: `streams` interleaved streams, `unroll` cache lines of each per
-/// step. Only the shapes in [`STREAMS`] x [`UNROLLS`] can be made (they are compiled in).
+/// One shape of a loop: `streams` interleaved streams, `unroll` vectors of each per step. Only the shapes in [`STREAMS`] x [`UNROLLS`] can be made (they are compiled in).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Variant {
     streams: usize,
@@ -85,67 +87,122 @@ impl Variant {
     }
 }
 
-/// Call `$f::<S, W>($args)` for variant `$v` (`W` = 8 words = one cache line per unroll).
+/// Call `$m::$f::<_, N, U>($simd, $args)` for variant `$v`.
 macro_rules! by_variant {
-    ($v:expr, $m:ident::$f:ident, ($($arg:expr),*)) => {
+    ($v:expr, $m:ident::$f:ident, $simd:expr, ($($arg:expr),*)) => {
         match ($v.streams, $v.unroll) {
-            (1, 1) => $m::$f::<1, 8>($($arg),*),
-            (1, 2) => $m::$f::<1, 16>($($arg),*),
-            (1, 4) => $m::$f::<1, 32>($($arg),*),
-            (2, 1) => $m::$f::<2, 8>($($arg),*),
-            (2, 2) => $m::$f::<2, 16>($($arg),*),
-            (2, 4) => $m::$f::<2, 32>($($arg),*),
-            (4, 1) => $m::$f::<4, 8>($($arg),*),
-            (4, 2) => $m::$f::<4, 16>($($arg),*),
-            (4, 4) => $m::$f::<4, 32>($($arg),*),
-            (8, 1) => $m::$f::<8, 8>($($arg),*),
-            (8, 2) => $m::$f::<8, 16>($($arg),*),
-            (8, 4) => $m::$f::<8, 32>($($arg),*),
+            (1, 1) => $m::$f::<_, 1, 1>($simd, $($arg),*),
+            (1, 2) => $m::$f::<_, 1, 2>($simd, $($arg),*),
+            (1, 4) => $m::$f::<_, 1, 4>($simd, $($arg),*),
+            (2, 1) => $m::$f::<_, 2, 1>($simd, $($arg),*),
+            (2, 2) => $m::$f::<_, 2, 2>($simd, $($arg),*),
+            (2, 4) => $m::$f::<_, 2, 4>($simd, $($arg),*),
+            (4, 1) => $m::$f::<_, 4, 1>($simd, $($arg),*),
+            (4, 2) => $m::$f::<_, 4, 2>($simd, $($arg),*),
+            (4, 4) => $m::$f::<_, 4, 4>($simd, $($arg),*),
+            (8, 1) => $m::$f::<_, 8, 1>($simd, $($arg),*),
+            (8, 2) => $m::$f::<_, 8, 2>($simd, $($arg),*),
+            (8, 4) => $m::$f::<_, 8, 4>($simd, $($arg),*),
             _ => unreachable!("Variant::new admits only the compiled shapes"),
         }
     };
 }
 
-/// Run `$body` compiled for `$isa` (falling back to the build's baseline when the CPU
-/// lacks it, which [`Isa::widest`] never asks for).
-macro_rules! on_isa {
-    ($isa:expr, $body:expr) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            match $isa {
-                Isa::Avx512 => match pulp::x86::V4::try_new() {
-                    Some(simd) => simd.vectorize(|| $body),
-                    None => $body,
-                },
-                Isa::Avx2 => match pulp::x86::V3::try_new() {
-                    Some(simd) => simd.vectorize(|| $body),
-                    None => $body,
-                },
-                Isa::Baseline => $body,
+/// Run `op` on the vectors of `isa` (or the next narrower one this CPU has; `Scalar` for
+/// the baseline). `pulp`'s `Simd::vectorize` calls `op.with_simd` inside a function
+/// compiled for the instruction set; every `with_simd` below is `#[inline(always)]`, so
+/// the kernel is compiled there. (Through a closure instead, LLVM declined to inline the
+/// triad's twelve variants into it, and the triad ran as scalar code with calls to the
+/// vector operations.)
+#[inline(always)]
+fn run<Op: WithSimd>(isa: Isa, op: Op) -> Op::Output {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if isa == Isa::Avx512 {
+            if let Some(simd) = pulp::x86::V4::try_new() {
+                return Simd::vectorize(simd, op);
             }
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            let _ = $isa;
-            $body
+        if isa != Isa::Baseline {
+            if let Some(simd) = pulp::x86::V3::try_new() {
+                return Simd::vectorize(simd, op);
+            }
         }
-    }};
+    }
+    op.with_simd(pulp::Scalar::new())
+}
+
+struct Read<'a> {
+    v: Variant,
+    words: &'a [u64],
+}
+
+impl WithSimd for Read<'_> {
+    type Output = u64;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) -> u64 {
+        by_variant!(self.v, kernels::read, simd, (self.words))
+    }
+}
+
+struct Copy<'a> {
+    v: Variant,
+    src: &'a [u64],
+    dst: &'a mut [u64],
+    key: u64,
+}
+
+impl WithSimd for Copy<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        by_variant!(
+            self.v,
+            kernels::copy,
+            simd,
+            (self.src, &mut *self.dst, self.key)
+        )
+    }
+}
+
+struct Triad<'a> {
+    v: Variant,
+    a: &'a mut [f64],
+    b: &'a [f64],
+    c: &'a [f64],
+    q: f64,
+}
+
+impl WithSimd for Triad<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        by_variant!(
+            self.v,
+            kernels::triad,
+            simd,
+            (&mut *self.a, self.b, self.c, self.q)
+        )
+    }
 }
 
 /// One read pass ([`kernels::read`]) of `words`; returns the sum so it is not optimized away.
 pub fn read(isa: Isa, v: Variant, words: &[u64]) -> u64 {
-    on_isa!(isa, by_variant!(v, kernels::read, (words)))
+    run(isa, Read { v, words })
 }
 
 /// One copy pass ([`kernels::copy`]) of `src` into `dst`.
 pub fn copy(isa: Isa, v: Variant, src: &[u64], dst: &mut [u64]) {
     let key = black_box(0u64);
-    on_isa!(isa, by_variant!(v, kernels::copy, (src, &mut *dst, key)))
+    run(isa, Copy { v, src, dst, key })
 }
 
 /// One triad pass ([`kernels::triad`]): `a = b + q c`.
 pub fn triad(isa: Isa, v: Variant, a: &mut [f64], b: &[f64], c: &[f64], q: f64) {
-    on_isa!(isa, by_variant!(v, kernels::triad, (&mut *a, b, c, q)))
+    run(isa, Triad { v, a, b, c, q })
 }
 
 #[cfg(test)]
@@ -166,7 +223,13 @@ mod tests {
 
     #[test]
     fn every_isa_and_variant_gives_the_plain_results() {
-        let n = 8 * 32 * 3 + 5;
+        // Whole steps, leftover vectors (37 = 4 x 8 + 5) and leftover words, on every path.
+        for n in [8 * 32 * 3 + 5, 8 * 37 + 3, 5] {
+            check_every_isa_and_variant(n);
+        }
+    }
+
+    fn check_every_isa_and_variant(n: usize) {
         let words: Vec<u64> = (0..n as u64).map(|i| i * 7 + u64::MAX / 5).collect();
         let sum = words.iter().fold(0u64, |a, &w| a.wrapping_add(w));
         let b: Vec<f64> = (0..n).map(|i| i as f64).collect();
