@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 EXPERIMENTS: tuple[str, ...] = ("dot", "matvec", "call_overhead", "ttv", "tt_overhead")
+# The memory-bandwidth curve and the roofline (issue 11), in a line of its own to merge.
+EXPERIMENTS += ("bandwidth",)
 
 
 @dataclass(frozen=True)
