@@ -179,7 +179,7 @@ class BandwidthRun:
         from tensorbench import plotting
 
         text = plotting.caption(self.metadata, self.profile, statistic="fastest timing")
-        return text.replace("bars: 95% CI", "of every variant of each kernel")
+        return text.replace(", bars: 95% CI", " over every variant of each kernel")
 
 
 def best_curve(raw: pd.DataFrame) -> pd.DataFrame:
@@ -266,6 +266,14 @@ def plateau_table(run: BandwidthRun) -> pd.DataFrame:
 # --- findings ---------------------------------------------------------------------------
 
 
+def size_text(n_bytes: float) -> str:
+    """'48 KiB', '2 MiB', '1 GiB': the largest binary unit that keeps the number >= 1."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:g} {unit}"
+    return f"{n_bytes:g} B"
+
+
 def recorded_findings(profile: str, results_root: str | None = None) -> list[Finding]:
     run = load(profile, results_root)
     return findings(run) if run is not None else []
@@ -281,10 +289,10 @@ def numpy_finding(run: BandwidthRun) -> Finding | None:
     from tensorbench.bandwidth import TARGET
 
     held = ratio >= TARGET
-    n_mib = int(run.numpy["n1"].iloc[0]) / 2**20
+    n_bytes = int(run.numpy["n1"].iloc[0])
     return Finding(
         EXPERIMENT,
-        f"kernels_rs.read_bandwidth() on {n_mib:,.0f} MiB read at "
+        f"kernels_rs.read_bandwidth() on {size_text(n_bytes)} read at "
         f"{rates['read_bandwidth'] / 1e9:.1f} GB/s; in the same process np.sum read at "
         f"{rates['numpy_sum'] / 1e9:.1f} GB/s and np.dot of two arrays at "
         f"{rates['numpy_dot'] / 1e9:.1f} GB/s: {ratio:.2f}x the faster "
@@ -315,7 +323,7 @@ def findings(run: BandwidthRun) -> list[Finding]:
                 f"Plateaus of the {kernel} curve (best rate per level): " + ", ".join(parts) + ".",
             )
         )
-    caches = ", ".join(f"{name} {size / 2**20:g} MiB" for name, size in sorted(run.caches.items()))
+    caches = ", ".join(f"{name} {size_text(size)}" for name, size in sorted(run.caches.items()))
     out.append(
         Finding(
             EXPERIMENT,
