@@ -106,3 +106,69 @@ def test_the_roofline_notebook_shows_the_curve_and_places_the_kernels(smoke_root
     text = json.dumps(nb)
     assert "read_bandwidth() on 8 MiB read at" in text  # the NumPy comparison, from data
     assert "Plateaus of the read curve" in text
+
+
+def test_the_level_bound_for_the_runtime_figures_names_its_levels():
+    rows = pd.DataFrame({"size": [1000, 10**6, 10**8]})
+    bound = roofline.level_bound(rows, "size", lambda r: 16 * r["size"], FakeRun())
+    assert list(bound["level"]) == ["L1", "L3", "DRAM"]
+    assert bound["seconds"].tolist() == pytest.approx([16e3 / 200e9, 16e6 / 40e9, 16e8 / 10e9])
+    label = roofline.level_bound_label(bound)
+    assert "L1 200.0 GB/s, L3 40.0 GB/s, DRAM 10.0 GB/s" in label
+    empty = roofline.level_bound(rows, "size", lambda r: 16 * r["size"], None)
+    assert empty.empty and "no bandwidth curve" in roofline.level_bound_label(empty)
+
+
+def _curve_on_disk(base, caches=CACHES):
+    """A bandwidth-curve folder under ``base`` holding CURVE as raw records."""
+    folder = base / bandwidth.CURVE_SET
+    folder.mkdir(parents=True)
+    raw = CURVE.assign(
+        experiment="bandwidth",
+        implementation="read",
+        n1=CURVE["working_set_bytes"],
+        streams=1,
+        unroll=1,
+        isa="avx2",
+        bytes_per_pass=CURVE["working_set_bytes"],
+        write_allocate_bytes=0,
+        passes_per_timing=1,
+        timing=0,
+        seconds=CURVE["working_set_bytes"] / CURVE["bytes_per_second"],
+        is_first_call=False,
+    )[bandwidth.CURVE_COLUMNS]
+    raw.to_csv(folder / "raw.csv", index=False)
+    meta = {"cell_extra": {"read__16384": {"cache_bytes": caches}}}
+    (folder / "metadata.json").write_text(json.dumps(meta))
+
+
+def _dense_run(base):
+    from tensorbench.experiments.dense_report import DenseRun
+
+    summary = pd.DataFrame(
+        {
+            "implementation": "rust_tuned",
+            "size": [1000, 10**6, 10**8],
+            "mean": [1e-7, 1e-3, 0.2],
+            "ci95_low": [1e-7, 1e-3, 0.2],
+            "ci95_high": [1e-7, 1e-3, 0.2],
+            "n_calls": 2,
+        }
+    )
+    return DenseRun("dot", "smoke", summary, summary, {}, base / "dot", base)
+
+
+def test_the_dense_figure_draws_the_bound_of_each_sizes_level(tmp_path):
+    from tensorbench.experiments import dense_report
+
+    run = _dense_run(tmp_path)
+    kwargs = {"x": "size", "xlabel": "n", "title": "t", "bytes_of": lambda r: 16 * r["size"]}
+    # No curve on disk (and, here, no read_bandwidth cell): no level bound is drawn.
+    without = dense_report.figure(run, **kwargs)
+    assert not any("of the level" in x.get_label() for x in without.axes[0].get_lines())
+    _curve_on_disk(tmp_path)
+    fig = dense_report.figure(run, **kwargs)
+    labels = [" ".join(t.get_text().split()) for t in fig.axes[0].get_legend().get_texts()]
+    assert any("L1 200.0 GB/s, L3 40.0 GB/s, DRAM 10.0 GB/s" in t for t in labels), labels
+    line = next(x for x in fig.axes[0].get_lines() if "of the level" in x.get_label())
+    assert list(line.get_ydata()) == pytest.approx([16e3 / 200e9, 16e6 / 40e9, 16e8 / 10e9])

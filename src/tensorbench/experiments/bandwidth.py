@@ -169,7 +169,7 @@ class BandwidthRun:
     metadata: dict
     caches: dict
     data_dir: Path
-    figures_dir: Path
+    figures_dir: Path | None
 
     @property
     def curve(self) -> pd.DataFrame:
@@ -225,9 +225,17 @@ def run(profile: str, results_root: str | None = None) -> BandwidthRun:
 
 def load(profile: str, results_root: str | None = None) -> BandwidthRun | None:
     """A finished run read back from disk (None if the curve has no data)."""
-    from tensorbench import paths, results
+    from tensorbench import paths
 
     base = paths.run_dir("data", profile, results_root)
+    return load_dir(base, profile, paths.run_dir("figures", profile, results_root))
+
+
+def load_dir(base: Path, profile: str, figures_dir: Path | None = None) -> BandwidthRun | None:
+    """The run whose cell sets are folders of ``base`` (a machine's profile folder under
+    data/results), or None if the curve has no data."""
+    from tensorbench import results
+
     raw = results.load_raw(base / CURVE_SET)
     if raw.empty or "bytes_per_pass" not in raw:
         return None
@@ -244,7 +252,7 @@ def load(profile: str, results_root: str | None = None) -> BandwidthRun | None:
         metadata=metadata,
         caches=caches or bandwidth_levels.machine_cache_bytes(),
         data_dir=base / CURVE_SET,
-        figures_dir=paths.run_dir("figures", profile, results_root),
+        figures_dir=figures_dir,
     )
 
 

@@ -318,3 +318,52 @@ def findings_lines(placed: pd.DataFrame) -> list[str]:
             f"{row.fraction_of_bound:.2f}x the {row.level} bound."
         )
     return lines
+
+
+# --- the level-aware bound for the runtime figures (ready for dense_report / ttv_report) --
+
+
+def level_bound(rows: pd.DataFrame, x: str, bytes_of, bw_run) -> pd.DataFrame:
+    """What ``dense_report.memory_bound`` draws, per level: for each size (``x``) of
+    ``rows``, the seconds needed to move ``bytes_of(rows)`` bytes at the plateau of the
+    level they live in (columns x, seconds, level, bytes_per_second; NaN seconds where
+    that level was not measured). Drop-in for the figures' bound, with
+    :func:`level_bound_label` for the legend."""
+    sizes = rows.drop_duplicates(x)
+    if sizes.empty or bw_run is None:
+        return pd.DataFrame(columns=[x, "seconds", "level", "bytes_per_second"])
+    out = []
+    for size, moved in zip(sizes[x], bytes_of(sizes), strict=True):
+        if not moved > 0:  # bytes not known for this size: no bound there
+            out.append({x: size, "seconds": math.nan, "level": "", "bytes_per_second": math.nan})
+            continue
+        level, rate = bandwidth_levels.bound_for(float(moved), bw_run.curve, caches=bw_run.caches)
+        out.append({x: size, "seconds": moved / rate, "level": level, "bytes_per_second": rate})
+    return pd.DataFrame(out).sort_values(x).reset_index(drop=True)
+
+
+def level_bound_label(bound: pd.DataFrame) -> str:
+    """The legend of a :func:`level_bound` line: which levels it uses, at what rate."""
+    if bound.empty:
+        return "memory-traffic bound (no bandwidth curve measured)"
+    used = bound.dropna(subset=["seconds"]).drop_duplicates("level")
+    parts = [f"{r.level} {r.bytes_per_second / 1e9:.1f} GB/s" for r in used.itertuples()]
+    return "memory-traffic bound of the level the data live in (" + ", ".join(parts) + ", read)"
+
+
+def figure_bound(run, x: str, bytes_of) -> tuple[pd.DataFrame, str] | None:
+    """For a runtime figure of the dense or TTV experiments (``run``: a DenseRun), the
+    bound of the level each size's data live in, from the bandwidth curve measured in the
+    same machine's profile folder, and its legend; None when that curve is not on disk or
+    lacks a level some size needs (the figure then keeps its DRAM read bound)."""
+    from tensorbench.experiments import bandwidth
+    from tensorbench.experiments.dense_impls import BANDWIDTH
+
+    bw_run = bandwidth.load_dir(run.data_dir.parent, run.profile)
+    if bw_run is None:
+        return None
+    rows = run.summary[run.summary["implementation"] != BANDWIDTH]
+    bound = level_bound(rows, x, bytes_of, bw_run)
+    if bound.empty or bound["seconds"].isna().any():
+        return None
+    return bound[[x, "seconds"]], level_bound_label(bound)
