@@ -89,7 +89,9 @@ def read_bandwidth(n_bytes: int = 536870912, repeats: int = 5) -> float:
 # working set, all arrays together (split evenly, rounded down to whole float64/u64
 # elements). Bytes are counted as STREAM counts them (each array once per pass); the
 # write-allocate reads of the written array are NOT counted ("write_allocate_bytes" says
-# how many they are). Each result dict: kernel, streams, unroll, isa, working_set_bytes,
+# how many they are). streams: interleaved sequential streams (the arrays cut into that
+# many parts); unroll: SIMD vectors per stream per step (64 bytes each on AVX-512, 32 on
+# AVX2; "isa" says which ran). Each result dict: kernel, streams, unroll, isa, working_set_bytes,
 # bytes_per_pass, write_allocate_bytes, passes_per_timing, seconds (one per timing, each
 # of passes_per_timing passes), best_bytes_per_second. ValueError: an unknown kernel,
 # streams not in STREAM_COUNTS, unroll not in STREAM_UNROLLS, n_bytes below one element
