@@ -10,7 +10,7 @@
 //! compile to (`objdump -d` of the release `.so`, this crate's x86-64 baseline build with
 //! fat LTO, Rust 1.95), on the AVX-512 path for `N = 2, U = 4`:
 //! - read: 8 `vpaddq zmm, zmm, [mem]` per step (4 per stream, one accumulator register
-//!   each), the pointer bump and the loop branch: nothing else;
+//!   each), then a pointer bump, a counter decrement and the loop branch: nothing else;
 //! - copy: per vector one `vpxorq zmm, zmm, [mem]` (the load) and one `vmovdqu64 [mem],
 //!   zmm` (the store);
 //! - triad: per vector one `vmulpd zmm, zmm, [mem]`, one `vaddpd zmm, zmm, [mem]` and one
