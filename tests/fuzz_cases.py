@@ -671,12 +671,16 @@ def oracle_bench_dot(form, n, n_trials, seed):
     return ("times", trials + 1)
 
 
-def oracle_bench_matvec(form, n1, n2, n_trials, seed):
+def oracle_bench_matvec(form, n1, n2, n_trials, seed, layout="C"):
     for value, name in ((n1, "n1"), (n2, "n2"), (n_trials, "n_trials")):
         _int_arg(value, name)
     _int_arg(seed, "seed", unsigned=True)
+    if not isinstance(layout, str):
+        raise Refuse("TypeError", "layout is not a str")
     if form not in ("loop", "tuned"):
         raise Refuse("ValueError", "form")
+    if layout not in ("C", "F"):
+        raise Refuse("ValueError", "layout")
     n1, n2 = _int_arg(n1, "n1", 0), _int_arg(n2, "n2", 0)
     trials = _int_arg(n_trials, "n_trials", 1, 2**20)
     if n1 * n2 >= 2**64:
@@ -684,6 +688,18 @@ def oracle_bench_matvec(form, n1, n2, n_trials, seed):
     if max(n1 * n2, n1, n2) * 8 > IMPOSSIBLE_BYTES:
         raise Refuse("MemoryError", "operands")
     return ("times", trials + 1)
+
+
+# --- matvec timers with page faults (kernels-layout block) ---
+
+
+def oracle_bench_matvec_faults(form, n1, n2, n_trials, seed, layout="C"):
+    _, trials = oracle_bench_matvec(form, n1, n2, n_trials, seed, layout)
+    return ("times_and_faults", trials)
+
+
+def oracle_minor_page_faults():
+    return ("fault_count", None)
 
 
 BENCH_TT_CASES = {
@@ -1016,6 +1032,8 @@ ORACLES: dict[str, Callable] = {
     "matvec_loop": oracle_matvec,
     "bench_dot": oracle_bench_dot,
     "bench_matvec": oracle_bench_matvec,
+    "bench_matvec_faults": oracle_bench_matvec_faults,
+    "minor_page_faults": oracle_minor_page_faults,
     "ttv": oracle_ttv,
     "bench_ttv": oracle_bench_ttv,
     "read_bandwidth": oracle_read_bandwidth,
@@ -1083,6 +1101,17 @@ def check(fn_name: str, result: Any, want: Any, scale: float, kwargs: dict) -> s
         ok = isinstance(result, list) and len(result) == want[1]
         ok = ok and all(isinstance(t, float) and np.isfinite(t) and t >= 0 for t in result)
         return None if ok else f"not {want[1]} finite times: {result!r:.200}"
+    if tag == "times_and_faults":
+        seconds = result.get("seconds") if isinstance(result, dict) else None
+        faults = result.get("minor_faults") if isinstance(result, dict) else None
+        ok = isinstance(seconds, list) and len(seconds) == want[1]
+        ok = ok and all(isinstance(t, float) and np.isfinite(t) and t >= 0 for t in seconds)
+        ok = ok and isinstance(faults, list) and len(faults) == want[1]
+        ok = ok and all(f is None or (type(f) is int and f >= 0) for f in faults)
+        return None if ok else f"not {want[1]} times and fault counts: {result!r:.200}"
+    if tag == "fault_count":
+        ok = result is None or (type(result) is int and result >= 0)
+        return None if ok else f"not a fault count: {result!r:.100}"
     if tag == "bench_tt":
         ok = isinstance(result, tuple) and len(result[0]) == want[1] and result[1] >= 1
         return None if ok else f"bad bench_tt result {result!r:.200}"

@@ -215,6 +215,84 @@ def test_in_rust_timers_return_first_call_plus_trials(form):
     assert len(seconds) == 3 and all(s >= 0 for s in seconds)
 
 
+# --- tuned matvec on both layouts (kernels-layout) ---------------------------------
+
+# Both sides of every boundary of the tuned kernel: vector widths, 4 rows or columns per
+# pass, and its 2048-value L1 blocks of x (C order) and y (Fortran order).
+EDGE_SIZES = [1, 3, 4, 5, 8, 9, 17, 2047, 2049]
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("n1", EDGE_SIZES)
+@pytest.mark.parametrize("n2", EDGE_SIZES)
+def test_tuned_matvec_matches_numpy_on_every_edge_size(order, n1, n2):
+    rng = np.random.default_rng(n1 * 10_000 + n2)
+    a = np.asarray(rng.uniform(-1, 1, size=(n1, n2)), order=order)
+    x = rng.uniform(-1, 1, size=n2)
+    np.testing.assert_allclose(kernels_rs.matvec(a, x), a @ x, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_tuned_matvec_on_padded_submatrices_and_strided_x(order):
+    rng = np.random.default_rng(5)
+    base = np.asarray(rng.uniform(size=(700, 900)), order=order)
+    x_base = rng.uniform(size=1800)
+    for a in (base[3:650, 7:811], base[:, 1:], base[1:, :]):
+        for x in (x_base[: a.shape[1]], x_base[: 2 * a.shape[1] : 2], x_base[::-1][: a.shape[1]]):
+            np.testing.assert_allclose(kernels_rs.matvec(a, x), a @ x, rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(0, 3000), (3000, 0), (0, 0)])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_tuned_matvec_of_an_empty_matrix_is_zeros(shape, order):
+    a = np.zeros(shape, order=order)
+    got = kernels_rs.matvec(a, np.ones(shape[1]))
+    assert got.shape == (shape[0],) and not got.any()
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+@pytest.mark.parametrize("form", ["loop", "tuned"])
+def test_in_rust_matvec_timers_take_both_layouts_and_count_faults(form, layout):
+    seconds = kernels_rs.bench_matvec(form, 40, 30, 2, 7, layout=layout)
+    assert len(seconds) == 3 and all(s >= 0 for s in seconds)
+    result = kernels_rs.bench_matvec_faults(form, 40, 30, 2, 7, layout)
+    assert set(result) == {"seconds", "minor_faults"}
+    assert len(result["seconds"]) == 3 and len(result["minor_faults"]) == 3
+    assert all(f is None or (isinstance(f, int) and f >= 0) for f in result["minor_faults"])
+
+
+def test_minor_page_faults_grow_when_fresh_pages_are_touched():
+    before = kernels_rs.minor_page_faults()
+    if before is None:
+        pytest.skip("no /proc/self/stat on this system")
+    pages = np.zeros(64 << 20, dtype=np.uint8)  # untouched until written
+    pages[::4096] = 1
+    assert kernels_rs.minor_page_faults() - before >= 32  # 2 MiB pages at most
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: kernels_rs.bench_matvec("loop", 2, 2, 1, 0, "c"), ValueError, "'C' or 'F'"),
+        (lambda: kernels_rs.bench_matvec("loop", 2, 2, 1, 0, layout=1), TypeError, "layout"),
+        (lambda: kernels_rs.bench_matvec_faults("loop", 2, 2, 1, 0, "K"), ValueError, "layout"),
+        (lambda: kernels_rs.bench_matvec_faults("fast", 2, 2, 1, 0), ValueError, "form"),
+        (lambda: kernels_rs.bench_matvec_faults("loop", 2, 2, 0, 0), ValueError, "n_trials"),
+        (lambda: kernels_rs.bench_matvec_faults("loop", -1, 2, 1, 0), ValueError, "n1"),
+        (lambda: kernels_rs.bench_matvec_faults("loop", 2, 2, 1, -1), ValueError, "range"),
+        (
+            lambda: kernels_rs.bench_matvec_faults("tuned", 2**31, 2**29, 1, 0, "F"),
+            MemoryError,
+            "cannot allocate",
+        ),
+        (lambda: kernels_rs.bench_matvec("loop", 2**40, 2**40, 1, 0, "F"), ValueError, "overflows"),
+    ],
+)
+def test_layout_timers_reject_bad_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [

@@ -1085,6 +1085,8 @@ def probe_cases(draw):
             [
                 "bench_dot",
                 "bench_matvec",
+                "bench_matvec_faults",
+                "minor_page_faults",
                 "read_bandwidth",
                 "overhead_pool_entry",
                 "overhead_noop",
@@ -1108,7 +1110,13 @@ def probe_cases(draw):
             return value
         return draw(valid)
 
-    if fn in ("bench_dot", "bench_matvec"):
+    kwargs = {}
+    if fn in ("bench_matvec", "bench_matvec_faults") and draw(st.integers(0, 1)):
+        layout = draw(st.sampled_from([{"py": "C"}, {"py": "F"}, {"py": "f"}, {"py": 1}]))
+        if layout["py"] not in ("C", "F"):
+            case_tags.append("bad-name" if isinstance(layout["py"], str) else "wrong-type")
+        kwargs["layout"] = layout
+    if fn in ("bench_dot", "bench_matvec", "bench_matvec_faults"):
         form = draw(st.sampled_from(["loop", "tuned", "tuned", "fast"]))
         if form == "fast":
             case_tags.append("bad-name")
@@ -1143,7 +1151,7 @@ def probe_cases(draw):
         args = [{"py": 1}, array((3,), "float64")]
     else:
         args = []
-    return {"fn": fn, "args": args, "tags": case_tags}
+    return {"fn": fn, "args": args, "kwargs": kwargs, "tags": case_tags}
 
 
 @FUZZ

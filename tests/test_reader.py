@@ -164,7 +164,7 @@ def test_offline_problems_accepts_code_math_local_files_and_reader_links(tmp_pat
 
 
 def test_every_implementation_name_has_one_style_from_the_palette():
-    from tensorbench.experiments import dense_impls, tt_overhead, ttv_impls
+    from tensorbench.experiments import dense_impls, mttkrp_impls, tt_overhead, ttv_impls
 
     names = {
         *dense_impls.IMPLEMENTATIONS,
@@ -173,8 +173,8 @@ def test_every_implementation_name_has_one_style_from_the_palette():
         *tt_overhead.IMPLEMENTATIONS,
         *tt_overhead.PUBLISHED_SITE_UPDATE,
         *tt_overhead.PUBLISHED_CHAIN,
-        "pyttb_accelerated",
-        "rust_threads",
+        *mttkrp_impls.MTTKRP_IMPLEMENTATIONS,
+        *mttkrp_impls.CP_ALS_IMPLEMENTATIONS,
         "rayon_inline",
         "rayon_install",
     }

@@ -15,6 +15,7 @@ from conftest import run_notebook
 
 from tensorbench import paths, render, report, site
 from tensorbench.experiments import registry
+from tensorbench.reproduce import execute_claims
 
 
 class _Links(HTMLParser):
@@ -34,6 +35,7 @@ def test_the_smoke_runs_renders_and_index_pages_read_well_offline(smoke_root: Pa
         if not (executed / f"{run.stem}.html").exists():
             run_notebook(run.stem, smoke_root)
     report.write_findings(paths.machine_label(), "smoke", smoke_root)
+    claims_page = execute_claims(smoke_root, ["smoke"]).with_suffix(".html")
     pages = site.build_index(
         paths.kind_root("executed", smoke_root),
         paths.kind_root("figures", smoke_root),
@@ -43,8 +45,13 @@ def test_the_smoke_runs_renders_and_index_pages_read_well_offline(smoke_root: Pa
     assert index in pages and paths.kind_root("executed", smoke_root) / "index.html" in pages
     renders = sorted(executed.glob("*.html"))
     assert {p.stem for p in renders} >= {r.stem for r in registry.notebooks()}
-    for page in [*pages, *renders]:
+    for page in [*pages, *renders, claims_page]:
         assert render.offline_problems(page, allow_external_links=False) == [], page.name
+    # The report card saw this machine's smoke run and links from the top page.
+    card = claims_page.read_text(encoding="utf-8")
+    assert paths.machine_label() in card and "held" in card
+    top = (paths.kind_root("executed", smoke_root) / "index.html").read_text(encoding="utf-8")
+    assert 'href="claims.html"' in top
     links = _Links()
     links.feed(index.read_text(encoding="utf-8"))
     linked = {href.split("#")[0] for href in links.hrefs}

@@ -7,7 +7,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use ndarray::Array2;
+use ndarray::{Array2, ShapeBuilder};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Uniform};
@@ -93,32 +93,83 @@ pub fn time_dot(
         .collect()
 }
 
-/// Time `n_trials + 1` products of a fresh C-order `n1 x n2` matrix with a fresh vector.
+/// The memory layout of a timed matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Row-major (C order, NumPy's default).
+    C,
+    /// Column-major (Fortran order).
+    F,
+}
+
+impl Layout {
+    /// Parse "C" or "F".
+    pub fn parse(name: &str) -> Option<Layout> {
+        match name {
+            "C" => Some(Layout::C),
+            "F" => Some(Layout::F),
+            _ => None,
+        }
+    }
+}
+
+/// One timed call: its seconds and the process's minor page faults during it (`None`
+/// where the count cannot be read: not Linux).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Trial {
+    pub seconds: f64,
+    pub minor_faults: Option<u64>,
+}
+
+/// The process's minor page faults so far (field 10 of `/proc/self/stat`; Linux only).
+pub fn minor_faults() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count fields
+    // from the last ')'. Field 10 is then the 8th after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(7)?.parse().ok()
+}
+
+/// Time `n_trials + 1` products of a fresh `n1 x n2` matrix in `layout` with a fresh
+/// vector. The values are drawn in memory order either way, so a Fortran-order matrix
+/// is generated in the layout it is read in, as a C-order one is.
 pub fn time_matvec(
     form: Form,
+    layout: Layout,
     n1: usize,
     n2: usize,
     n_trials: usize,
     seed: u64,
-) -> Result<Vec<f64>, OperandsTooLarge> {
+) -> Result<Vec<Trial>, OperandsTooLarge> {
     let len = n1
         .checked_mul(n2)
         .ok_or(OperandsTooLarge { elements: None })?;
     let mut rng = StdRng::seed_from_u64(seed);
     (0..=n_trials)
         .map(|_| {
-            let a = Array2::from_shape_vec((n1, n2), uniform_vec(&mut rng, len)?)
-                .expect("length n1 * n2 by construction");
+            let values = uniform_vec(&mut rng, len)?;
+            let a = match layout {
+                Layout::C => Array2::from_shape_vec((n1, n2), values),
+                Layout::F => Array2::from_shape_vec((n1, n2).f(), values),
+            }
+            .expect("length n1 * n2 by construction");
             let x = ndarray::Array1::from_vec(uniform_vec(&mut rng, n2)?);
+            let faults_before = minor_faults();
             let start = Instant::now();
             let value = match form {
                 Form::Loop => dense::matvec_loop(black_box(a.view()), black_box(x.view())),
                 Form::Tuned => dense::matvec(black_box(a.view()), black_box(x.view())),
             }
             .map_err(|_| OperandsTooLarge { elements: Some(n1) })?;
-            let elapsed = start.elapsed().as_secs_f64();
+            let seconds = start.elapsed().as_secs_f64();
+            let faults_after = minor_faults();
             black_box(value);
-            Ok(elapsed)
+            Ok(Trial {
+                seconds,
+                minor_faults: faults_after
+                    .zip(faults_before)
+                    .map(|(after, before)| after.saturating_sub(before)),
+            })
         })
         .collect()
 }
@@ -133,8 +184,11 @@ mod tests {
             let t = time_dot(form, 100, 4, 7).unwrap();
             assert_eq!(t.len(), 5);
             assert!(t.iter().all(|s| s.is_finite() && *s >= 0.0));
-            let t = time_matvec(form, 3, 5, 2, 7).unwrap();
-            assert_eq!(t.len(), 3);
+            for layout in [Layout::C, Layout::F] {
+                let t = time_matvec(form, layout, 3, 5, 2, 7).unwrap();
+                assert_eq!(t.len(), 3);
+                assert!(t.iter().all(|t| t.seconds.is_finite() && t.seconds >= 0.0));
+            }
         }
     }
 
@@ -148,7 +202,7 @@ mod tests {
             })
         );
         assert_eq!(
-            time_matvec(Form::Loop, usize::MAX, 2, 1, 0),
+            time_matvec(Form::Loop, Layout::F, usize::MAX, 2, 1, 0),
             Err(OperandsTooLarge { elements: None })
         );
     }
@@ -167,5 +221,23 @@ mod tests {
         assert_eq!(Form::parse("loop"), Some(Form::Loop));
         assert_eq!(Form::parse("tuned"), Some(Form::Tuned));
         assert_eq!(Form::parse("fast"), None);
+        assert_eq!(Layout::parse("C"), Some(Layout::C));
+        assert_eq!(Layout::parse("F"), Some(Layout::F));
+        assert_eq!(Layout::parse("c"), None);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn minor_faults_count_the_first_touch_of_fresh_pages() {
+        let before = minor_faults().expect("Linux has /proc/self/stat");
+        // 64 MiB of fresh zeroed pages, each written once: at least 32 first touches
+        // even with 2 MiB transparent huge pages.
+        let mut pages = vec![0u8; 64 << 20];
+        for page in pages.chunks_mut(4096) {
+            page[0] = 1;
+        }
+        black_box(&pages);
+        let after = minor_faults().unwrap();
+        assert!(after - before >= 32, "{before} -> {after}");
     }
 }

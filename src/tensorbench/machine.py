@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import re
@@ -91,3 +92,18 @@ def cache_bytes(level: int, default: int) -> int:
         if text.isdigit():
             return int(text)
     return default
+
+
+@contextlib.contextmanager
+def reading(label: str):
+    """Within the block, every path names machine ``label`` (read another machine's data
+    through ``TENSORBENCH_MACHINE``, which every path honours)."""
+    previous = os.environ.get(MACHINE_VARIABLE)
+    os.environ[MACHINE_VARIABLE] = label
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(MACHINE_VARIABLE, None)
+        else:
+            os.environ[MACHINE_VARIABLE] = previous

@@ -32,7 +32,8 @@ PUBLISHED_COLOR = "#000000"
 
 # One fixed style per implementation, for every figure of every notebook. Covers every
 # implementation name the experiments use (dense, ttv, tt_overhead, call_overhead), the
-# published series drawn beside them, and the coming pyttb_accelerated and rust_threads.
+# published series drawn beside them, and mttkrp's and threads' (the drop-in on every core,
+# the native CP-ALS).
 STYLES: dict[str, dict] = {
     # Dense (dot, matvec) and TTV
     "python": {"color": BLUE, "marker": "o"},
@@ -47,9 +48,9 @@ STYLES: dict[str, dict] = {
         "linestyle": "--",
         "mfc": "none",
     },
-    "rust_threads": {"color": SKY, "marker": "X"},
+    "rust_all_cores": {"color": SKY, "marker": "X"},
+    "native": {"color": GREEN, "marker": "*", "markersize": 9},
     "pyttb": {"color": PINK, "marker": "P"},
-    "pyttb_accelerated": {"color": PINK, "marker": "P", "linestyle": "--", "mfc": "none"},
     "read_bandwidth": {"color": "#000000", "marker": "", "linestyle": "-."},
     # Tensor train (tt_overhead)
     "numpy_einsum": {"color": GREY, "marker": "o"},

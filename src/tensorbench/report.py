@@ -54,19 +54,11 @@ def commits(profile_dir: Path) -> list[str]:
 
 
 def findings(profile: str, root: Path | None, machine: str) -> dict[str, list[Finding]]:
-    """Every experiment's findings on ``machine`` at ``profile`` (the data of another
-    machine are read through TENSORBENCH_MACHINE, which every path honours)."""
-    import os
+    """Every experiment's findings on ``machine`` at ``profile``."""
+    from tensorbench.machine import reading
 
-    previous = os.environ.get(paths.MACHINE_VARIABLE)
-    os.environ[paths.MACHINE_VARIABLE] = machine
-    try:
+    with reading(machine):
         return {m.EXPERIMENT: m.recorded_findings(profile, root) for m in registry.modules()}
-    finally:
-        if previous is None:
-            os.environ.pop(paths.MACHINE_VARIABLE, None)
-        else:
-            os.environ[paths.MACHINE_VARIABLE] = previous
 
 
 def _wall_times(log: dict) -> str:
@@ -239,9 +231,37 @@ def write_pages(root: Path | None = None) -> list[Path]:
     return written
 
 
+def report_card_section(root: Path | None = None) -> list[str]:
+    """The claims report card's summary: claims held per machine and profile, and every
+    claim's verdict on each."""
+    from tensorbench import claims, tables
+
+    card = claims.report_card(root)
+    if card.empty:
+        return []
+    summary = claims.summary(card)
+    wide = claims.wide(card).drop(columns=["claim"])
+    return [
+        "### Claims report card",
+        "",
+        "Every quantitative claim of the paper and of the TT note, checked by the rule beside it "
+        "in `src/tensorbench/claims.py` on every machine and profile with data "
+        "([rendered](executed/claims.html), `notebooks/claims.ipynb`, every machine's results "
+        "side by side in `figures/comparison/`).",
+        "",
+        tables.to_markdown(summary),
+        "",
+        tables.to_markdown(wide),
+        "",
+        "### Per machine and profile",
+        "",
+    ]
+
+
 def section(root: Path | None = None) -> str:
-    """The README block: per machine and profile, the headline table and a link."""
-    parts = []
+    """The README block: the claims report card, then per machine and profile the
+    headline table and a link."""
+    parts = report_card_section(root)
     for machine in machines(root):
         for profile in PROFILE_ORDER:
             profile_dir = paths.run_dir("data", profile, root, machine)

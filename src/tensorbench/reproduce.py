@@ -59,6 +59,28 @@ def execute(
     return target
 
 
+def execute_claims(results_root: str | Path | None = None, profiles=("paper", "quick")) -> Path:
+    """Execute the claims report card (every machine with runs of ``profiles``) into
+    ``executed/claims.ipynb`` and render it."""
+    import papermill
+
+    source = paths.project_root() / "notebooks" / f"{registry.CLAIMS.notebook}.ipynb"
+    out_dir = paths.kind_root("executed", results_root)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{registry.CLAIMS.stem}.ipynb"
+    papermill.execute_notebook(
+        str(source),
+        str(target),
+        parameters={"results_root": str(results_root or ""), "profiles": list(profiles)},
+        kernel_name=KERNEL_NAME,
+        cwd=str(source.parent),
+        log_output=True,
+        progress_bar=False,
+    )
+    render.render_html(target)
+    return target
+
+
 def plan(
     names: tuple[str, ...], profile: str, results_root: str | Path | None = None
 ) -> list[runner.Planned]:
@@ -157,6 +179,11 @@ def main(argv: list[str] | None = None) -> int:
         log["last_full_run"] = entry
     results.atomic_write_json(log_path, log)
     report.write_findings(paths.machine_label(), args.profile, args.results_root)
+    print("== notebook claims (every machine and profile on disk)", flush=True)
+    t0 = time.monotonic()
+    profiles = ["smoke"] if args.profile == "smoke" else ["paper", "quick"]
+    target = execute_claims(args.results_root, profiles)
+    print(f"== claims done in {time.monotonic() - t0:.0f} s -> {target}", flush=True)
     pages = site.build_index(
         paths.kind_root("executed", args.results_root),
         paths.kind_root("figures", args.results_root),

@@ -296,12 +296,21 @@ def profile_page(machine: str, profile: str, entries: Sequence[NotebookEntry]) -
     return _page(f"tensorbench: {machine}, {profile}", "\n".join(parts))
 
 
-def top_page(rows: Sequence[tuple[str, str, int, float | None]]) -> str:
-    """The HTML of ``executed/index.html``: (machine, profile, notebooks, seconds) rows."""
+def top_page(rows: Sequence[tuple[str, str, int, float | None]], claims: bool = False) -> str:
+    """The HTML of ``executed/index.html``: (machine, profile, notebooks, seconds) rows,
+    and a link to the claims report card when ``claims`` (``executed/claims.html``)."""
     body = [
         "<h1>tensorbench: rendered notebooks</h1>",
         '<p class="lead">Every machine and profile with results. Each page links the '
         "rendered notebooks; everything opens offline.</p>",
+    ]
+    if claims:
+        body.append(
+            '<p><a href="claims.html">Claims report card</a>: every claim of the paper and '
+            "of the TT note, checked on every machine, with every machine's results side by "
+            "side.</p>"
+        )
+    body += [
         "<table><thead><tr><th>machine</th><th>profile</th><th>notebooks</th>"
         "<th>wall time of the run</th></tr></thead><tbody>",
     ]
@@ -365,7 +374,7 @@ def build_index(
             full_seconds = sum(known) if known else None
         rows.append((machine, profile, len(entries), full_seconds))
     top = executed_root / "index.html"
-    results.atomic_write_text(top, top_page(rows))
+    results.atomic_write_text(top, top_page(rows, (executed_root / "claims.html").is_file()))
     os.chmod(top, 0o644)
     written.append(top)
     return written

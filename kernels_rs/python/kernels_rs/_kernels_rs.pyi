@@ -31,15 +31,28 @@ def matvec_loop(a: npt.NDArray[np.float64], x: npt.NDArray[np.float64]) -> npt.N
     """The paper's nested-loop ``a @ x``: a is 2-D (n1, n2), x is 1-D (n2,), float64."""
 
 def matvec(a: npt.NDArray[np.float64], x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Tuned ``a @ x``: C and Fortran order without copies, any other strides too."""
+    """Tuned ``a @ x``: C and Fortran order read in place (dgemv-style row and column
+    panels, AVX2/AVX-512 chosen at run time), any other strides too."""
 
 # --- timed inside Rust (kernels_rs/src/bench.rs) ---------------------------------------
 
 def bench_dot(form: str, n: int, n_trials: int, seed: int) -> list[float]:
     """Seconds of n_trials + 1 dot products ('loop' or 'tuned') on fresh data made in Rust."""
 
-def bench_matvec(form: str, n1: int, n2: int, n_trials: int, seed: int) -> list[float]:
-    """Seconds of n_trials + 1 C-order matvecs ('loop' or 'tuned') on fresh data made in Rust."""
+def bench_matvec(
+    form: str, n1: int, n2: int, n_trials: int, seed: int, layout: str = "C"
+) -> list[float]:
+    """Seconds of n_trials + 1 matvecs ('loop' or 'tuned') on fresh data made in Rust, the
+    matrix in layout 'C' or 'F' (values drawn in memory order either way)."""
+
+def bench_matvec_faults(
+    form: str, n1: int, n2: int, n_trials: int, seed: int, layout: str = "C"
+) -> dict[str, list]:
+    """As bench_matvec: {"seconds": [...], "minor_faults": [...]}, the process's minor page
+    faults during each timed call (None where they cannot be read: not Linux)."""
+
+def minor_page_faults() -> int | None:
+    """The process's minor page faults so far (/proc/self/stat; None where unreadable)."""
 
 # --- sparse (kernels_rs/src/sparse.rs, sparse/) -----------------------------------------
 

@@ -31,9 +31,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 
-EXPERIMENTS: tuple[str, ...] = ("dot", "matvec", "call_overhead", "ttv", "tt_overhead")
-# The memory-bandwidth curve and the roofline (issue 11), in a line of its own to merge.
-EXPERIMENTS += ("bandwidth",)
+EXPERIMENTS: tuple[str, ...] = (
+    "dot",
+    "matvec",
+    "call_overhead",
+    "ttv",
+    "tt_overhead",
+    "layout",
+    "mttkrp",
+    "threads",
+    "bandwidth",
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,11 @@ class Notebook:
     @property
     def stem(self) -> str:
         return self.output_name or self.notebook
+
+
+# Run after the experiments' notebooks, once for every machine and profile on disk: its
+# executed copy goes to ``executed/`` itself.
+CLAIMS = Notebook("claims")
 
 
 def module(name: str) -> ModuleType:

@@ -42,6 +42,8 @@ PRESENTATION = (
     "published",
     "provenance",
     "reproduce",
+    "claims",
+    "comparison",
 )
 
 

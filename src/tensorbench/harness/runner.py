@@ -90,7 +90,8 @@ def plan(
             Planned(
                 cell,
                 store,
-                bool(rule(cell)),
+                # A multi-threaded cell needs every core: it runs alone, unpinned.
+                bool(rule(cell)) or cell.threads > 1,
                 description or {},
                 identity,
                 identity_hash(identity),
@@ -111,13 +112,18 @@ class _Running:
     """One worker process and what it is measuring."""
 
     def __init__(self, item: Planned, cpu: int | None, jobs: int, alone_now: bool) -> None:
-        self.item, self.cpu, self.jobs, self.alone = item, cpu, jobs, alone_now
+        self.item, self.jobs, self.alone = item, jobs, alone_now
+        self.slot = cpu  # the runner's slot, given back when the worker ends
+        # The CPU the worker is pinned to; a multi-threaded cell's threads may use every
+        # core this process may use, so it is not pinned.
+        self.cpu = cpu if item.cell.threads == 1 else None
         self.stdout = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         self.stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         self.started_at = _now()
         self.started_unix = time.time()
         self.t0 = time.monotonic()
-        preexec = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
+        pin = self.cpu
+        preexec = (lambda: os.sched_setaffinity(0, {pin})) if pin is not None else None
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -406,7 +412,7 @@ def run_planned(
                 if code is None:
                     continue
                 running.remove(run)
-                free.append(run.cpu)
+                free.append(run.slot)
                 free.sort(key=lambda c: -1 if c is None else c)
                 wall = run.elapsed()
                 out, err = run.output()
