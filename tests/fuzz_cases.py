@@ -747,9 +747,84 @@ def oracle_read_bandwidth(n_bytes=512 << 20, repeats=5):
     _int_arg(n_bytes, "n_bytes"), _int_arg(repeats, "repeats")
     n = _int_arg(n_bytes, "n_bytes", 8)
     _int_arg(repeats, "repeats", 1, 2**20)
-    if n > 2**44:
+    if n > min(2**44, physical_memory()):
         raise Refuse("MemoryError", "buffer")
     return ("positive",)
+
+
+# --- the STREAM-style probes (stream_bandwidth, bandwidth_curve) -------------------------
+
+STREAM_ARRAYS = {"read": 1, "copy": 2, "triad": 3}
+
+
+def physical_memory() -> int:
+    """Bytes of this machine's memory: a probe's working set beyond it is a MemoryError."""
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def _stream_options(kernel, repeats, streams, unroll, min_seconds):
+    """The probes' conversions (PyO3's, before the body): kernel a str, counts ints,
+    min_seconds a number."""
+    if not isinstance(kernel, str):
+        raise Refuse("TypeError", "kernel is not a str")
+    for value, name in ((repeats, "repeats"), (streams, "streams"), (unroll, "unroll")):
+        _int_arg(value, name)
+    return _float_arg(min_seconds, "min_seconds")
+
+
+def _stream_checks(repeats, streams, unroll, min_seconds):
+    """The checks after the sizes: repeats, the variant, min_seconds (in that order)."""
+    repeats = _int_arg(repeats, "repeats", 1, 2**20)
+    if int(streams) not in (1, 2, 4, 8):
+        raise Refuse("ValueError", "streams")
+    if int(unroll) not in (1, 2, 4):
+        raise Refuse("ValueError", "unroll")
+    if not 0.0 <= min_seconds <= 10.0:
+        raise Refuse("ValueError", "min_seconds")
+    return repeats
+
+
+def _stream_size(n_bytes, kernel):
+    """A working-set size as the probes check it: at least one element per array."""
+    return _int_arg(n_bytes, "n_bytes", 8 * STREAM_ARRAYS[kernel])
+
+
+def _stream_fits(n, kernel):
+    arrays = STREAM_ARRAYS[kernel]
+    if n // (8 * arrays) * 8 * arrays > physical_memory():
+        raise Refuse("MemoryError", "working set beyond memory")
+
+
+def oracle_stream_bandwidth(kernel, n_bytes, repeats=5, streams=4, unroll=4, min_seconds=0.0):
+    min_seconds = _stream_options(kernel, repeats, streams, unroll, min_seconds)
+    _int_arg(n_bytes, "n_bytes")
+    if kernel not in STREAM_ARRAYS:
+        raise Refuse("ValueError", "kernel name")
+    n = _stream_size(n_bytes, kernel)
+    repeats = _stream_checks(repeats, streams, unroll, min_seconds)
+    _stream_fits(n, kernel)
+    return ("stream", [n], repeats, kernel)
+
+
+def oracle_bandwidth_curve(
+    sizes_bytes, kernel="read", repeats=5, streams=4, unroll=4, min_seconds=1e-3
+):
+    min_seconds = _stream_options(kernel, repeats, streams, unroll, min_seconds)
+    if kernel not in STREAM_ARRAYS:
+        raise Refuse("ValueError", "kernel name")
+    if isinstance(sizes_bytes, (str, bytes)) or not hasattr(sizes_bytes, "__getitem__"):
+        raise Refuse("TypeError", "sizes_bytes is not a sequence")
+    sizes = []
+    for i in range(_length(sizes_bytes)):
+        try:
+            item = sizes_bytes[i]
+        except IndexError:
+            raise Refuse("IndexError", "lying sizes_bytes") from None
+        sizes.append(_stream_size(item, kernel))
+    repeats = _stream_checks(repeats, streams, unroll, min_seconds)
+    for n in sizes:
+        _stream_fits(n, kernel)
+    return ("stream", sizes, repeats, kernel)
 
 
 def _two_arrays(x, y):
@@ -1021,6 +1096,8 @@ ORACLES: dict[str, Callable] = {
     "ttv": oracle_ttv,
     "bench_ttv": oracle_bench_ttv,
     "read_bandwidth": oracle_read_bandwidth,
+    "stream_bandwidth": oracle_stream_bandwidth,
+    "bandwidth_curve": oracle_bandwidth_curve,
     "build_info": lambda: ("dict", "is_release"),
     "overhead_noop": lambda: None,
     "overhead_two_objects": lambda x, y: None,
@@ -1099,6 +1176,23 @@ def check(fn_name: str, result: Any, want: Any, scale: float, kwargs: dict) -> s
     if tag == "bench_tt":
         ok = isinstance(result, tuple) and len(result[0]) == want[1] and result[1] >= 1
         return None if ok else f"bad bench_tt result {result!r:.200}"
+    if tag == "stream":
+        # One result dict per working-set size (a dict alone for stream_bandwidth): the
+        # size rounded down to whole elements per array, `repeats` positive timings.
+        _, sizes, repeats, kernel = want
+        results = result if isinstance(result, list) else [result]
+        arrays = STREAM_ARRAYS[kernel]
+        if fn_name == "stream_bandwidth" and not isinstance(result, dict):
+            return f"not a dict: {result!r:.200}"
+        if len(results) != len(sizes):
+            return f"{len(results)} results for {len(sizes)} sizes"
+        for r, n in zip(results, sizes, strict=True):
+            ok = isinstance(r, dict) and r["kernel"] == kernel
+            ok = ok and r["working_set_bytes"] == n // (8 * arrays) * 8 * arrays
+            ok = ok and len(r["seconds"]) == repeats and all(t > 0 for t in r["seconds"])
+            if not ok:
+                return f"bad result for {n} bytes: {r!r:.300}"
+        return None
     if tag == "positive":
         return None if isinstance(result, float) and result > 0 else f"{result!r}"
     if tag == "dict":

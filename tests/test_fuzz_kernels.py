@@ -1268,6 +1268,68 @@ def test_timers_probes_and_information(worker, case):
     run(worker, case)
 
 
+@st.composite
+def stream_probe_cases(draw):
+    """stream_bandwidth and bandwidth_curve: sizes below one element per array, beyond
+    memory or not ints; unknown kernels, variants and minimum times; lying sequences."""
+    fn = draw(st.sampled_from(["stream_bandwidth", "bandwidth_curve"]))
+    case_tags = []
+
+    def maybe_bad(valid, bad, tag="int-bad-value"):
+        if draw(st.integers(0, 3)) == 0:
+            value = draw(st.sampled_from(bad))
+            case_tags.append("int-out-of-range" if "int" in value else tag)
+            return value
+        return draw(st.sampled_from(valid))
+
+    kernel = maybe_bad(
+        [{"py": "read"}, {"py": "copy"}, {"py": "triad"}], [{"py": "scale"}, {"py": 1}]
+    )
+    if kernel == {"py": "scale"}:
+        case_tags.append("bad-name")
+    size_bad = [{"py": 0}, {"py": 7}, {"py": -1}, {"int": str(2**64)}, {"py": 64.0}, {"py": 2**62}]
+
+    def size():
+        value = maybe_bad([{"py": 24}, {"py": 4096}, {"py": 10_000}], size_bad)
+        if value == {"py": 2**62}:
+            case_tags.append("int-impossible-size")
+        return value
+
+    kwargs = {}
+    if draw(st.booleans()):
+        kwargs["streams"] = maybe_bad([{"py": 1}, {"py": 8}], [{"py": 3}, {"py": 0}, {"py": "4"}])
+    if draw(st.booleans()):
+        kwargs["unroll"] = maybe_bad([{"py": 1}, {"py": 4}], [{"py": 8}, {"py": None}])
+    if draw(st.booleans()):
+        kwargs["min_seconds"] = maybe_bad(
+            [{"py": 0.0}, {"py": 1e-4}, {"py": 0}],
+            [{"py": -1.0}, {"py": 11.0}, {"py": float("nan")}, {"py": None}, {"py": "1"}],
+        )
+    repeats = maybe_bad([{"py": 1}, {"py": 2}], [{"py": 0}, {"py": 2**20 + 1}, {"py": 1.5}])
+    if fn == "stream_bandwidth":
+        args = [kernel, size(), repeats]
+    else:
+        shape = draw(st.sampled_from(["list", "tuple", "lying", "empty", "notseq"]))
+        if shape == "lying":
+            case_tags.append("seq-lying-len")
+            length = draw(st.sampled_from([2, 2**62]))
+            sizes = {"lying": {"len": length, "item": {"py": 4096}, "real": 1}}
+        elif shape == "notseq":
+            sizes = draw(st.sampled_from([{"py": 4096}, {"py": "4096"}, {"py": None}]))
+        elif shape == "empty":
+            sizes = {"list": []}
+        else:
+            sizes = {shape: [size() for _ in range(draw(st.integers(1, 3)))]}
+        args = [sizes, kernel, repeats]
+    return {"fn": fn, "args": args, "kwargs": kwargs, "tags": case_tags}
+
+
+@FUZZ
+@given(case=stream_probe_cases())
+def test_stream_probes(worker, case):
+    run(worker, case)
+
+
 TWO_ARRAY_PROBES = [
     "overhead_two_arrays_unborrowed",
     "overhead_two_arrays_copied",

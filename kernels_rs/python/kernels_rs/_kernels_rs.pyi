@@ -8,7 +8,7 @@ aborts the interpreter; tests/test_fuzz_kernels.py keeps it so.
 """
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -99,9 +99,53 @@ def bench_ttv(
 # --- memory bandwidth (kernels_rs/src/memory.rs) -------------------------------------
 
 def read_bandwidth(n_bytes: int = 536870912, repeats: int = 5) -> float:
-    """Single-core read bandwidth (bytes/s): best of ``repeats`` passes summing an
-    ``n_bytes`` buffer (default 512 MiB, beyond the caches). The memory-traffic bound of
-    a kernel that reads B bytes is B / read_bandwidth()."""
+    """Single-core read bandwidth (bytes/s): the fastest pass of every read variant
+    (``STREAM_COUNTS`` x ``STREAM_UNROLLS``, widest SIMD loads) over ``repeats`` rounds,
+    summing an ``n_bytes`` buffer on huge pages (default 512 MiB, beyond most caches). The
+    memory-traffic bound of a kernel that reads B bytes from DRAM is B / read_bandwidth().
+    ValueError: n_bytes < 8, repeats outside 1..2**20; MemoryError: a buffer that cannot
+    be held."""
+
+# --- STREAM-style probes (kernels_rs/src/memory/) ------------------------------------
+# kernel: "read" (sum one array), "copy" (b = a), "triad" (a = b + q c); n_bytes is the
+# working set, all arrays together (split evenly, rounded down to whole float64/u64
+# elements). Bytes are counted as STREAM counts them (each array once per pass); the
+# write-allocate reads of the written array are NOT counted ("write_allocate_bytes" says
+# how many they are). streams: interleaved sequential streams (the arrays cut into that
+# many parts); unroll: SIMD vectors per stream per step (64 bytes each on AVX-512, 32 on
+# AVX2; "isa" says which ran). Each result dict: kernel, streams, unroll, isa, working_set_bytes,
+# bytes_per_pass, write_allocate_bytes, passes_per_timing, seconds (one per timing, each
+# of passes_per_timing passes), best_bytes_per_second. ValueError: an unknown kernel,
+# streams not in STREAM_COUNTS, unroll not in STREAM_UNROLLS, n_bytes below one element
+# per array, repeats outside 1..2**20, min_seconds outside [0, 10]; TypeError: a non-int
+# count / non-str kernel / non-sequence sizes; MemoryError: a working set larger than the
+# machine's memory or that cannot be allocated.
+
+STREAM_COUNTS: list[int]
+STREAM_UNROLLS: list[int]
+
+def stream_bandwidth(
+    kernel: Literal["read", "copy", "triad"],
+    n_bytes: int,
+    repeats: int = 5,
+    *,
+    streams: int = 4,
+    unroll: int = 4,
+    min_seconds: float = 0.0,
+) -> dict[str, Any]:
+    """One kernel at one working-set size: ``repeats`` timings, each of as many passes as
+    make it last at least ``min_seconds`` (after one untimed warm-up pass)."""
+
+def bandwidth_curve(
+    sizes_bytes: Sequence[int],
+    kernel: Literal["read", "copy", "triad"] = "read",
+    repeats: int = 5,
+    *,
+    streams: int = 4,
+    unroll: int = 4,
+    min_seconds: float = 1e-3,
+) -> list[dict[str, Any]]:
+    """``stream_bandwidth`` at every working-set size, in order (all sizes checked first)."""
 
 # --- tensor train (kernels_rs/src/tt.rs, tt/, gemm.rs) -----------------------------------
 # complex128 arrays, axes in this order (values in C order): env [chi_bra, chi_ket],

@@ -5,6 +5,8 @@ mod args;
 mod bench;
 mod dense;
 mod layout;
+// The STREAM-style bandwidth probes (issue 11).
+mod memory;
 mod mttkrp;
 mod overhead;
 mod raw;
@@ -54,5 +56,6 @@ fn kernels_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     overhead::register(m)?;
     mttkrp::register(m)?;
     layout::register(m)?;
+    memory::register(m)?;
     Ok(())
 }

@@ -233,8 +233,9 @@ fn bench_ttv(
         .map_err(to_py_err)
 }
 
-/// Single-core read bandwidth in bytes per second: the best of `repeats` passes summing
-/// a buffer of `n_bytes` bytes (default 512 MiB, far beyond the caches).
+/// Single-core read bandwidth in bytes per second: the fastest pass of every read variant
+/// (crate::memory) over `repeats` rounds, summing a buffer of `n_bytes` bytes (default
+/// 512 MiB, beyond most caches).
 #[pyfunction]
 #[pyo3(
     signature = (n_bytes = Int(memory::DEFAULT_BYTES as i64), repeats = Int(5)),

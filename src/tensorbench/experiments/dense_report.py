@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from tensorbench import paths, plotting, published, results, stats, tables
+from tensorbench.experiments import roofline
 from tensorbench.experiments.dense_impls import (
     BANDWIDTH,
     LABELS,
@@ -142,6 +143,12 @@ def figure(
     impls = _implementations(extended)
     bound = memory_bound(run, x, bytes_of) if bytes_of is not None else None
     bandwidth = best_bandwidth(run.summary)
+    bound_label = f"memory-traffic bound, data from RAM ({bandwidth / 1e9:.1f} GB/s read, measured)"
+    # Issue 11: where this machine's bandwidth curve is on disk, the bound of the level
+    # each size's data live in (the legend names the levels).
+    levelled = roofline.figure_bound(run, x, bytes_of) if bytes_of is not None else None
+    if levelled is not None:
+        bound, bound_label = levelled
     return plotting.runtime_figure(
         run.summary,
         x=x,
@@ -151,9 +158,7 @@ def figure(
         implementations=impls,
         labels=LABELS,
         bound=bound,
-        bound_label=(
-            f"memory-traffic bound, data from RAM ({bandwidth / 1e9:.1f} GB/s read, measured)"
-        ),
+        bound_label=bound_label,
     )
 
 

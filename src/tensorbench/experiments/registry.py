@@ -40,6 +40,7 @@ EXPERIMENTS: tuple[str, ...] = (
     "layout",
     "mttkrp",
     "threads",
+    "bandwidth",
 )
 
 

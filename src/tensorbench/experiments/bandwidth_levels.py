@@ -1,0 +1,135 @@
+"""Memory levels from a measured bandwidth curve: which level a working set lives in, the
+plateau (bandwidth) of each level, the bound of a kernel cell, and the rule that a kernel
+measured faster than its bound is a probe error.
+
+The levels are the machine's caches (``tensorbench.machine.cache_bytes``: L1 data, L2,
+L3 of CPU 0) and DRAM beyond them. A working set of ``w`` bytes lives in the smallest
+level that holds it (``w <= capacity``); DRAM's range starts at ``DRAM_FACTOR`` times
+the last cache, because just beyond the last cache part of the data still hits in it.
+A level's plateau is the fastest rate the curve reached at any working set in its range:
+the probe is an upper bound, so the plateau is the best it measured, not a typical value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+#: DRAM plateau: working sets at least this many times the last-level cache.
+DRAM_FACTOR = 2
+#: Default capacities where the OS does not say (sysfs): 32 KiB, 1 MiB, 32 MiB.
+DEFAULT_CACHE_BYTES = {1: 32 << 10, 2: 1 << 20, 3: 32 << 20}
+
+WITHIN = "within"
+PROBE_ERROR = "probe error"
+NO_BOUND = "no bound"
+
+
+@dataclass(frozen=True)
+class Level:
+    """A memory level and the working sets that live in it: ``low < w <= high``."""
+
+    name: str
+    low: float
+    high: float
+
+    def holds(self, working_set_bytes: float) -> bool:
+        return self.low < working_set_bytes <= self.high
+
+
+def machine_cache_bytes() -> dict[str, int]:
+    """This machine's cache capacities by level name ("L1", "L2", "L3")."""
+    from tensorbench.machine import cache_bytes
+
+    return {f"L{k}": cache_bytes(k, default) for k, default in DEFAULT_CACHE_BYTES.items()}
+
+
+def levels(caches: dict[str, int] | None = None) -> list[Level]:
+    """L1, L2, L3 and DRAM as ranges of working-set size, from ``caches`` (capacity per
+    level name; this machine's by default). A cache level no larger than the one before it
+    is left out (e.g. a VM reporting no L3)."""
+    caches = machine_cache_bytes() if caches is None else caches
+    out: list[Level] = []
+    low = 0.0
+    for name in sorted(caches):
+        capacity = float(caches[name])
+        if capacity > low:
+            out.append(Level(name, low, capacity))
+            low = capacity
+    out.append(Level("DRAM", DRAM_FACTOR * low, math.inf))
+    return out
+
+
+def level_of(working_set_bytes: float, all_levels: list[Level]) -> str:
+    """The name of the level a working set lives in (the gap between the last cache and
+    DRAM's range counts as DRAM: it does not fit in any cache)."""
+    return next(level.name for level in all_levels if working_set_bytes <= level.high)
+
+
+def plateaus(curve: pd.DataFrame, all_levels: list[Level], kernel: str = "read") -> pd.DataFrame:
+    """One row per level: its range, the curve's points in it and its plateau (the best
+    bytes per second there; NaN without points). ``curve`` has columns kernel,
+    working_set_bytes, bytes_per_second (one row per size, e.g. :func:`best_curve`)."""
+    points = curve[curve["kernel"] == kernel] if "kernel" in curve else curve
+    rows = []
+    for level in all_levels:
+        inside = points[
+            (points["working_set_bytes"] > level.low) & (points["working_set_bytes"] <= level.high)
+        ]
+        rows.append(
+            {
+                "kernel": kernel,
+                "level": level.name,
+                "from_bytes": level.low,
+                "to_bytes": level.high,
+                "points": len(inside),
+                "bytes_per_second": float(inside["bytes_per_second"].max())
+                if len(inside)
+                else math.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def bound_for(
+    working_set_bytes: float,
+    curve: pd.DataFrame,
+    *,
+    caches: dict[str, int] | None = None,
+    kernel: str = "read",
+) -> tuple[str, float]:
+    """(level name, bytes per second) of the level where a working set of
+    ``working_set_bytes`` lives, from the measured ``curve`` of ``kernel`` (see
+    :func:`plateaus`) and the cache sizes ``caches`` of the machine that measured it. The
+    rate is NaN when the curve has no point in that level."""
+    if not working_set_bytes > 0:
+        raise ValueError(f"working_set_bytes must be positive, got {working_set_bytes}")
+    all_levels = levels(caches)
+    name = level_of(working_set_bytes, all_levels)
+    table = plateaus(curve, all_levels, kernel)
+    rate = table.loc[table["level"] == name, "bytes_per_second"]
+    return name, float(rate.iloc[0]) if len(rate) else math.nan
+
+
+def fraction_of_bound(seconds: float, bytes_moved: float, bound_bytes_per_second: float) -> float:
+    """The kernel's rate over its bound's: 1 means at the limit, above 1 faster than it."""
+    if not (seconds > 0 and bytes_moved >= 0):
+        raise ValueError(f"need seconds > 0 and bytes_moved >= 0, got {seconds}, {bytes_moved}")
+    return (bytes_moved / seconds) / bound_bytes_per_second
+
+
+def classify(
+    seconds: float, bytes_moved: float, bound_bytes_per_second: float, tolerance: float = 0.0
+) -> str:
+    """``"within"`` the bound, or ``"probe error"`` when the kernel moved its bytes faster
+    than the bound allows (by more than ``tolerance``, a fraction): the probe, not the
+    kernel, is wrong then, and the cell is never drawn as within the limit. ``"no bound"``
+    when the bound was not measured (NaN)."""
+    if math.isnan(bound_bytes_per_second):
+        return NO_BOUND
+    if not bound_bytes_per_second > 0:
+        raise ValueError(f"bound_bytes_per_second must be positive, got {bound_bytes_per_second}")
+    fraction = fraction_of_bound(seconds, bytes_moved, bound_bytes_per_second)
+    return PROBE_ERROR if fraction > 1.0 + tolerance else WITHIN
