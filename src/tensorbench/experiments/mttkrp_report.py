@@ -101,6 +101,26 @@ def _labels(run: DenseRun) -> dict[str, str]:
     return labels
 
 
+def bound_line(run: DenseRun, rows: pd.DataFrame, dram: float) -> tuple[pd.DataFrame, str]:
+    """Per size of ``rows`` (one rank): the seconds needed to move the MTTKRP's bytes at the
+    read bandwidth of the level where they live (the bandwidth curve of the same machine and
+    profile, issue 11), else at the DRAM read bandwidth measured in this run."""
+    from tensorbench.experiments import bandwidth, roofline
+
+    per_size = rows.groupby("size", as_index=False)["input_bytes"].max()
+    curve = bandwidth.load_dir(run.data_dir.parent, run.profile) if run.data_dir else None
+    if curve is not None:
+        levelled = roofline.level_bound(per_size, "size", lambda r: r["input_bytes"], curve)
+        if len(levelled) and not levelled["seconds"].isna().any():
+            return levelled[["size", "seconds", "level"]], roofline.level_bound_label(levelled)
+    if math.isnan(dram):
+        return pd.DataFrame(columns=["size", "seconds"]), ""
+    per_size["seconds"] = per_size["input_bytes"] / dram
+    return per_size[["size", "seconds"]], (
+        f"memory-traffic bound ({dram / 1e9:.1f} GB/s DRAM read, measured)"
+    )
+
+
 def figure(run: DenseRun):
     """Mean runtime against n, one panel per rank: each implementation's mean over the
     modes as a line, each mode's mean as a marker, and the memory-traffic bound."""
@@ -122,16 +142,18 @@ def figure(run: DenseRun):
             ax.scatter(
                 rows["size"], rows["mean"], s=12, color=plotting.color(impl), alpha=0.6, zorder=3
             )
-        if not math.isnan(bw) and "input_bytes" in sub:
-            bound = sub.groupby("size")["input_bytes"].max() / bw
-            ax.plot(
-                bound.index,
-                bound.to_numpy(),
-                color="black",
-                lw=1,
-                ls="-.",
-                label=f"memory-traffic bound ({bw / 1e9:.1f} GB/s read, measured)",
-            )
+        if "input_bytes" in sub:
+            bound, label = bound_line(run, sub, bw)
+            if len(bound):
+                ax.plot(
+                    bound["size"],
+                    bound["seconds"],
+                    color="black",
+                    lw=1,
+                    ls="-.",
+                    marker=".",
+                    label=label,
+                )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"R = {rank}")
@@ -165,22 +187,32 @@ def figure_alt(run: DenseRun) -> str:
 
 
 def runtime_table(run: DenseRun) -> pd.DataFrame:
-    """Per (n, R): nonzeros, the bound and every implementation's mean seconds over the
-    three modes."""
+    """Per (n, R): nonzeros, the bytes moved, the bound (and the level it uses) and every
+    implementation's mean seconds over the three modes, with the kernels' time over it."""
     frame = cells(run)
     means = frame.pivot_table(index=["size", "R"], columns="implementation", values="mean")
     sizes = frame.groupby(["size", "R"])[["nnz", "input_bytes"]].max()
+    bounds = {}
+    for rank in sorted(frame["R"].unique()):
+        line, _ = bound_line(run, frame[frame["R"] == rank], bandwidth(run))
+        for r in line.itertuples(index=False):
+            bounds[(r.size, rank)] = (r.seconds, getattr(r, "level", "DRAM"))
     table = pd.DataFrame(
         {
             "n": means.index.get_level_values(0).astype(int),
             "R": means.index.get_level_values(1).astype(int),
             "nnz": sizes["nnz"].reindex(means.index).astype(int).to_numpy(),
-            "bound_s": (sizes["input_bytes"].reindex(means.index) / bandwidth(run)).to_numpy(),
+            "input_MB": (sizes["input_bytes"].reindex(means.index) / MB).to_numpy(),
+            "bound_level": [bounds.get(k, (math.nan, ""))[1] for k in means.index],
+            "bound_s": [bounds.get(k, (math.nan, ""))[0] for k in means.index],
         }
     )
     for impl in ORDER:
         if impl in means:
             table[f"{impl}_s"] = means[impl].to_numpy()
+    for impl in ("rust_from_python", "layout"):
+        if impl in means:
+            table[f"{impl}_over_bound"] = table[f"{impl}_s"] / table["bound_s"]
     return table
 
 
