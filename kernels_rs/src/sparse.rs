@@ -46,6 +46,7 @@ use ndarray::{ArrayView1, ArrayView2};
 
 use crate::alloc::{c_order_values, AllocError};
 use coo::{in_range, key_strides, Input};
+use factors::{ReaderKernel, Subs, SubsRead};
 use dense_accumulator::by_dense_accumulator;
 use key_sort::by_key_sort;
 use row_sort::by_row_sort;
@@ -235,22 +236,54 @@ pub fn ttv(
             size: shape[mode],
         });
     }
-    // Contiguous views (a copy only for strided input), so the hot loops run over slices.
-    // Copied fallibly: a broadcast (stride-0) view can stand for more values than fit.
-    let subs = c_order_values(subs)?;
+    // Contiguous views (a copy only for strided input), so the hot loops run over slices;
+    // `subs` is read in place in C or F order. Copied fallibly: a broadcast (stride-0)
+    // view can stand for more values than fit.
+    let copied_subs;
+    let subs = match Subs::from_view(subs) {
+        Some(subs) => subs,
+        None => {
+            copied_subs = c_order_values(subs)?;
+            Subs::RowMajor {
+                data: &copied_subs,
+                order,
+            }
+        }
+    };
     let vals = c_order_values(vals)?;
     let vector = c_order_values(vector)?;
-    let input = Input {
-        subs: &subs,
+    subs.with_reader(Checked {
         vals: &vals,
         shape,
         vector: &vector,
         mode,
-    };
-    ttv_checked(&input, method)
+        method,
+    })
 }
 
-fn ttv_checked(input: &Input, method: TtvMethod) -> Result<TtvOutput, TtvError> {
+/// The checked arguments, waiting for the subscripts' reader.
+struct Checked<'a> {
+    vals: &'a [f64],
+    shape: &'a [usize],
+    vector: &'a [f64],
+    mode: usize,
+    method: TtvMethod,
+}
+
+impl ReaderKernel<Result<TtvOutput, TtvError>> for Checked<'_> {
+    fn run<S: SubsRead>(self, subs: S) -> Result<TtvOutput, TtvError> {
+        let input = Input {
+            subs,
+            vals: self.vals,
+            shape: self.shape,
+            vector: self.vector,
+            mode: self.mode,
+        };
+        ttv_checked(&input, self.method)
+    }
+}
+
+fn ttv_checked<S: SubsRead>(input: &Input<S>, method: TtvMethod) -> Result<TtvOutput, TtvError> {
     if input.order() == 1 {
         return scalar(input).map(TtvOutput::Scalar);
     }
@@ -287,10 +320,11 @@ fn ttv_checked(input: &Input, method: TtvMethod) -> Result<TtvOutput, TtvError> 
 }
 
 /// Order 1: the sum of `vals[i] * vector[subs[i]]`, in input order.
-fn scalar(input: &Input) -> Result<f64, TtvError> {
+fn scalar<S: SubsRead>(input: &Input<S>) -> Result<f64, TtvError> {
     let size = input.shape[0];
     let mut sum = 0.0;
-    for (row, (&s, &value)) in input.subs.iter().zip(input.vals).enumerate() {
+    for (row, &value) in input.vals.iter().enumerate() {
+        let s = input.sub(row, 0);
         if !in_range(s, size) {
             return Err(input.out_of_range(row));
         }
