@@ -45,9 +45,9 @@ use std::time::Instant;
 use ndarray::{ArrayView1, ArrayView2};
 
 use crate::alloc::{c_order_values, AllocError};
-use coo::{in_range, key_strides, Input};
-use factors::{ReaderKernel, Subs, SubsRead};
+use coo::{in_range, key_strides, with_reader, Input, ReaderKernel, SubsRead};
 use dense_accumulator::by_dense_accumulator;
+use factors::Subs;
 use key_sort::by_key_sort;
 use row_sort::by_row_sort;
 
@@ -252,13 +252,16 @@ pub fn ttv(
     };
     let vals = c_order_values(vals)?;
     let vector = c_order_values(vector)?;
-    subs.with_reader(Checked {
-        vals: &vals,
-        shape,
-        vector: &vector,
-        mode,
-        method,
-    })
+    with_reader(
+        subs,
+        Checked {
+            vals: &vals,
+            shape,
+            vector: &vector,
+            mode,
+            method,
+        },
+    )
 }
 
 /// The checked arguments, waiting for the subscripts' reader.
@@ -362,5 +365,7 @@ pub fn time_ttv(
     Ok(seconds)
 }
 
+#[cfg(test)]
+mod layout_tests;
 #[cfg(test)]
 mod tests;

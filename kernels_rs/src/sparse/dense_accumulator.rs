@@ -5,15 +5,15 @@
 //! When the nonzeros come in an order that scatters their cells over an accumulator
 //! larger than a core's L2 cache (random order, or a mode whose output cells jump), the
 //! adds are first partitioned by the high bits of their output cell, as radix-partitioned
-//! aggregation does: one pass appends each (cell offset, term) to its partition's buffer
-//! (sequential writes), then each partition is added into its slice of the accumulator,
-//! which stays in L2. Each cell still receives its terms in input order, so the sums are
-//! bitwise the same as with direct adds.
+//! aggregation does: each (cell offset, term) is appended to its partition's buffer
+//! (sequential writes), and a full buffer is added into its partition's slice of the
+//! accumulator, which fits in L2. Each cell still receives its terms in input order, so
+//! the sums are bitwise the same as with direct adds.
 
 use super::coo::DenseSink;
-use super::factors::SubsRead;
+use super::coo::SubsRead;
 use super::{Input, SparseTensor, TtvError};
-use crate::alloc::{try_vec, try_with_capacity, AllocError};
+use crate::alloc::{try_vec, try_with_capacity};
 
 /// log2 of the cells per partition: 2^15 f64 = 256 KiB, within the L2 cache of current
 /// x86 cores (512 KiB to 2 MiB), with room left for the partition buffers being read.
@@ -60,40 +60,47 @@ impl DenseSink for Direct<'_> {
     }
 }
 
-/// Appends each term's offset in its partition and the term to that partition's
-/// buffers (in input order).
-struct Partitioned {
-    offsets: Vec<Vec<u32>>,
-    terms: Vec<Vec<f64>>,
-    /// Set when a buffer could not grow: the pass is then an error, never a short sum.
-    failed: Option<AllocError>,
+/// Buffers each term's offset in its partition and the term, [`BUFFER`] per partition,
+/// and adds a full buffer into its partition's slice of the accumulator (in input order,
+/// as every buffer is added whole before it is refilled).
+struct Partitioned<'a> {
+    acc: &'a mut [f64],
+    offsets: Vec<u32>,
+    terms: Vec<f64>,
+    /// The filled length of each partition's buffer (`BUFFER` slots from `part * BUFFER`).
+    lens: Vec<usize>,
 }
 
-impl DenseSink for Partitioned {
+/// Terms buffered per partition: half a partition's cells, so each flush adds enough terms
+/// to pay for bringing its slice of the accumulator into L2 (total buffers: 6 bytes per
+/// accumulator cell, 0.75x the accumulator).
+const BUFFER: usize = 1 << (PARTITION_CELLS_LOG2 - 1);
+
+impl DenseSink for Partitioned<'_> {
     #[inline(always)]
     fn add(&mut self, key: usize, term: f64) {
         let part = key >> PARTITION_CELLS_LOG2;
-        let offset = (key & ((1 << PARTITION_CELLS_LOG2) - 1)) as u32;
-        let (offsets, terms) = (&mut self.offsets[part], &mut self.terms[part]);
-        if offsets.len() == offsets.capacity() && !grow(offsets, terms, &mut self.failed) {
-            return;
+        let slot = part * BUFFER + self.lens[part];
+        self.offsets[slot] = (key & ((1 << PARTITION_CELLS_LOG2) - 1)) as u32;
+        self.terms[slot] = term;
+        self.lens[part] += 1;
+        if self.lens[part] == BUFFER {
+            self.flush(part);
         }
-        offsets.push(offset);
-        terms.push(term);
     }
 }
 
-/// Double both buffers' capacity (fallibly); false, with `failed` set, if it cannot.
-#[cold]
-#[inline(never)]
-fn grow(offsets: &mut Vec<u32>, terms: &mut Vec<f64>, failed: &mut Option<AllocError>) -> bool {
-    let more = offsets.len().max(64);
-    let bytes = more as u128 * 12;
-    if offsets.try_reserve_exact(more).is_err() || terms.try_reserve_exact(more).is_err() {
-        failed.get_or_insert(AllocError { bytes });
-        return false;
+impl Partitioned<'_> {
+    #[inline(never)]
+    fn flush(&mut self, part: usize) {
+        let start = part * BUFFER;
+        let end = start + self.lens[part];
+        let cells = &mut self.acc[part << PARTITION_CELLS_LOG2..];
+        for (&offset, &term) in self.offsets[start..end].iter().zip(&self.terms[start..end]) {
+            cells[offset as usize] += term;
+        }
+        self.lens[part] = 0;
     }
-    true
 }
 
 fn accumulate_partitioned<S: SubsRead>(
@@ -102,27 +109,16 @@ fn accumulate_partitioned<S: SubsRead>(
     acc: &mut [f64],
 ) -> Result<(), TtvError> {
     let parts = partitions(acc.len());
-    // Room for an even share plus an eighth: uniform keys rarely need a buffer to grow.
-    let share = input.nnz() / parts;
-    let capacity = share + share / 8 + 64;
+    let cells = acc.len() as u64;
     let mut sink = Partitioned {
-        offsets: try_with_capacity(parts)?,
-        terms: try_with_capacity(parts)?,
-        failed: None,
+        acc,
+        offsets: try_vec(parts * BUFFER, 0u32)?,
+        terms: try_vec(parts * BUFFER, 0.0f64)?,
+        lens: try_vec(parts, 0usize)?,
     };
-    for _ in 0..parts {
-        sink.offsets.push(try_with_capacity(capacity)?);
-        sink.terms.push(try_with_capacity(capacity)?);
-    }
-    input.for_each_dense_term(strides, acc.len() as u64, &mut sink)?;
-    if let Some(e) = sink.failed {
-        return Err(e.into());
-    }
-    let slices = acc.chunks_mut(1 << PARTITION_CELLS_LOG2);
-    for ((slice, offsets), terms) in slices.zip(&sink.offsets).zip(&sink.terms) {
-        for (&offset, &term) in offsets.iter().zip(terms) {
-            slice[offset as usize] += term;
-        }
+    input.for_each_dense_term(strides, cells, &mut sink)?;
+    for part in 0..parts {
+        sink.flush(part);
     }
     Ok(())
 }
@@ -133,7 +129,11 @@ fn partitions(cells: usize) -> usize {
 
 /// Partition when the accumulator spans [`MIN_PARTITIONS`] partitions or more and a
 /// sample of consecutive nonzeros mostly changes partition (see [`LOCAL_SHARE`]).
-fn should_partition<S: SubsRead>(input: &Input<S>, strides: &[u64], cells: usize) -> bool {
+pub(super) fn should_partition<S: SubsRead>(
+    input: &Input<S>,
+    strides: &[u64],
+    cells: usize,
+) -> bool {
     partitions(cells) >= MIN_PARTITIONS && local_share(input, strides) < LOCAL_SHARE
 }
 
