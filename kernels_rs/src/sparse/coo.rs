@@ -192,15 +192,14 @@ impl<S: SubsRead> Input<'_, S> {
         strides: &[u64],
         mut term: impl FnMut(u64, f64),
     ) -> Result<(), TtvError> {
-        let order = self.order();
         for (row, &value) in self.vals.iter().enumerate() {
             let mut key = 0u64;
-            for j in 0..order {
+            for (j, (&size, &stride)) in self.shape.iter().zip(strides).enumerate() {
                 let s = self.sub(row, j);
-                if !in_range(s, self.shape[j]) {
+                if !in_range(s, size) {
                     return Err(self.out_of_range(row));
                 }
-                key += s as u64 * strides[j];
+                key += s as u64 * stride;
             }
             term(key, value * self.vector[self.sub(row, self.mode) as usize]);
         }

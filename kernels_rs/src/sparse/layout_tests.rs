@@ -196,10 +196,8 @@ fn random_and_sorted_order_in_both_layouts_match_the_definition_bitwise() {
     let mut rng = StdRng::seed_from_u64(13);
     let (subs, vals) = random_tensor(&mut rng, &BIG, 120_000);
     let (sorted, sorted_vals) = sorted_rows(&subs, &vals);
-    for mode in 0..3 {
-        let vector: Vec<f64> = (0..BIG[mode])
-            .map(|_| rng.random_range(-1.0..1.0))
-            .collect();
+    for (mode, &size) in BIG.iter().enumerate() {
+        let vector: Vec<f64> = (0..size).map(|_| rng.random_range(-1.0..1.0)).collect();
         for (subs, vals) in [(&subs, &vals), (&sorted, &sorted_vals)] {
             let expected = reference(subs, vals, &vector, mode);
             for method in [TtvMethod::Auto, TtvMethod::Dense] {
@@ -260,9 +258,8 @@ fn a_bad_subscript_late_in_a_partitioned_pass_is_refused() {
             size: BIG[column],
         });
         for layout in [subs.clone(), fortran(&subs)] {
-            for mode in 0..3 {
-                let vector = &vector[..];
-                let vector: Vec<f64> = (0..BIG[mode]).map(|i| vector[i % 3]).collect();
+            for (mode, &size) in BIG.iter().enumerate() {
+                let vector: Vec<f64> = (0..size).map(|i| vector[i % 3]).collect();
                 let got = run(layout.view(), &vals, &BIG, &vector, mode, TtvMethod::Auto);
                 assert_eq!(got, expected, "column {column} mode {mode}");
             }
