@@ -14,25 +14,30 @@
 //! * **dense accumulator** when the output space (the product of the remaining
 //!   dimensions) is at most [`DENSE_OUTPUT_CELLS_PER_NONZERO`] times nnz: one pass
 //!   over the nonzeros adds into a zeroed array, one pass over it emits the nonzeros,
-//!   already in lexicographic order;
+//!   already in lexicographic order. When a sample of the input shows its output cells
+//!   scattered over an accumulator beyond L2 (random order), the adds are partitioned
+//!   by output cell first, in input order per cell (same bits);
 //! * **sort on a linearized key** otherwise (hypersparse outputs): one pass builds
 //!   (row-major output index, term) pairs, a stable sort groups equal keys, a pass
 //!   sums them. Memory is O(nnz + output nonzeros); the output space is never allocated;
 //! * **sort on the rows themselves** when the output space has more than 2^64 cells
 //!   and no 64-bit key exists.
 //!
-//! Every subscript is range-checked in the same pass that reads it, so bad input is an
-//! error ([`TtvError`]), never a panic or an out-of-bounds read.
-
+//! `subs` is read in place when C- or F-ordered (pyttb's own layout), through a reader
+//! monomorphized per layout; only other strides are copied. Every subscript is
+//! range-checked in the same pass that reads it, so bad input is an error
+//! ([`TtvError`]), never a panic or an out-of-bounds read.
 //!
-//! Files: `coo` (the checked input and the passes over its nonzeros that check every
-//! subscript), `dense_accumulator`, `key_sort` (with its radix sort) and `row_sort`: the
-//! three ways to assemble the output.
+//! Files: `coo` (the checked input and the passes over the nonzeros that check every
+//! subscript), `subs_reader` (C- and F-order readers), `dense_accumulator` (direct or partitioned),
+//! `key_sort` (with its radix sort) and `row_sort`: the three ways to assemble the
+//! output; `layout_tests` and `tests`.
 
 mod coo;
 mod dense_accumulator;
 mod key_sort;
 mod row_sort;
+mod subs_reader;
 // MTTKRP and the inner product with a Kruskal tensor, beside TTV (issue 15).
 pub mod factors;
 pub mod innerprod;
@@ -45,11 +50,12 @@ use std::time::Instant;
 use ndarray::{ArrayView1, ArrayView2};
 
 use crate::alloc::{c_order_values, AllocError};
-use coo::{in_range, key_strides, with_reader, Input, ReaderKernel, SubsRead};
+use coo::{in_range, key_strides, Input};
 use dense_accumulator::by_dense_accumulator;
 use factors::Subs;
 use key_sort::by_key_sort;
 use row_sort::by_row_sort;
+use subs_reader::{with_reader, ReaderKernel, SubsRead};
 
 /// [`TtvMethod::Auto`] uses the dense accumulator when the output space has at most
 /// this many cells per nonzero. Its extra memory is then at most 8 bytes x this factor

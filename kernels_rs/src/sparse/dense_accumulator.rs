@@ -11,7 +11,7 @@
 //! the sums are bitwise the same as with direct adds.
 
 use super::coo::DenseSink;
-use super::coo::SubsRead;
+use super::subs_reader::SubsRead;
 use super::{Input, SparseTensor, TtvError};
 use crate::alloc::{try_vec, try_with_capacity};
 

@@ -2,7 +2,7 @@
 //! O(nnz + output nonzeros), the output space is never allocated.
 
 use super::coo::sum_in_order;
-use super::coo::SubsRead;
+use super::subs_reader::SubsRead;
 use super::{Input, SparseTensor, TtvError};
 use crate::alloc::{try_vec, try_with_capacity};
 

@@ -2,8 +2,9 @@
 //! strided ones copied, sorted and random order, and the partitioned dense accumulation
 //! that random order takes; every result bitwise the definition's (sums in input order).
 
-use super::coo::{key_strides, Input, RowMajor};
+use super::coo::{key_strides, Input};
 use super::dense_accumulator::should_partition;
+use super::subs_reader::RowMajor;
 use super::*;
 use ndarray::{s, Array2, ShapeBuilder};
 use rand::rngs::StdRng;
