@@ -145,9 +145,12 @@ def test_describe_refuses_a_mode_outside_the_tensor_and_a_non_sparse_tensor(
 
 
 def test_load_refuses_an_unknown_run_and_reads_nothing_when_there_is_no_data(tmp_path):
-    with pytest.raises(ValueError, match=r"run must be one of \['main', 'frostt', 'headline'\]"):
+    with pytest.raises(
+        ValueError, match=r"run must be one of \['main', 'frostt', 'headline', 'layout'\]"
+    ):
         ttv.load("ttv-frostt", "smoke", tmp_path)
     assert ttv.load("frostt", "smoke", tmp_path) is None
+    assert ttv.load("layout", "smoke", tmp_path) is None
 
 
 def test_generate_is_seeded_pyttb_sptenrand_and_restores_the_global_state():
