@@ -1323,7 +1323,7 @@ KNOWN_ROUTES = {
         ],
     ),
     # Issue 11: TTV reads F-ordered subs in place and partitions the dense accumulation
-    # of scattered nonzeros (an output space of 8+ partitions of 2**15 cells, random
+    # of scattered nonzeros (an output space of 32+ partitions of 2**15 cells, random
     # order); duplicates (the second half repeats the first) sum in input order.
     **{
         f"ttv partitioned accumulation, random order with duplicates, {layout} subs": (
@@ -1333,17 +1333,18 @@ KNOWN_ROUTES = {
                     {
                         "coo": {
                             "nnz": 60_000,
-                            "dims": [600, 3, 600],
+                            "dims": [1024, 3, 1024],
                             "seed": 11,
                             "layout": layout,
                             "duplicates": True,
                         }
                     },
                     array((60_000, 1), "float64", seed=12),
-                    {"tuple": [600, 3, 600]},
+                    {"tuple": [1024, 3, 1024]},
                     array((3,), "float64", seed=13),
                     {"py": 1},
                 ],
+                {"method": {"py": "dense"}},
             )
         )
         for layout in ("C", "F", "strided")
@@ -1356,17 +1357,18 @@ KNOWN_ROUTES = {
                     {
                         "coo": {
                             "nnz": 60_000,
-                            "dims": [600, 3, 600],
+                            "dims": [1024, 3, 1024],
                             "seed": 14,
                             "layout": layout,
-                            "bad": [59_000, 2, 600],
+                            "bad": [59_000, 2, 1024],
                         }
                     },
                     array((60_000, 1), "float64", seed=15),
-                    {"tuple": [600, 3, 600]},
+                    {"tuple": [1024, 3, 1024]},
                     array((3,), "float64", seed=16),
                     {"py": 1},
                 ],
+                {"method": {"py": "dense"}},
             )
         )
         for layout in ("C", "F")

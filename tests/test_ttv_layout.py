@@ -17,9 +17,10 @@ from tensorbench.experiments.dense_impls import BANDWIDTH
 from tensorbench.experiments.dense_report import DenseRun
 from tensorbench.findings import HELD, NOT_COMPARABLE, NOT_HELD
 
-# An output space of 600 x 600 cells (11 partitions of 2**15): large enough for the
-# partitioned accumulation when the nonzeros come in random order.
-SHAPE = (600, 3, 600)
+# An output space of 1024 x 1024 cells (32 partitions of 2**15): large enough for the
+# partitioned accumulation (method "dense": "auto" sorts keys at these nnz) when the
+# nonzeros come in random order.
+SHAPE = (1024, 3, 1024)
 
 
 def in_order_reference(subs, vals, vector, mode, shape):
@@ -76,15 +77,18 @@ def test_every_layout_and_order_gives_bitwise_the_in_order_sums(mode, duplicates
 
 
 @pytest.mark.parametrize("layout", ["C", "F"])
-@pytest.mark.parametrize("column, bad", [(0, 600), (1, -1), (2, 600), (2, -(2**63))])
+@pytest.mark.parametrize("column, bad", [(0, 1024), (1, -1), (2, 1024), (2, -(2**63))])
 def test_a_bad_subscript_late_in_any_layout_is_a_value_error_naming_it(layout, column, bad):
     subs, vals = random_tensor(30, 50_000, False)
     subs[49_000, column] = bad
     subs = np.asfortranarray(subs) if layout == "F" else subs
     for mode in range(3):
         vector = np.ones(SHAPE[mode])
-        with pytest.raises(ValueError, match=rf"subs\[49000, {column}\] = {bad} is out of range"):
-            kernels_rs.ttv(subs, vals, SHAPE, vector, mode)
+        for method in ("auto", "dense"):
+            with pytest.raises(
+                ValueError, match=rf"subs\[49000, {column}\] = {bad} is out of range"
+            ):
+                kernels_rs.ttv(subs, vals, SHAPE, vector, mode, method=method)
 
 
 def test_int32_subs_are_still_a_type_error_naming_subs():

@@ -156,8 +156,8 @@ fn a_bad_subscript_in_f_order_is_the_same_error_as_in_c_order() {
     }
 }
 
-/// An output space of 16 partitions (512 x 1024 cells), large enough to be partitioned.
-const BIG: [usize; 3] = [512, 3, 1024];
+/// An output space of 32 partitions (1024 x 1024 cells), large enough to be partitioned.
+const BIG: [usize; 3] = [1024, 3, 1024];
 
 #[test]
 fn random_order_is_partitioned_and_sorted_order_is_not() {
@@ -214,16 +214,18 @@ fn random_and_sorted_order_in_both_layouts_match_the_definition_bitwise() {
 #[test]
 fn duplicate_heavy_random_input_sums_every_cell_in_input_order() {
     // 200 000 terms on 300 output cells of two partitions: each cell sums ~670 terms in
-    // input order, and each partition's buffer fills and is added many times mid-pass.
+    // input order, and each partition's buffer fills and is added many times mid-pass
+    // (Auto sorts keys here: 220 000 nonzeros for 2^20 cells; Dense partitions).
     let mut rng = StdRng::seed_from_u64(14);
+    // Rows 0..64 of the 1024 x 1024 output space: partitions 0 and 1 (32 rows each).
     let cells: Vec<(i64, i64)> = (0..300)
-        .map(|_| (rng.random_range(0..2), rng.random_range(0..1024)))
+        .map(|_| (rng.random_range(0..64), rng.random_range(0..1024)))
         .collect();
     let nnz = 200_000;
     let mut subs = Array2::<i64>::zeros((nnz, 3));
     for k in 0..nnz {
         let (i, l) = cells[rng.random_range(0..cells.len())];
-        subs[[k, 0]] = i * 64 + rng.random_range(0..32);
+        subs[[k, 0]] = i;
         subs[[k, 1]] = rng.random_range(0..3);
         subs[[k, 2]] = l;
     }
@@ -238,10 +240,21 @@ fn duplicate_heavy_random_input_sums_every_cell_in_input_order() {
     let subs = Array2::from_shape_fn(subs.raw_dim(), |(k, j)| subs[[rows[k], j]]);
     let vals: Vec<f64> = rows.iter().map(|&k| vals[k]).collect();
     let vector = [0.25, -1.5, 3.0];
+    let (strides, cells) = key_strides(&BIG, 1).unwrap();
+    let input = Input {
+        subs: RowMajor::new(subs.as_slice().unwrap(), 3),
+        vals: &vals,
+        shape: &BIG,
+        vector: &vector,
+        mode: 1,
+    };
+    assert!(should_partition(&input, &strides, cells as usize));
     let expected = reference(&subs, &vals, &vector, 1);
     for layout in [subs.clone(), fortran(&subs)] {
-        let got = run(layout.view(), &vals, &BIG, &vector, 1, TtvMethod::Auto).unwrap();
-        assert_eq!(bits(&got), expected);
+        for method in [TtvMethod::Auto, TtvMethod::Dense] {
+            let got = run(layout.view(), &vals, &BIG, &vector, 1, method).unwrap();
+            assert_eq!(bits(&got), expected, "{method:?}");
+        }
     }
 }
 
@@ -250,7 +263,7 @@ fn a_bad_subscript_late_in_a_partitioned_pass_is_refused() {
     let mut rng = StdRng::seed_from_u64(15);
     let (mut subs, vals) = random_tensor(&mut rng, &BIG, 60_000);
     let vector = [1.0, 2.0, 3.0];
-    for (column, bad) in [(0, 512i64), (1, -1), (2, 1024), (2, i64::MIN)] {
+    for (column, bad) in [(0, 1024i64), (1, -1), (2, 1024), (2, i64::MIN)] {
         subs[[59_000, column]] = bad;
         let expected = Err(TtvError::SubscriptOutOfRange {
             row: 59_000,
@@ -261,8 +274,10 @@ fn a_bad_subscript_late_in_a_partitioned_pass_is_refused() {
         for layout in [subs.clone(), fortran(&subs)] {
             for (mode, &size) in BIG.iter().enumerate() {
                 let vector: Vec<f64> = (0..size).map(|i| vector[i % 3]).collect();
-                let got = run(layout.view(), &vals, &BIG, &vector, mode, TtvMethod::Auto);
-                assert_eq!(got, expected, "column {column} mode {mode}");
+                for method in [TtvMethod::Auto, TtvMethod::Dense] {
+                    let got = run(layout.view(), &vals, &BIG, &vector, mode, method);
+                    assert_eq!(got, expected, "column {column} mode {mode} {method:?}");
+                }
             }
         }
         subs[[59_000, column]] = 0;
