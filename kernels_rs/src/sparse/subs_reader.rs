@@ -40,24 +40,11 @@ impl SubsRead for RowMajor<'_> {
     /// [`PREFETCH_BYTES`] ahead closes the gap.
     #[inline(always)]
     fn prefetch<const D: usize>(&self, row: usize) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            // A prefetch never faults, so the address may lie past the end (wrapping_add
-            // keeps the pointer arithmetic defined).
-            let ahead = self
-                .data
-                .as_ptr()
-                .wrapping_add(row * D + PREFETCH_BYTES / 8);
-            // SAFETY: SSE, the only feature `_mm_prefetch` needs, is part of the x86-64
-            // baseline every build targets; the instruction reads nothing and never
-            // faults, whatever the address.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(ahead.cast()) };
-        }
+        prefetch_at(self.data, row * D + PREFETCH_BYTES / 8);
     }
 }
 
-/// How far ahead [`RowMajor::prefetch`] asks for the subscripts.
+/// How far ahead the readers prefetch the subscripts (per stream).
 const PREFETCH_BYTES: usize = 2048;
 
 #[cfg(test)]
@@ -82,6 +69,36 @@ impl SubsRead for ColumnMajor<'_> {
     #[inline(always)]
     fn row<const D: usize>(&self, row: usize) -> [i64; D] {
         std::array::from_fn(|j| self.data[j * self.nnz + row])
+    }
+
+    /// Each column [`PREFETCH_BYTES`] ahead, once per cache line of it (8 rows): with
+    /// random adds into an accumulator beyond L2 holding the line-fill buffers, the
+    /// hardware prefetcher falls behind on the `D` column streams (measured at n = 800,
+    /// random order, F-ordered subs: 56.9 ms without this, 44.4 ms with it; C-ordered
+    /// 31-32 ms; a loaded machine, so rough).
+    #[inline(always)]
+    fn prefetch<const D: usize>(&self, row: usize) {
+        if row.is_multiple_of(8) {
+            for j in 0..D {
+                prefetch_at(self.data, j * self.nnz + row + PREFETCH_BYTES / 8);
+            }
+        }
+    }
+}
+
+/// Ask for the cache line of `data[index]` (`index` may be past the end).
+#[inline(always)]
+fn prefetch_at(data: &[i64], index: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // A prefetch never faults, so the address may lie past the end (wrapping_add
+        // keeps the pointer arithmetic defined).
+        let ahead = data.as_ptr().wrapping_add(index);
+        // SAFETY: SSE, the only feature `_mm_prefetch` needs, is part of the x86-64
+        // baseline every build targets; the instruction reads nothing and never faults,
+        // whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(ahead.cast()) };
     }
 }
 
