@@ -1323,7 +1323,7 @@ KNOWN_ROUTES = {
         ],
     ),
     # Issue 11: TTV reads F-ordered subs in place and partitions the dense accumulation
-    # of scattered nonzeros (an output space of 32+ partitions of 2**15 cells, random
+    # of scattered nonzeros (an output space of 16+ partitions of 2**15 cells, random
     # order); duplicates (the second half repeats the first) sum in input order.
     **{
         f"ttv partitioned accumulation, random order with duplicates, {layout} subs": (

@@ -20,11 +20,13 @@ use crate::alloc::{try_vec, try_with_capacity};
 const PARTITION_CELLS_LOG2: u32 = 15;
 
 /// Partition only output spaces with at least this many partitions (an accumulator of
-/// 8 MiB or more). Measured on a Xeon (2 MiB L2, large L3), random order, side by side
-/// in one process: at a 5 MiB accumulator (n = 800) direct adds took 0.91x the
-/// partitioned time, at 11.5 MiB (n = 1200) 1.25x; below, the accumulator sits in cache
-/// and writing and reading the buffers costs more than the adds they localize.
-const MIN_PARTITIONS: usize = 32;
+/// 4 MiB or more, beyond a core's L2); below, the accumulator sits in cache and writing
+/// and reading the buffers costs more than the adds they localize. Measured on a Xeon
+/// (2 MiB L2, large L3), random order, best of 7 side by side in one process, direct /
+/// partitioned: n = 800 (5 MiB) C-ordered subs 23.4 / 25.0 ms, F-ordered 27.4 / 23.9 ms;
+/// n = 1200 (11.5 MiB) C 96.2 / 96.5 ms, F 121.6 / 92.0 ms (the F order's column streams
+/// stall behind direct random adds).
+const MIN_PARTITIONS: usize = 16;
 
 /// The sampled share of consecutive nonzeros in one partition above which the input
 /// counts as local (sorted or nearly so) and is added directly. Random order over `p`
