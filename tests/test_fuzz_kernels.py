@@ -1500,6 +1500,57 @@ KNOWN_ROUTES = {
             {"py": 0},
         ],
     ),
+    # Issue 11: TTV reads F-ordered subs in place and partitions the dense accumulation
+    # of scattered nonzeros (an output space of 16+ partitions of 2**15 cells, random
+    # order); duplicates (the second half repeats the first) sum in input order.
+    **{
+        f"ttv partitioned accumulation, random order with duplicates, {layout} subs": (
+            _issue_case(
+                "ttv",
+                [
+                    {
+                        "coo": {
+                            "nnz": 60_000,
+                            "dims": [1024, 3, 1024],
+                            "seed": 11,
+                            "layout": layout,
+                            "duplicates": True,
+                        }
+                    },
+                    array((60_000, 1), "float64", seed=12),
+                    {"tuple": [1024, 3, 1024]},
+                    array((3,), "float64", seed=13),
+                    {"py": 1},
+                ],
+                {"method": {"py": "dense"}},
+            )
+        )
+        for layout in ("C", "F", "strided")
+    },
+    **{
+        f"ttv partitioned accumulation refuses a late bad subscript, {layout} subs": (
+            _issue_case(
+                "ttv",
+                [
+                    {
+                        "coo": {
+                            "nnz": 60_000,
+                            "dims": [1024, 3, 1024],
+                            "seed": 14,
+                            "layout": layout,
+                            "bad": [59_000, 2, 1024],
+                        }
+                    },
+                    array((60_000, 1), "float64", seed=15),
+                    {"tuple": [1024, 3, 1024]},
+                    array((3,), "float64", seed=16),
+                    {"py": 1},
+                ],
+                {"method": {"py": "dense"}},
+            )
+        )
+        for layout in ("C", "F")
+    },
     # The MTTKRP wave (issue 15) through the same routes.
     "mttkrp factors with __len__ = 2**62": _issue_case(
         "mttkrp",

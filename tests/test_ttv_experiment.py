@@ -14,7 +14,7 @@ import pyttb as ttb
 from conftest import data_dir, figures_dir, run_notebook
 
 from tensorbench import tensor_cache
-from tensorbench.experiments import ttv
+from tensorbench.experiments import ttv, ttv_layout
 from tensorbench.experiments.dense_impls import BANDWIDTH
 from tensorbench.peak_memory import PeakMemory
 
@@ -145,9 +145,12 @@ def test_describe_refuses_a_mode_outside_the_tensor_and_a_non_sparse_tensor(
 
 
 def test_load_refuses_an_unknown_run_and_reads_nothing_when_there_is_no_data(tmp_path):
-    with pytest.raises(ValueError, match=r"run must be one of \['main', 'frostt', 'headline'\]"):
+    with pytest.raises(
+        ValueError, match=r"run must be one of \['main', 'frostt', 'headline', 'layout'\]"
+    ):
         ttv.load("ttv-frostt", "smoke", tmp_path)
     assert ttv.load("frostt", "smoke", tmp_path) is None
+    assert ttv.load("layout", "smoke", tmp_path) is None
 
 
 def test_generate_is_seeded_pyttb_sptenrand_and_restores_the_global_state():
@@ -216,3 +219,11 @@ def test_ttv_notebook_produces_figure_4_and_the_tables(smoke_root):
     assert list(real["mode"]) == [1, 2, 3] and (real["rust_from_python_vs_pyttb_x"] > 0).all()
     text = json.dumps(nb)
     assert "Rust from Python over pyttb" in text  # findings computed from the data
+    # The input layout and order section: its figure, its table of every arrangement and
+    # ratio, and its findings against issue 11's targets.
+    assert (figures / "ttv_layout.png").stat().st_size > 10_000
+    layout = pd.read_csv(figures / "ttv_layout.csv")
+    assert list(layout["n"]) == [10, 20]
+    assert {f"{v}_s" for v in ttv_layout.VARIANTS} <= set(layout.columns)
+    assert (layout["sorted_F_over_sorted_C"] > 0).all()
+    assert "TTV layout and order at n = 20: F-ordered over C-ordered (sorted)" in text

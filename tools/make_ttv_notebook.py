@@ -12,7 +12,7 @@ from notebook_builder import code, md, params, write
 ENVIRONMENT = """
 from tensorbench import provenance
 
-dirs = [r.data_dir for r in (run, headline, frostt) if r is not None]
+dirs = [r.data_dir for r in (run, headline, frostt, layout) if r is not None]
 display(Markdown(provenance.describe(run.metadata, dirs)))
 """
 
@@ -140,12 +140,43 @@ real = ttv_report.frostt_table(frostt)
 ttv_report.save(frostt, real, "ttv_frostt", "Sparse TTV on the FROSTT test tensors, every mode")
 tables.show(real)
 """),
+        md("""
+## Input layout and order
+
+The Rust kernel (timed inside Rust) on the Figure 4 tensors with their subscripts arranged four
+ways: rows sorted as `sptenrand` makes them or in a seeded random order, and C-ordered or
+Fortran-ordered (`np.asfortranarray(subs)`, pyttb's own layout: one column per mode). The
+kernel reads either layout in place, and partitions its dense accumulation by output cell when
+a sample of the input shows scattered cells (`kernels_rs/src/sparse/dense_accumulator.rs`).
+The bound is Figure 4's. Issue 11's targets, at n = 800 and 1200 (the `paper` profile): sorted
+C-ordered subs within 2x of the bound, random order within 1.5x of sorted, F-ordered within
+1.2x of C-ordered.
+"""),
+        code("""
+from tensorbench.experiments import ttv_layout_report
+
+layout = ttv.run_layout(profile, results_root or None)
+if layout is None:
+    display(Markdown(f"The `{profile}` profile has no layout cell set."))
+else:
+    fig = ttv_layout_report.figure(layout)
+    saved = plotting.save(fig, layout.figures_dir, "ttv_layout")
+    print("saved:", *saved, sep="\\n  ")
+    plotting.show(fig, ttv_layout_report.figure_alt(layout))
+    arrangement = ttv_layout_report.table(layout)
+    title = "Sparse TTV: mean runtime (s) per input layout and order, and the target ratios"
+    ttv_report.save(layout, arrangement, "ttv_layout", title)
+    tables.show(arrangement)
+    display(Markdown(as_markdown(ttv_layout_report.findings(layout))))
+"""),
         md("## What held here"),
         code("""
 lines = ttv_report.speedup_findings(run, f"Figure 4 run ({profile} profile)")
 if headline is not None:
     lines += ttv_report.speedup_findings(headline, "n = 1200 check")
 lines += ttv_report.frostt_findings(frostt)
+if layout is not None:
+    lines += ttv_layout_report.findings(layout)
 display(Markdown(as_markdown(lines)))
 """),
         md("## All statistics per cell (the first call excluded)"),

@@ -14,25 +14,30 @@
 //! * **dense accumulator** when the output space (the product of the remaining
 //!   dimensions) is at most [`DENSE_OUTPUT_CELLS_PER_NONZERO`] times nnz: one pass
 //!   over the nonzeros adds into a zeroed array, one pass over it emits the nonzeros,
-//!   already in lexicographic order;
+//!   already in lexicographic order. When a sample of the input shows its output cells
+//!   scattered over an accumulator beyond L2 (random order), the adds are partitioned
+//!   by output cell first, in input order per cell (same bits);
 //! * **sort on a linearized key** otherwise (hypersparse outputs): one pass builds
 //!   (row-major output index, term) pairs, a stable sort groups equal keys, a pass
 //!   sums them. Memory is O(nnz + output nonzeros); the output space is never allocated;
 //! * **sort on the rows themselves** when the output space has more than 2^64 cells
 //!   and no 64-bit key exists.
 //!
-//! Every subscript is range-checked in the same pass that reads it, so bad input is an
-//! error ([`TtvError`]), never a panic or an out-of-bounds read.
-
+//! `subs` is read in place when C- or F-ordered (pyttb's own layout), through a reader
+//! monomorphized per layout; only other strides are copied. Every subscript is
+//! range-checked in the same pass that reads it, so bad input is an error
+//! ([`TtvError`]), never a panic or an out-of-bounds read.
 //!
-//! Files: `coo` (the checked input and the passes over its nonzeros that check every
-//! subscript), `dense_accumulator`, `key_sort` (with its radix sort) and `row_sort`: the
-//! three ways to assemble the output.
+//! Files: `coo` (the checked input and the passes over the nonzeros that check every
+//! subscript), `subs_reader` (C- and F-order readers), `dense_accumulator` (direct or partitioned),
+//! `key_sort` (with its radix sort) and `row_sort`: the three ways to assemble the
+//! output; `layout_tests` and `tests`.
 
 mod coo;
 mod dense_accumulator;
 mod key_sort;
 mod row_sort;
+mod subs_reader;
 // MTTKRP and the inner product with a Kruskal tensor, beside TTV (issue 15).
 pub mod factors;
 pub mod fibers;
@@ -48,8 +53,10 @@ use ndarray::{ArrayView1, ArrayView2};
 use crate::alloc::{c_order_values, AllocError};
 use coo::{in_range, key_strides, Input};
 use dense_accumulator::by_dense_accumulator;
+use factors::Subs;
 use key_sort::by_key_sort;
 use row_sort::by_row_sort;
+use subs_reader::{with_reader, ReaderKernel, SubsRead};
 
 /// [`TtvMethod::Auto`] uses the dense accumulator when the output space has at most
 /// this many cells per nonzero. Its extra memory is then at most 8 bytes x this factor
@@ -236,22 +243,57 @@ pub fn ttv(
             size: shape[mode],
         });
     }
-    // Contiguous views (a copy only for strided input), so the hot loops run over slices.
-    // Copied fallibly: a broadcast (stride-0) view can stand for more values than fit.
-    let subs = c_order_values(subs)?;
+    // Contiguous views (a copy only for strided input), so the hot loops run over slices;
+    // `subs` is read in place in C or F order. Copied fallibly: a broadcast (stride-0)
+    // view can stand for more values than fit.
+    let copied_subs;
+    let subs = match Subs::from_view(subs) {
+        Some(subs) => subs,
+        None => {
+            copied_subs = c_order_values(subs)?;
+            Subs::RowMajor {
+                data: &copied_subs,
+                order,
+            }
+        }
+    };
     let vals = c_order_values(vals)?;
     let vector = c_order_values(vector)?;
-    let input = Input {
-        subs: &subs,
-        vals: &vals,
-        shape,
-        vector: &vector,
-        mode,
-    };
-    ttv_checked(&input, method)
+    with_reader(
+        subs,
+        Checked {
+            vals: &vals,
+            shape,
+            vector: &vector,
+            mode,
+            method,
+        },
+    )
 }
 
-fn ttv_checked(input: &Input, method: TtvMethod) -> Result<TtvOutput, TtvError> {
+/// The checked arguments, waiting for the subscripts' reader.
+struct Checked<'a> {
+    vals: &'a [f64],
+    shape: &'a [usize],
+    vector: &'a [f64],
+    mode: usize,
+    method: TtvMethod,
+}
+
+impl ReaderKernel<Result<TtvOutput, TtvError>> for Checked<'_> {
+    fn run<S: SubsRead>(self, subs: S) -> Result<TtvOutput, TtvError> {
+        let input = Input {
+            subs,
+            vals: self.vals,
+            shape: self.shape,
+            vector: self.vector,
+            mode: self.mode,
+        };
+        ttv_checked(&input, self.method)
+    }
+}
+
+fn ttv_checked<S: SubsRead>(input: &Input<S>, method: TtvMethod) -> Result<TtvOutput, TtvError> {
     if input.order() == 1 {
         return scalar(input).map(TtvOutput::Scalar);
     }
@@ -288,10 +330,11 @@ fn ttv_checked(input: &Input, method: TtvMethod) -> Result<TtvOutput, TtvError> 
 }
 
 /// Order 1: the sum of `vals[i] * vector[subs[i]]`, in input order.
-fn scalar(input: &Input) -> Result<f64, TtvError> {
+fn scalar<S: SubsRead>(input: &Input<S>) -> Result<f64, TtvError> {
     let size = input.shape[0];
     let mut sum = 0.0;
-    for (row, (&s, &value)) in input.subs.iter().zip(input.vals).enumerate() {
+    for (row, &value) in input.vals.iter().enumerate() {
+        let s = input.sub(row, 0);
         if !in_range(s, size) {
             return Err(input.out_of_range(row));
         }
@@ -329,5 +372,7 @@ pub fn time_ttv(
     Ok(seconds)
 }
 
+#[cfg(test)]
+mod layout_tests;
 #[cfg(test)]
 mod tests;

@@ -77,12 +77,14 @@ def ttv(
     """Mode-``mode`` (0-based) product of a COO sparse tensor with ``vector``, as pyttb's
     ``sptensor.ttv``: ``(newsubs (m, d-1) int64 in Fortran order, newvals (m, 1) float64,
     newshape)`` with repeated subscripts summed in input order, exact zeros dropped, rows
-    sorted lexicographically; a float when d = 1. ``subs`` is (nnz, d) int64 (any strides;
-    an empty array means nnz = 0), ``vals`` (nnz,) or (nnz, 1) float64, ``shape`` any
-    sequence of positive ints below 2**63 (not a str). ``method='auto'`` uses a dense
-    accumulator when the output space is at most 4 x nnz cells, else sorts a linearized
-    key (never allocating the output space); ``method='dense'`` on an output space that
-    cannot be allocated is a MemoryError."""
+    sorted lexicographically; a float when d = 1. ``subs`` is (nnz, d) int64 (any strides:
+    C- or F-ordered subs are read in place, others copied; an empty array means nnz = 0),
+    ``vals`` (nnz,) or (nnz, 1) float64, ``shape`` any sequence of positive ints below
+    2**63 (not a str). ``method='auto'`` uses a dense accumulator when the output space is
+    at most 4 x nnz cells, else sorts a linearized key (never allocating the output space);
+    ``method='dense'`` on an output space that cannot be allocated is a MemoryError. The
+    dense accumulator partitions its adds by output cell when the nonzeros come in an
+    order that scatters them (same sums, bitwise)."""
 
 def bench_ttv(
     subs: npt.NDArray[np.int64],

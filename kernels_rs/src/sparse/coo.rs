@@ -1,19 +1,24 @@
 //! The checked input of a TTV call and the passes over its nonzeros: each checks every
 //! subscript of a row before it uses any, so a bad subscript is an error, never a panic
 //! or an out-of-bounds read.
+//!
+//! The subscripts are read through a reader monomorphized per layout
+//! ([`super::subs_reader`]).
 
+use super::subs_reader::SubsRead;
 use super::TtvError;
 
-/// The checked input, with `subs`, `vals` and `vector` as contiguous slices.
-pub(super) struct Input<'a> {
-    pub subs: &'a [i64],
+/// The checked input: `subs` through its layout's reader, `vals` and `vector` as
+/// contiguous slices.
+pub(super) struct Input<'a, S> {
+    pub subs: S,
     pub vals: &'a [f64],
     pub shape: &'a [usize],
     pub vector: &'a [f64],
     pub mode: usize,
 }
 
-impl Input<'_> {
+impl<S: SubsRead> Input<'_, S> {
     pub fn order(&self) -> usize {
         self.shape.len()
     }
@@ -28,16 +33,26 @@ impl Input<'_> {
         out
     }
 
+    /// Subscript `j` of nonzero `row` (both in range).
+    #[inline(always)]
+    pub fn sub(&self, row: usize, j: usize) -> i64 {
+        self.subs.get(row, j)
+    }
+
+    /// The subscripts of nonzero `row` (in range), for an order-`D` tensor.
+    #[inline(always)]
+    fn row<const D: usize>(&self, row: usize) -> [i64; D] {
+        self.subs.row::<D>(row)
+    }
+
     pub fn out_of_range(&self, row: usize) -> TtvError {
-        let order = self.order();
-        let sub = &self.subs[row * order..(row + 1) * order];
-        let column = (0..order)
-            .find(|&j| !in_range(sub[j], self.shape[j]))
+        let column = (0..self.order())
+            .find(|&j| !in_range(self.sub(row, j), self.shape[j]))
             .expect("called only for a row with a bad subscript");
         TtvError::SubscriptOutOfRange {
             row,
             column,
-            value: sub[column],
+            value: self.sub(row, column),
             size: self.shape[column],
         }
     }
@@ -68,11 +83,11 @@ impl Input<'_> {
         let shape: [u64; D] = std::array::from_fn(|j| self.shape[j] as u64);
         let strides: [u64; D] = std::array::from_fn(|j| strides[j]);
         let mode = self.mode;
-        for (row, (sub, &value)) in self.subs.chunks_exact(D).zip(self.vals).enumerate() {
-            let sub: &[i64; D] = sub.try_into().expect("chunks_exact yields D items");
+        for (row, &value) in self.vals.iter().enumerate() {
+            let sub = self.row::<D>(row);
             // strides[mode] is 0, so no column needs skipping (D skips none).
-            let key =
-                checked_key::<D>(sub, &shape, &strides, D).ok_or_else(|| self.out_of_range(row))?;
+            let key = checked_key::<D>(&sub, &shape, &strides, D)
+                .ok_or_else(|| self.out_of_range(row))?;
             term(key, value * self.vector[sub[mode] as usize]);
         }
         Ok(())
@@ -83,32 +98,38 @@ impl Input<'_> {
         strides: &[u64],
         mut term: impl FnMut(u64, f64),
     ) -> Result<(), TtvError> {
-        let order = self.order();
-        for (row, (sub, &value)) in self.subs.chunks_exact(order).zip(self.vals).enumerate() {
+        for (row, &value) in self.vals.iter().enumerate() {
             let mut key = 0u64;
-            for j in 0..order {
-                if !in_range(sub[j], self.shape[j]) {
+            for (j, (&size, &stride)) in self.shape.iter().zip(strides).enumerate() {
+                let s = self.sub(row, j);
+                if !in_range(s, size) {
                     return Err(self.out_of_range(row));
                 }
-                key += sub[j] as u64 * strides[j];
+                key += s as u64 * stride;
             }
-            term(key, value * self.vector[sub[self.mode] as usize]);
+            term(key, value * self.vector[self.sub(row, self.mode) as usize]);
         }
         Ok(())
     }
 
-    /// `acc[key] += value * vector[sub[mode]]` for every nonzero in input order (keys as
-    /// in [`Input::for_each_term`]), after checking every subscript of the row. `acc`
-    /// must hold the whole output space: `cells` = the product of the other dimensions.
+    /// Call `sink.add(key, value * vector[sub[mode]])` for every nonzero in input order
+    /// (keys as in [`Input::for_each_term`]), after checking every subscript of the row.
+    /// Every key is below `cells`, the product of the other dimensions (the output space),
+    /// which `sink` may rely on.
     ///
     /// The hot loop of the dense method. Orders 2 to 5 get a loop specialised for their
     /// order and mode: the subscripts, strides and the vector's column stay in registers,
-    /// and the checked subscripts make the two indexed accesses provably in bounds.
-    pub fn accumulate_dense(&self, strides: &[u64], acc: &mut [f64]) -> Result<(), TtvError> {
+    /// and the checked subscripts make the vector's indexed access provably in bounds.
+    pub fn for_each_dense_term(
+        &self,
+        strides: &[u64],
+        cells: u64,
+        sink: &mut impl DenseSink,
+    ) -> Result<(), TtvError> {
         macro_rules! by_mode {
             ($d:literal: $($m:literal)*) => {
                 match self.mode {
-                    $($m => self.accumulate_dense_fixed::<$d, $m>(strides, acc),)*
+                    $($m => self.dense_terms_fixed::<$d, $m>(strides, cells, sink),)*
                     _ => unreachable!("mode < order was checked"),
                 }
             };
@@ -119,23 +140,27 @@ impl Input<'_> {
             4 => by_mode!(4: 0 1 2 3),
             5 => by_mode!(5: 0 1 2 3 4),
             // Every key is below `cells`: the subscripts are checked before the term.
-            _ => self.for_each_term(strides, |key, term| acc[key as usize] += term),
+            _ => self.for_each_term(strides, |key, term| sink.add(key as usize, term)),
         }
     }
 
-    fn accumulate_dense_fixed<const D: usize, const M: usize>(
+    fn dense_terms_fixed<const D: usize, const M: usize>(
         &self,
         strides: &[u64],
-        acc: &mut [f64],
+        cells: u64,
+        sink: &mut impl DenseSink,
     ) -> Result<(), TtvError> {
         let shape: [u64; D] = std::array::from_fn(|j| self.shape[j] as u64);
         let strides: [u64; D] = std::array::from_fn(|j| strides[j]);
-        let cells: u64 = (0..D).filter(|&j| j != M).map(|j| shape[j]).product();
-        // The bounds the unchecked accesses below rely on (checked once, not per nonzero).
+        // The bounds the unchecked access and the sink rely on (checked once, not per
+        // nonzero).
         assert_eq!(
-            acc.len() as u64,
             cells,
-            "acc must hold the whole output space"
+            (0..D)
+                .filter(|&j| j != M)
+                .map(|j| shape[j])
+                .product::<u64>(),
+            "cells must be the whole output space"
         );
         assert_eq!(
             self.vector.len() as u64,
@@ -150,28 +175,26 @@ impl Input<'_> {
                 "row-major key strides"
             );
         }
-        for (row, (sub, &value)) in self.subs.chunks_exact(D).zip(self.vals).enumerate() {
-            let sub: &[i64; D] = sub.try_into().expect("chunks_exact yields D items");
+        for (row, &value) in self.vals.iter().enumerate() {
+            self.subs.prefetch::<D>(row);
+            let sub = self.row::<D>(row);
             // M is a constant here, so the mode's column costs no multiply.
-            let key =
-                checked_key::<D>(sub, &shape, &strides, M).ok_or_else(|| self.out_of_range(row))?;
-            // SAFETY: every subscript passed `s < shape[j]` in checked_key. So
-            // `sub[M] < shape[M]` = vector.len(), and the key, a row-major index over the
-            // other dimensions with the strides asserted above, is at most
-            // `sum_j (shape[j] - 1) * stride[j]` = cells - 1 < acc.len() (no overflow:
-            // cells fits in usize, since acc was allocated with that length).
-            unsafe {
-                let term = value * *self.vector.get_unchecked(sub[M] as usize);
-                *acc.get_unchecked_mut(key as usize) += term;
-            }
+            let key = checked_key::<D>(&sub, &shape, &strides, M)
+                .ok_or_else(|| self.out_of_range(row))?;
+            // SAFETY: every subscript passed `s < shape[j]` in checked_key, so
+            // `sub[M] < shape[M]` = vector.len() (asserted above).
+            let x = unsafe { *self.vector.get_unchecked(sub[M] as usize) };
+            // The key, a row-major index over the other dimensions with the strides
+            // asserted above, is at most `sum_j (shape[j] - 1) * stride[j]` = cells - 1
+            // (no overflow: cells was computed without overflow in key_strides).
+            sink.add(key as usize, value * x);
         }
         Ok(())
     }
 
     pub fn check_all_subscripts(&self) -> Result<(), TtvError> {
-        let order = self.order();
-        for (row, sub) in self.subs.chunks_exact(order).enumerate() {
-            if sub.iter().zip(self.shape).any(|(&s, &n)| !in_range(s, n)) {
+        for row in 0..self.nnz() {
+            if (0..self.order()).any(|j| !in_range(self.sub(row, j), self.shape[j])) {
                 return Err(self.out_of_range(row));
             }
         }
@@ -200,6 +223,12 @@ fn checked_key<const D: usize>(
         }
     }
     ok.then_some(key)
+}
+
+/// Where [`Input::for_each_dense_term`] sends its terms.
+pub(super) trait DenseSink {
+    /// Add `term` at output cell `key`; `key` is below the `cells` passed with the sink.
+    fn add(&mut self, key: usize, term: f64);
 }
 
 pub(super) fn in_range(subscript: i64, size: usize) -> bool {

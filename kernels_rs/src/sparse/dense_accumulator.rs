@@ -1,24 +1,178 @@
 //! The output through a dense accumulator over the whole output space: one pass adds
 //! every term into a zeroed array, one pass over it emits the nonzeros, already in
 //! lexicographic order.
+//!
+//! When the nonzeros come in an order that scatters their cells over an accumulator
+//! larger than a core's L2 cache (random order, or a mode whose output cells jump), the
+//! adds are first partitioned by the high bits of their output cell, as radix-partitioned
+//! aggregation does: each (cell offset, term) is appended to its partition's buffer
+//! (sequential writes), and a full buffer is added into its partition's slice of the
+//! accumulator, which fits in L2. Each cell still receives its terms in input order, so
+//! the sums are bitwise the same as with direct adds.
 
+use super::coo::DenseSink;
+use super::subs_reader::SubsRead;
 use super::{Input, SparseTensor, TtvError};
 use crate::alloc::{try_vec, try_with_capacity};
 
-pub(super) fn by_dense_accumulator(
-    input: &Input,
+/// log2 of the cells per partition: 2^15 f64 = 256 KiB, within the L2 cache of current
+/// x86 cores (512 KiB to 2 MiB), with room left for the partition buffers being read.
+const PARTITION_CELLS_LOG2: u32 = 15;
+
+/// Partition only output spaces with at least this many partitions (an accumulator of
+/// 4 MiB or more, beyond a core's L2); below, the accumulator sits in cache and writing
+/// and reading the buffers costs more than the adds they localize. Measured on a Xeon
+/// (2 MiB L2, large L3), random order, best of 7 side by side in one process, direct /
+/// partitioned: n = 800 (5 MiB) C-ordered subs 23.4 / 25.0 ms, F-ordered 27.4 / 23.9 ms;
+/// n = 1200 (11.5 MiB) C 96.2 / 96.5 ms, F 121.6 / 92.0 ms (the F order's column streams
+/// stall behind direct random adds).
+const MIN_PARTITIONS: usize = 16;
+
+/// The sampled share of consecutive nonzeros in one partition above which the input
+/// counts as local (sorted or nearly so) and is added directly. Random order over `p`
+/// partitions gives about 1/p; sorted input nearly 1.
+const LOCAL_SHARE: f64 = 0.5;
+
+pub(super) fn by_dense_accumulator<S: SubsRead>(
+    input: &Input<S>,
     strides: &[u64],
     cells: u64,
     out_shape: Vec<usize>,
 ) -> Result<SparseTensor, TtvError> {
-    let cells = usize::try_from(cells).map_err(|_| TtvError::OutputTooLarge {
+    let too_large = TtvError::OutputTooLarge {
         cells: cells as u128,
-    })?;
-    let mut acc = try_vec(cells, 0.0f64).map_err(|_| TtvError::OutputTooLarge {
-        cells: cells as u128,
-    })?;
-    input.accumulate_dense(strides, &mut acc)?;
+    };
+    let cells_usize = usize::try_from(cells).map_err(|_| too_large.clone())?;
+    let mut acc = try_vec(cells_usize, 0.0f64).map_err(|_| too_large)?;
+    if should_partition(input, strides, cells_usize) {
+        accumulate_partitioned(input, strides, &mut acc)?;
+    } else {
+        input.for_each_dense_term(strides, cells, &mut Direct { acc: &mut acc })?;
+    }
+    emit(&acc, out_shape)
+}
 
+/// Adds each term straight into the accumulator.
+struct Direct<'a> {
+    acc: &'a mut [f64],
+}
+
+impl DenseSink for Direct<'_> {
+    #[inline(always)]
+    fn add(&mut self, key: usize, term: f64) {
+        self.acc[key] += term;
+    }
+}
+
+/// Buffers each term's offset in its partition and the term, [`BUFFER`] per partition,
+/// and adds a full buffer into its partition's slice of the accumulator (in input order,
+/// as every buffer is added whole before it is refilled).
+struct Partitioned<'a> {
+    acc: &'a mut [f64],
+    offsets: Vec<u32>,
+    terms: Vec<f64>,
+    /// The filled length of each partition's buffer (`BUFFER` slots from `part * BUFFER`).
+    lens: Vec<usize>,
+}
+
+/// Terms buffered per partition: half a partition's cells, so each flush adds enough terms
+/// to pay for bringing its slice of the accumulator into L2 (total buffers: 6 bytes per
+/// accumulator cell, 0.75x the accumulator).
+const BUFFER: usize = 1 << (PARTITION_CELLS_LOG2 - 1);
+
+impl DenseSink for Partitioned<'_> {
+    #[inline(always)]
+    fn add(&mut self, key: usize, term: f64) {
+        let part = key >> PARTITION_CELLS_LOG2;
+        let slot = part * BUFFER + self.lens[part];
+        self.offsets[slot] = (key & ((1 << PARTITION_CELLS_LOG2) - 1)) as u32;
+        self.terms[slot] = term;
+        self.lens[part] += 1;
+        if self.lens[part] == BUFFER {
+            self.flush(part);
+        }
+    }
+}
+
+impl Partitioned<'_> {
+    #[inline(never)]
+    fn flush(&mut self, part: usize) {
+        let start = part * BUFFER;
+        let end = start + self.lens[part];
+        let cells = &mut self.acc[part << PARTITION_CELLS_LOG2..];
+        for (&offset, &term) in self.offsets[start..end].iter().zip(&self.terms[start..end]) {
+            cells[offset as usize] += term;
+        }
+        self.lens[part] = 0;
+    }
+}
+
+fn accumulate_partitioned<S: SubsRead>(
+    input: &Input<S>,
+    strides: &[u64],
+    acc: &mut [f64],
+) -> Result<(), TtvError> {
+    let parts = partitions(acc.len());
+    let cells = acc.len() as u64;
+    let mut sink = Partitioned {
+        acc,
+        offsets: try_vec(parts * BUFFER, 0u32)?,
+        terms: try_vec(parts * BUFFER, 0.0f64)?,
+        lens: try_vec(parts, 0usize)?,
+    };
+    input.for_each_dense_term(strides, cells, &mut sink)?;
+    for part in 0..parts {
+        sink.flush(part);
+    }
+    Ok(())
+}
+
+fn partitions(cells: usize) -> usize {
+    cells.div_ceil(1 << PARTITION_CELLS_LOG2)
+}
+
+/// Partition when the accumulator spans [`MIN_PARTITIONS`] partitions or more and a
+/// sample of consecutive nonzeros mostly changes partition (see [`LOCAL_SHARE`]).
+pub(super) fn should_partition<S: SubsRead>(
+    input: &Input<S>,
+    strides: &[u64],
+    cells: usize,
+) -> bool {
+    partitions(cells) >= MIN_PARTITIONS && local_share(input, strides) < LOCAL_SHARE
+}
+
+/// The share of consecutive pairs whose output cells fall in the same partition, over
+/// up to 64 runs of 32 nonzeros spread evenly over the input. The subscripts are not
+/// checked yet: a bad one only gives a meaningless key here (wrapping arithmetic, no
+/// indexing), and the pass that follows refuses it.
+fn local_share<S: SubsRead>(input: &Input<S>, strides: &[u64]) -> f64 {
+    const RUNS: usize = 64;
+    const RUN: usize = 32;
+    let nnz = input.nnz();
+    let part_of = |row: usize| {
+        let key = (0..input.order()).fold(0u64, |key, j| {
+            key.wrapping_add((input.sub(row, j) as u64).wrapping_mul(strides[j]))
+        });
+        key >> PARTITION_CELLS_LOG2
+    };
+    let (mut pairs, mut same) = (0usize, 0usize);
+    for run in 0..RUNS {
+        let start = run * (nnz / RUNS);
+        let end = (start + RUN).min(nnz);
+        for row in start + 1..end {
+            pairs += 1;
+            same += usize::from(part_of(row) == part_of(row - 1));
+        }
+    }
+    if pairs == 0 {
+        1.0
+    } else {
+        same as f64 / pairs as f64
+    }
+}
+
+/// The nonzeros of the accumulator as the sparse result, in lexicographic order.
+fn emit(acc: &[f64], out_shape: Vec<usize>) -> Result<SparseTensor, TtvError> {
     // NaN != 0, so NaN sums are kept, as NumPy's nonzero keeps them.
     let nonzeros = acc.iter().filter(|&&v| v != 0.0).count();
     let out_order = out_shape.len();

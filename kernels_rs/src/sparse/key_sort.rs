@@ -2,11 +2,12 @@
 //! O(nnz + output nonzeros), the output space is never allocated.
 
 use super::coo::sum_in_order;
+use super::subs_reader::SubsRead;
 use super::{Input, SparseTensor, TtvError};
 use crate::alloc::{try_vec, try_with_capacity};
 
-pub(super) fn by_key_sort(
-    input: &Input,
+pub(super) fn by_key_sort<S: SubsRead>(
+    input: &Input<S>,
     strides: &[u64],
     cells: u64,
     out_shape: Vec<usize>,

@@ -2,18 +2,22 @@
 //! numbers sorted by their output subscripts.
 
 use super::coo::sum_in_order;
+use super::subs_reader::SubsRead;
 use super::{Input, SparseTensor, TtvError};
 use crate::alloc::{try_vec, try_with_capacity};
 
 /// For output spaces beyond 2^64 cells: sort the row numbers by their output subscripts.
-pub(super) fn by_row_sort(input: &Input, out_shape: Vec<usize>) -> Result<SparseTensor, TtvError> {
+pub(super) fn by_row_sort<S: SubsRead>(
+    input: &Input<S>,
+    out_shape: Vec<usize>,
+) -> Result<SparseTensor, TtvError> {
     input.check_all_subscripts()?;
     let order = input.order();
     let mode = input.mode;
-    let row_of = |i: usize| &input.subs[i * order..(i + 1) * order];
     let out_key = |i: usize| {
-        let sub = row_of(i);
-        sub[..mode].iter().chain(&sub[mode + 1..]).copied()
+        (0..order)
+            .filter(move |&j| j != mode)
+            .map(move |j| input.sub(i, j))
     };
     let mut rows = try_with_capacity::<usize>(input.nnz())?;
     rows.extend(0..input.nnz());
@@ -25,7 +29,7 @@ pub(super) fn by_row_sort(input: &Input, out_shape: Vec<usize>) -> Result<Sparse
         let sum = sum_in_order(
             group
                 .iter()
-                .map(|&i| input.vals[i] * input.vector[row_of(i)[mode] as usize]),
+                .map(|&i| input.vals[i] * input.vector[input.sub(i, mode) as usize]),
         );
         if sum != 0.0 {
             firsts.push(group[0]);

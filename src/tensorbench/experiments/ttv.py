@@ -10,6 +10,8 @@ Three cell sets, each its own folder under ``data/results/<machine>/<profile>/``
 * ``ttv-headline``: a few trials at n = 1200 only (profile section ``headline``, in the
   paper profile), the measurement behind the ">= 100x faster than pyttb at n = 1200"
   check. A profile without that section has no such cell set, and its notebook says so.
+* ``ttv-layout``: the Rust kernel on the same tensors with sorted or random row order and
+  C- or F-ordered subscripts (profile section ``layout``; :mod:`.ttv_layout`).
 
 Every cell runs in a fresh worker (``measure``), which also records the tensor's size in
 bytes, the number of output nonzeros and the peak memory of one more, untimed call
@@ -29,6 +31,7 @@ import numpy as np
 
 from tensorbench import paths
 from tensorbench.build import release_kernels
+from tensorbench.experiments import ttv_layout
 from tensorbench.experiments.dense_impls import (
     BANDWIDTH,
     DEFAULT_BANDWIDTH_BYTES,
@@ -47,7 +50,12 @@ NOTEBOOKS = (Notebook("ttv"),)
 INTERPRETER_BOUND = ("pyttb", "python")
 IMPLEMENTATIONS = ("pyttb", "python", "numba", "rust", "rust_from_python")
 RANDOM, FROSTT = "sptenrand", "frostt"
-RUN_NAMES = {"main": "ttv", "frostt": "ttv-frostt", "headline": "ttv-headline"}
+RUN_NAMES = {
+    "main": "ttv",
+    "frostt": "ttv-frostt",
+    "headline": "ttv-headline",
+    "layout": "ttv-layout",
+}
 ORDER = 3  # the sptenrand tensors are n x n x n
 
 
@@ -156,7 +164,7 @@ def frostt_cells(tensors, n_trials: int, seed: int, implementations) -> list[Cel
 
 def load_tensor(cell: Cell):
     """The cell's tensor: from the sptenrand cache, or read from data/inputs/tns."""
-    if cell.regime == RANDOM:
+    if cell.regime in (RANDOM, ttv_layout.REGIME):
         from tensorbench import tensor_cache
 
         n = cell.n1
@@ -205,6 +213,8 @@ def measure(cell: Cell) -> dict | list[float]:
     mode = int(cell.options["mode"])
     vector = make_vector(tensor.shape[mode], cell.seed)
     extra = describe(tensor, mode)
+    if cell.regime == ttv_layout.REGIME:
+        return {"seconds": ttv_layout.measure(cell, tensor, vector), "extra": extra}
     if cell.implementation == "rust":
         kernels = release_kernels()
         seconds = kernels.bench_ttv(
@@ -245,7 +255,11 @@ def prepare_inputs(cells: list[Cell]) -> None:
     ones, as the runner passes them) need."""
     from tensorbench import tensor_cache
 
-    pending = {(c.n1, c.options["density"], c.seed) for c in cells if c.regime == RANDOM}
+    pending = {
+        (c.n1, c.options["density"], c.seed)
+        for c in cells
+        if c.regime in (RANDOM, ttv_layout.REGIME)
+    }
     for n, density, seed in sorted(pending):
         tensor_cache.ensure((n, n, n), density, seed)
 
@@ -253,7 +267,7 @@ def prepare_inputs(cells: list[Cell]) -> None:
 def input_bytes(cell: Cell) -> int:
     """Bytes of ``subs`` and ``vals`` a cell's TTV reads (int64 subscripts, float64 values):
     the expected count for sptenrand, the exact count for the FROSTT tensors."""
-    if cell.regime == RANDOM:
+    if cell.regime in (RANDOM, ttv_layout.REGIME):
         nnz = float(cell.options["density"]) * cell.n1**ORDER
         return int(nnz * (8 * ORDER + 8))
     if cell.regime == FROSTT:
@@ -292,6 +306,7 @@ def main_params(profile: str) -> dict:
 
     params = {k: v for k, v in profiles.section(profile, EXPERIMENT).items() if k != "frostt"}
     params.pop("headline", None)
+    params.pop("layout", None)
     return params
 
 
@@ -374,8 +389,47 @@ def run_headline(profile: str, results_root: str | None = None):
     return _execute("headline", headline_cells(profile), profile, results_root, params)
 
 
+def layout_params(profile: str) -> dict | None:
+    from tensorbench import profiles
+
+    section = profiles.section(profile, EXPERIMENT)
+    if "layout" not in section:
+        return None
+    return {
+        **section["layout"],
+        "seed": section["seed"],
+        "density": section["density"],
+        "mode": section["mode"],
+    }
+
+
+def layout_profile_cells(profile: str) -> list[Cell]:
+    """The profile's "input layout and order" cells; none without its ``layout`` section."""
+    params = layout_params(profile)
+    if params is None:
+        return []
+    return ttv_layout.layout_cells(
+        params["sizes"],
+        params["n_trials"],
+        params["seed"],
+        params["density"],
+        params["mode"],
+        params.get("bandwidth_bytes", DEFAULT_BANDWIDTH_BYTES),
+        EXPERIMENT,
+    )
+
+
+def run_layout(profile: str, results_root: str | None = None):
+    """Run (or resume) the profile's layout cells; None when the profile has none."""
+    params = layout_params(profile)
+    if params is None:
+        return None
+    return _execute("layout", layout_profile_cells(profile), profile, results_root, params)
+
+
 def cell_sets(profile: str) -> dict[str, list[Cell]]:
-    """``ttv`` (Figure 4), ``ttv-frostt`` and, where the profile has it, ``ttv-headline``."""
+    """``ttv`` (Figure 4), ``ttv-frostt`` and, where the profile has them,
+    ``ttv-headline`` and ``ttv-layout``."""
     sets = {
         RUN_NAMES["main"]: main_cells(profile),
         RUN_NAMES["frostt"]: frostt_profile_cells(profile),
@@ -383,11 +437,15 @@ def cell_sets(profile: str) -> dict[str, list[Cell]]:
     headline = headline_cells(profile)
     if headline:
         sets[RUN_NAMES["headline"]] = headline
+    layout = layout_profile_cells(profile)
+    if layout:
+        sets[RUN_NAMES["layout"]] = layout
     return sets
 
 
 def load(run: str, profile: str, results_root: str | None = None):
-    """A finished run ("main", "frostt" or "headline") read back from disk, or None."""
+    """A finished run ("main", "frostt", "headline" or "layout") read back from disk, or
+    None."""
     from tensorbench.experiments import dense_report
 
     if run not in RUN_NAMES:
@@ -409,4 +467,9 @@ def recorded_findings(profile: str, results_root: str | None = None) -> list[Fin
     frostt = load("frostt", profile, results_root)
     if frostt is not None:
         out += ttv_report.frostt_findings(frostt)
+    layout = load("layout", profile, results_root)
+    if layout is not None:
+        from tensorbench.experiments import ttv_layout_report
+
+        out += ttv_layout_report.findings(layout)
     return out

@@ -1,0 +1,285 @@
+//! TTV on every input layout and order: C- and F-ordered subscripts read in place,
+//! strided ones copied, sorted and random order, and the partitioned dense accumulation
+//! that random order takes; every result bitwise the definition's (sums in input order).
+
+use super::coo::{key_strides, Input};
+use super::dense_accumulator::should_partition;
+use super::subs_reader::RowMajor;
+use super::*;
+use ndarray::{s, Array2, ShapeBuilder};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use std::collections::BTreeMap;
+
+/// The definition: output subscripts -> the in-order sum (from 0.0), zeros dropped.
+fn reference(
+    subs: &Array2<i64>,
+    vals: &[f64],
+    vector: &[f64],
+    mode: usize,
+) -> Vec<(Vec<i64>, u64)> {
+    let mut sums: BTreeMap<Vec<i64>, f64> = BTreeMap::new();
+    for (row, &v) in subs.rows().into_iter().zip(vals) {
+        let mut key: Vec<i64> = row.to_vec();
+        let s = key.remove(mode);
+        *sums.entry(key).or_insert(0.0) += v * vector[s as usize];
+    }
+    sums.into_iter()
+        .filter(|&(_, v)| v != 0.0)
+        .map(|(k, v)| (k, v.to_bits()))
+        .collect()
+}
+
+/// The result as (subscripts, value bits) rows, in its own order.
+fn bits(out: &TtvOutput) -> Vec<(Vec<i64>, u64)> {
+    match out {
+        TtvOutput::Sparse(t) => (0..t.nnz())
+            .map(|k| (t.row(k), t.vals[k].to_bits()))
+            .collect(),
+        TtvOutput::Scalar(x) => panic!("expected a sparse result, got {x}"),
+    }
+}
+
+fn run(
+    subs: ArrayView2<i64>,
+    vals: &[f64],
+    shape: &[usize],
+    vector: &[f64],
+    mode: usize,
+    method: TtvMethod,
+) -> Result<TtvOutput, TtvError> {
+    ttv(
+        subs,
+        ArrayView1::from(vals),
+        shape,
+        ArrayView1::from(vector),
+        mode,
+        method,
+    )
+}
+
+fn fortran(subs: &Array2<i64>) -> Array2<i64> {
+    let mut f = Array2::<i64>::zeros(subs.raw_dim().f());
+    f.assign(subs);
+    f
+}
+
+/// Subscripts uniform over `shape`, and values that are not small integers, so that the
+/// order of a sum shows in its last bits.
+fn random_tensor(rng: &mut StdRng, shape: &[usize], nnz: usize) -> (Array2<i64>, Vec<f64>) {
+    let subs = Array2::from_shape_fn((nnz, shape.len()), |(_, j)| {
+        rng.random_range(0..shape[j] as i64)
+    });
+    let vals = (0..nnz).map(|_| rng.random_range(-1.0..1.0)).collect();
+    (subs, vals)
+}
+
+fn sorted_rows(subs: &Array2<i64>, vals: &[f64]) -> (Array2<i64>, Vec<f64>) {
+    let mut rows: Vec<usize> = (0..vals.len()).collect();
+    rows.sort_by_key(|&k| subs.row(k).to_vec());
+    let sorted = Array2::from_shape_fn(subs.raw_dim(), |(k, j)| subs[[rows[k], j]]);
+    (sorted, rows.iter().map(|&k| vals[k]).collect())
+}
+
+#[test]
+fn c_f_and_strided_subs_give_bitwise_the_same_result_for_every_method_and_mode() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let shapes: [&[usize]; 6] = [
+        &[7],
+        &[4, 3],
+        &[5, 1, 4],
+        &[3, 4, 2, 3],
+        &[2, 3, 2, 2, 3],
+        &[2, 2, 3, 2, 2, 2],
+    ];
+    for shape in shapes {
+        for nnz in [0, 1, 2, 9, 300] {
+            let (subs, vals) = random_tensor(&mut rng, shape, nnz);
+            let f = fortran(&subs);
+            assert!(nnz < 2 || shape.len() < 2 || !f.is_standard_layout());
+            // Every other row of a twice-as-long array: neither C nor F contiguous.
+            let mut doubled = Array2::<i64>::zeros((2 * nnz, shape.len()));
+            doubled.slice_mut(s![..;2, ..]).assign(&subs);
+            let strided = doubled.slice(s![..;2, ..]);
+            for mode in 0..shape.len() {
+                let vector: Vec<f64> = (0..shape[mode])
+                    .map(|_| rng.random_range(-2.0..2.0))
+                    .collect();
+                for method in [TtvMethod::Auto, TtvMethod::Dense, TtvMethod::Sort] {
+                    let c = run(subs.view(), &vals, shape, &vector, mode, method).unwrap();
+                    for other in [f.view(), strided] {
+                        let got = run(other, &vals, shape, &vector, mode, method).unwrap();
+                        match (&c, &got) {
+                            (TtvOutput::Scalar(a), TtvOutput::Scalar(b)) => {
+                                assert_eq!(a.to_bits(), b.to_bits())
+                            }
+                            _ => assert_eq!(bits(&c), bits(&got), "{shape:?} {mode} {method:?}"),
+                        }
+                    }
+                    if shape.len() > 1 {
+                        assert_eq!(bits(&c), reference(&subs, &vals, &vector, mode));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_bad_subscript_in_f_order_is_the_same_error_as_in_c_order() {
+    for order in 1..=6usize {
+        let shape = vec![3usize; order];
+        for mode in 0..order {
+            for column in 0..order {
+                for bad in [-1i64, 3, i64::MIN, i64::MAX] {
+                    let mut subs = Array2::<i64>::ones((6, order));
+                    subs[[4, column]] = bad;
+                    let vals = vec![1.0; 6];
+                    let vector = vec![1.0; 3];
+                    let expected = Err(TtvError::SubscriptOutOfRange {
+                        row: 4,
+                        column,
+                        value: bad,
+                        size: 3,
+                    });
+                    for method in [TtvMethod::Auto, TtvMethod::Dense, TtvMethod::Sort] {
+                        let f = fortran(&subs);
+                        let got = run(f.view(), &vals, &shape, &vector, mode, method);
+                        assert_eq!(got, expected, "order {order} mode {mode} {method:?}");
+                        let got = run(subs.view(), &vals, &shape, &vector, mode, method);
+                        assert_eq!(got, expected, "order {order} mode {mode} {method:?}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An output space of 32 partitions (1024 x 1024 cells), large enough to be partitioned.
+const BIG: [usize; 3] = [1024, 3, 1024];
+
+#[test]
+fn random_order_is_partitioned_and_sorted_order_is_not() {
+    let mut rng = StdRng::seed_from_u64(12);
+    let (subs, vals) = random_tensor(&mut rng, &BIG, 50_000);
+    let (sorted, sorted_vals) = sorted_rows(&subs, &vals);
+    let vector = [0.5, -1.0, 2.0];
+    let (strides, cells) = key_strides(&BIG, 1).unwrap();
+    let decide = |subs: &Array2<i64>, vals: &[f64]| {
+        let input = Input {
+            subs: RowMajor::new(subs.as_slice().unwrap(), 3),
+            vals,
+            shape: &BIG,
+            vector: &vector,
+            mode: 1,
+        };
+        should_partition(&input, &strides, cells as usize)
+    };
+    assert!(decide(&subs, &vals));
+    assert!(!decide(&sorted, &sorted_vals));
+    // A small output space is never partitioned, whatever the order.
+    let small = [64usize, 3, 64];
+    let (subs, vals) = random_tensor(&mut rng, &small, 5_000);
+    let (strides, cells) = key_strides(&small, 1).unwrap();
+    let input = Input {
+        subs: RowMajor::new(subs.as_slice().unwrap(), 3),
+        vals: &vals,
+        shape: &small,
+        vector: &vector,
+        mode: 1,
+    };
+    assert!(!should_partition(&input, &strides, cells as usize));
+}
+
+#[test]
+fn random_and_sorted_order_in_both_layouts_match_the_definition_bitwise() {
+    let mut rng = StdRng::seed_from_u64(13);
+    let (subs, vals) = random_tensor(&mut rng, &BIG, 120_000);
+    let (sorted, sorted_vals) = sorted_rows(&subs, &vals);
+    for (mode, &size) in BIG.iter().enumerate() {
+        let vector: Vec<f64> = (0..size).map(|_| rng.random_range(-1.0..1.0)).collect();
+        for (subs, vals) in [(&subs, &vals), (&sorted, &sorted_vals)] {
+            let expected = reference(subs, vals, &vector, mode);
+            for method in [TtvMethod::Auto, TtvMethod::Dense] {
+                for layout in [subs.clone(), fortran(subs)] {
+                    let got = run(layout.view(), vals, &BIG, &vector, mode, method).unwrap();
+                    assert_eq!(bits(&got), expected, "mode {mode} {method:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn duplicate_heavy_random_input_sums_every_cell_in_input_order() {
+    // 200 000 terms on 300 output cells of two partitions: each cell sums ~670 terms in
+    // input order, and each partition's buffer fills and is added many times mid-pass
+    // (Auto sorts keys here: 220 000 nonzeros for 2^20 cells; Dense partitions).
+    let mut rng = StdRng::seed_from_u64(14);
+    // Rows 0..64 of the 1024 x 1024 output space: partitions 0 and 1 (32 rows each).
+    let cells: Vec<(i64, i64)> = (0..300)
+        .map(|_| (rng.random_range(0..64), rng.random_range(0..1024)))
+        .collect();
+    let nnz = 200_000;
+    let mut subs = Array2::<i64>::zeros((nnz, 3));
+    for k in 0..nnz {
+        let (i, l) = cells[rng.random_range(0..cells.len())];
+        subs[[k, 0]] = i;
+        subs[[k, 1]] = rng.random_range(0..3);
+        subs[[k, 2]] = l;
+    }
+    // Spread the rest of the space too, so the input spans every partition.
+    let (spread, spread_vals) = random_tensor(&mut rng, &BIG, 20_000);
+    let subs = ndarray::concatenate![ndarray::Axis(0), subs, spread];
+    let mut vals: Vec<f64> = (0..nnz).map(|_| rng.random_range(-1.0..1.0)).collect();
+    vals.extend(spread_vals);
+    // Interleave the spread rows with the heavy ones.
+    let mut rows: Vec<usize> = (0..vals.len()).collect();
+    rows.shuffle(&mut rng);
+    let subs = Array2::from_shape_fn(subs.raw_dim(), |(k, j)| subs[[rows[k], j]]);
+    let vals: Vec<f64> = rows.iter().map(|&k| vals[k]).collect();
+    let vector = [0.25, -1.5, 3.0];
+    let (strides, cells) = key_strides(&BIG, 1).unwrap();
+    let input = Input {
+        subs: RowMajor::new(subs.as_slice().unwrap(), 3),
+        vals: &vals,
+        shape: &BIG,
+        vector: &vector,
+        mode: 1,
+    };
+    assert!(should_partition(&input, &strides, cells as usize));
+    let expected = reference(&subs, &vals, &vector, 1);
+    for layout in [subs.clone(), fortran(&subs)] {
+        for method in [TtvMethod::Auto, TtvMethod::Dense] {
+            let got = run(layout.view(), &vals, &BIG, &vector, 1, method).unwrap();
+            assert_eq!(bits(&got), expected, "{method:?}");
+        }
+    }
+}
+
+#[test]
+fn a_bad_subscript_late_in_a_partitioned_pass_is_refused() {
+    let mut rng = StdRng::seed_from_u64(15);
+    let (mut subs, vals) = random_tensor(&mut rng, &BIG, 60_000);
+    let vector = [1.0, 2.0, 3.0];
+    for (column, bad) in [(0, 1024i64), (1, -1), (2, 1024), (2, i64::MIN)] {
+        subs[[59_000, column]] = bad;
+        let expected = Err(TtvError::SubscriptOutOfRange {
+            row: 59_000,
+            column,
+            value: bad,
+            size: BIG[column],
+        });
+        for layout in [subs.clone(), fortran(&subs)] {
+            for (mode, &size) in BIG.iter().enumerate() {
+                let vector: Vec<f64> = (0..size).map(|i| vector[i % 3]).collect();
+                for method in [TtvMethod::Auto, TtvMethod::Dense] {
+                    let got = run(layout.view(), &vals, &BIG, &vector, mode, method);
+                    assert_eq!(got, expected, "column {column} mode {mode} {method:?}");
+                }
+            }
+        }
+        subs[[59_000, column]] = 0;
+    }
+}
