@@ -35,6 +35,7 @@
 
 mod coo;
 mod dense_accumulator;
+mod dense_parallel;
 mod key_sort;
 mod row_sort;
 mod subs_reader;
@@ -116,6 +117,8 @@ pub enum TtvError {
     OutputTooLarge { cells: u128 },
     /// Memory for the work arrays could not be allocated.
     OutOfMemory { bytes: u128 },
+    /// The thread pool could not be built.
+    Threads(String),
 }
 
 impl fmt::Display for TtvError {
@@ -160,6 +163,7 @@ impl fmt::Display for TtvError {
             TtvError::OutOfMemory { bytes } => {
                 write!(f, "cannot allocate {bytes} bytes of work space")
             }
+            TtvError::Threads(why) => write!(f, "the thread pool could not be started: {why}"),
         }
     }
 }
@@ -217,6 +221,21 @@ pub fn ttv(
     mode: usize,
     method: TtvMethod,
 ) -> Result<TtvOutput, TtvError> {
+    ttv_threads(subs, vals, shape, vector, mode, method, 1)
+}
+
+/// [`ttv`] on up to `threads` threads: the dense-accumulator path of orders 2 to 5 is
+/// split between them with bitwise the same result ([`dense_parallel`]); the sort path
+/// and small calls run on the calling thread.
+pub fn ttv_threads(
+    subs: ArrayView2<i64>,
+    vals: ArrayView1<f64>,
+    shape: &[usize],
+    vector: ArrayView1<f64>,
+    mode: usize,
+    method: TtvMethod,
+    threads: usize,
+) -> Result<TtvOutput, TtvError> {
     let order = shape.len();
     if order == 0 {
         return Err(TtvError::EmptyShape);
@@ -267,6 +286,7 @@ pub fn ttv(
             vector: &vector,
             mode,
             method,
+            threads,
         },
     )
 }
@@ -278,6 +298,7 @@ struct Checked<'a> {
     vector: &'a [f64],
     mode: usize,
     method: TtvMethod,
+    threads: usize,
 }
 
 impl ReaderKernel<Result<TtvOutput, TtvError>> for Checked<'_> {
@@ -289,11 +310,15 @@ impl ReaderKernel<Result<TtvOutput, TtvError>> for Checked<'_> {
             vector: self.vector,
             mode: self.mode,
         };
-        ttv_checked(&input, self.method)
+        ttv_checked(&input, self.method, self.threads)
     }
 }
 
-fn ttv_checked<S: SubsRead>(input: &Input<S>, method: TtvMethod) -> Result<TtvOutput, TtvError> {
+fn ttv_checked<S: SubsRead>(
+    input: &Input<S>,
+    method: TtvMethod,
+    threads: usize,
+) -> Result<TtvOutput, TtvError> {
     if input.order() == 1 {
         return scalar(input).map(TtvOutput::Scalar);
     }
@@ -320,7 +345,7 @@ fn ttv_checked<S: SubsRead>(input: &Input<S>, method: TtvMethod) -> Result<TtvOu
                 }
             };
             if dense {
-                by_dense_accumulator(input, &strides, cells, out_shape)?
+                by_dense_accumulator(input, &strides, cells, out_shape, threads)?
             } else {
                 by_key_sort(input, &strides, cells, out_shape)?
             }

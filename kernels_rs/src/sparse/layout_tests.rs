@@ -283,3 +283,67 @@ fn a_bad_subscript_late_in_a_partitioned_pass_is_refused() {
         subs[[59_000, column]] = 0;
     }
 }
+
+/// [`ttv_threads`] on several threads against the definition and the 1-thread kernel,
+/// bitwise: orders 2 to 5, every mode, C and F subscripts, random order with duplicates.
+#[test]
+fn threads_give_bitwise_the_one_thread_result() {
+    let mut rng = StdRng::seed_from_u64(41);
+    let nnz = 3 * super::dense_parallel::MIN_NONZEROS_PER_TASK + 17;
+    for shape in [
+        vec![300, 290],
+        vec![40, 30, 50],
+        vec![9, 12, 8, 11],
+        vec![5, 6, 4, 7, 5],
+    ] {
+        let (subs, vals) = random_tensor(&mut rng, &shape, nnz);
+        for mode in 0..shape.len() {
+            let vector: Vec<f64> = (0..shape[mode]).map(|i| 0.5 + (i as f64).sin()).collect();
+            let expected = reference(&subs, &vals, &vector, mode);
+            for layout in [subs.clone(), fortran(&subs)] {
+                for threads in [2, 3, 8] {
+                    let got = ttv_threads(
+                        layout.view(),
+                        ArrayView1::from(&vals[..]),
+                        &shape,
+                        ArrayView1::from(&vector[..]),
+                        mode,
+                        TtvMethod::Dense,
+                        threads,
+                    )
+                    .unwrap();
+                    assert_eq!(bits(&got), expected, "{shape:?} mode {mode} t={threads}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn threads_report_the_first_bad_subscript_in_input_order() {
+    let mut rng = StdRng::seed_from_u64(42);
+    let shape = [50, 40, 30];
+    let nnz = 4 * super::dense_parallel::MIN_NONZEROS_PER_TASK;
+    let (mut subs, vals) = random_tensor(&mut rng, &shape, nnz);
+    // Two bad rows in different runs: both kernels must name the earlier one.
+    subs[[nnz - 10, 2]] = 30;
+    subs[[nnz / 2 + 5, 0]] = -1;
+    let vector = vec![1.0; 40];
+    let serial = run(subs.view(), &vals, &shape, &vector, 1, TtvMethod::Dense).unwrap_err();
+    for threads in [2, 4] {
+        let threaded = ttv_threads(
+            subs.view(),
+            ArrayView1::from(&vals[..]),
+            &shape,
+            ArrayView1::from(&vector[..]),
+            1,
+            TtvMethod::Dense,
+            threads,
+        )
+        .unwrap_err();
+        assert_eq!(threaded, serial);
+    }
+    assert!(serial
+        .to_string()
+        .contains(&format!("subs[{}, 0]", nnz / 2 + 5)));
+}

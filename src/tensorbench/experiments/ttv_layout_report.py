@@ -42,9 +42,9 @@ LABELS = {
 STYLES = {
     "sorted-C": {"color": plotting.color("rust"), "marker": "^", "linestyle": "-"},
     "random-C": {"color": plotting.color("rust"), "marker": "^", "linestyle": "--", "mfc": "none"},
-    "sorted-F": {"color": plotting.color("rust_threads"), "marker": "X", "linestyle": "-"},
+    "sorted-F": {"color": plotting.color("rust_all_cores"), "marker": "X", "linestyle": "-"},
     "random-F": {
-        "color": plotting.color("rust_threads"),
+        "color": plotting.color("rust_all_cores"),
         "marker": "X",
         "linestyle": "--",
         "mfc": "none",
