@@ -18,11 +18,11 @@ def test_thread_counts_are_powers_of_two_and_the_core_count():
         threads.thread_counts(0)
 
 
-def test_cells_are_unique_per_kernel_size_and_thread_count():
+def test_one_cell_per_kernel_and_size_times_every_thread_count():
     cells = threads.scaling_cells({"mttkrp": [5, 10], "innerprod": [5]}, 3, 0.001, 7, cores=4)
-    assert len(cells) == 3 * 3
+    assert len(cells) == 3
     assert len({c.cell_id for c in cells}) == len(cells)
-    assert {c.threads for c in cells} == {1, 2, 4}
+    assert {c.threads for c in cells} == {4}
     assert all(threads.runs_alone(c) for c in cells)
     assert {c.seed for c in cells if c.n1 == 10} == {17}
     with pytest.raises(ValueError, match="unknown kernels"):
@@ -33,6 +33,16 @@ def test_cells_are_unique_per_kernel_size_and_thread_count():
         threads.scaling_cells({"dot": []}, 3, 0.001, 7)
     with pytest.raises(ValueError, match="min_sample_seconds must be"):
         threads.scaling_cells({"dot": [5]}, 3, -1.0, 7)
+
+
+def test_a_cell_measures_every_count_in_one_process():
+    (cell,) = threads.scaling_cells({"dot": [3000]}, 2, 0.0, 7, cores=2)
+    report = threads.measure(cell)
+    rows = pd.DataFrame(report["records"])
+    assert sorted(set(rows["variant"])) == ["dot-t1", "dot-t2"]
+    assert (rows.groupby("variant").size() == 3).all()  # the first call and 2 samples
+    assert report["extra"]["thread_counts"] == [1, 2]
+    assert report["extra"]["max_relative_difference_vs_1_thread"] == 0.0
 
 
 def _run(points):

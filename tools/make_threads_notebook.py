@@ -23,11 +23,13 @@ pool is left alone), release the GIL while a large call runs, and run a call too
 inline on the calling thread, because entering a pool costs microseconds (see
 `notebooks/call_overhead.ipynb`).
 
-Each cell below is one (kernel, size, thread count) measured alone on the machine, in its own
-worker process with every thread pool set to that count. Each sample is a batch of calls lasting
-at least the profile's `min_sample_seconds`, divided by the number of calls. The thread counts
-are the powers of two up to the cores the run may use, and that count itself. The machine's
-label and CPU are in the caption: on a 2-core VM the ceiling is 2x.
+Each measurement cell is one (kernel, size), measured alone on the machine in its own worker
+process: the kernel is called with `threads=k` for every thread count k, the counts interleaved
+round by round, so every ratio below is measured side by side in one process. Each sample is a
+batch of calls (as many as the 1-thread call needs to last the profile's `min_sample_seconds`,
+the same batch for every k), divided by the number of calls. The thread counts are the powers of
+two up to the cores the run may use, and that count itself. The machine's label and CPU are in
+the caption: on a 2-core VM the ceiling is 2x.
 """),
         params("""
 profile = "quick"  # paper | quick | smoke

@@ -1,18 +1,19 @@
 """Thread scaling of the kernels_rs kernels called from Python: 1 thread to every core.
 
-One cell set, ``threads``: for every kernel of the profile (``mttkrp``, ``innerprod``,
-``ttv``, ``dot``, ``matvec``), every size and every thread count (powers of two up to the
-cores this process may use, and that count itself), the per-call time of the kernel called
-from Python with ``threads=k``. Each cell is one (kernel, size, threads) triple: its
-``regime`` is the kernel, its ``variant`` ``<kernel>-t<k>``, and it runs alone and unpinned with
-every thread pool set to k (kernels_rs's own pool included; the GIL is released while a
-large call runs).
+One cell set, ``threads``: one cell per kernel of the profile (``mttkrp``, ``innerprod``,
+``ttv``, ``dot``, ``matvec``) and size. Each cell runs alone and unpinned, in one worker
+process, and times the kernel called from Python with ``threads=k`` for every thread count
+k (powers of two up to the cores this process may use, and that count itself),
+interleaved round by round, so every ratio between thread counts is measured side by
+side under the same conditions. The GIL is released while a large call runs.
 
-Small calls take microseconds, so each sample is a batch of calls lasting at least
-``min_sample_seconds`` (:func:`tensorbench.timing.time_batched`); the first call is timed
-alone. From these the notebook shows the speedup and parallel efficiency per size, the size
-below which the call on one thread (inline, no pool) beats the pool, and that the smallest
-sizes are never slower with more threads (tiny calls run inline on the calling thread).
+Small calls take microseconds, so each sample is a batch of calls (as many as the
+1-thread call needs to last ``min_sample_seconds``, the same batch for every k), divided
+by the batch size; each k's first call is timed alone first. The raw rows of a cell carry
+the thread count in their ``variant`` (``<kernel>-t<k>``). From these the notebook shows
+the speedup and parallel efficiency per size, the size below which the call on one thread
+(inline, no pool) beats the pool, and that the smallest sizes are never slower with more
+threads (tiny calls run inline on the calling thread).
 """
 
 from __future__ import annotations
@@ -26,7 +27,15 @@ from tensorbench.build import release_kernels
 from tensorbench.experiments.registry import Notebook
 from tensorbench.findings import Finding
 from tensorbench.harness.cell import Cell
-from tensorbench.timing import int_at_least, real_number, time_batched
+from tensorbench.results import cell_rows
+from tensorbench.timing import (
+    MAX_CALLS_PER_SAMPLE,
+    batch_timers,
+    int_at_least,
+    real_number,
+    seconds_per_call,
+    time_first_call,
+)
 
 EXPERIMENT = "threads"
 NOTEBOOKS = (Notebook("threads"),)
@@ -167,9 +176,10 @@ def all_cores() -> int:
 def scaling_cells(
     kernels: dict, n_samples: int, min_sample_seconds: float, seed: int, cores: int | None = None
 ) -> list[Cell]:
-    """One cell per (kernel, size, thread count); ``kernels`` maps each kernel name to its
-    sizes. The seed of a sparse kernel's tensor is ``seed + n`` (the other experiments'
-    tensors, from the same cache)."""
+    """One cell per (kernel, size); ``kernels`` maps each kernel name to its sizes. A
+    cell's ``threads`` is the largest count it times (every count of
+    :func:`thread_counts` up to it). The seed of a sparse kernel's tensor is
+    ``seed + n`` (the other experiments' tensors, from the same cache)."""
     if not isinstance(kernels, dict) or not kernels:
         raise TypeError("kernels must be a non-empty mapping of kernel name -> sizes")
     unknown = sorted(set(kernels) - set(KERNELS))
@@ -180,54 +190,69 @@ def scaling_cells(
     if not min_sample_seconds >= 0:
         raise ValueError(f"min_sample_seconds must be >= 0, got {min_sample_seconds}")
     seed = int_at_least("seed", seed, 0)
-    counts = thread_counts(all_cores() if cores is None else cores)
+    most = thread_counts(all_cores() if cores is None else cores)[-1]
     cells = []
     for name, sizes in kernels.items():
         sizes = [int_at_least(f"{name} size", s) for s in sizes]
         if not sizes:
             raise ValueError(f"kernel {name!r} has no sizes")
         for size in sizes:
-            for threads in counts:
-                cells.append(
-                    Cell(
-                        EXPERIMENT,
-                        IMPLEMENTATION,
-                        size,
-                        regime=name,
-                        # The kernel is in the variant: the cell's file name must be unique.
-                        variant=f"{name}-t{threads}",
-                        n_trials=n_samples,
-                        seed=seed + size if name in SPARSE else seed,
-                        options={"min_sample_seconds": min_sample_seconds},
-                        threads=threads,
-                    )
+            cells.append(
+                Cell(
+                    EXPERIMENT,
+                    IMPLEMENTATION,
+                    size,
+                    regime=name,
+                    variant=name,  # the cell's file name must be unique per kernel
+                    n_trials=n_samples,
+                    seed=seed + size if name in SPARSE else seed,
+                    options={"min_sample_seconds": min_sample_seconds},
+                    threads=most,
                 )
+            )
     return cells
 
 
+def _calls_per_sample(timer, min_sample_seconds: float) -> int:
+    calls = 1
+    while calls < MAX_CALLS_PER_SAMPLE and timer.timeit(calls) * 1e-9 < min_sample_seconds:
+        calls *= 2
+    return calls
+
+
 def measure(cell: Cell) -> dict:
-    """Per-call seconds: the first call alone, then ``n_trials`` batched samples; the
-    extra records the bytes read and the kernels' thread count as the worker saw it."""
-    kernels_rs = release_kernels()
+    """Raw rows for every thread count up to ``cell.threads``: each count's first call,
+    then ``n_trials`` samples, the counts interleaved round by round; the extra records
+    the bytes read, the batch size and how far each count's result is from 1 thread's."""
+    release_kernels()
     kernel = KERNELS[cell.regime]
     inputs = kernel.make(cell.n1, cell.seed)
-    timed = time_batched(
-        kernel.call,
-        (inputs, cell.threads),
-        cell.n_trials,
-        float(cell.options["min_sample_seconds"]),
-    )
-    single = kernel.call(inputs, 1)
-    many = kernel.call(inputs, cell.threads)
+    counts = thread_counts(cell.threads)
+    rows: dict[int, list[float]] = {}
+    results = {}
+    for t in counts:
+        first, results[t] = time_first_call(kernel.call, (inputs, t))
+        rows[t] = [first]
+    timers = {t: batch_timers(kernel.call, (inputs, t))[0] for t in counts}
+    calls = _calls_per_sample(timers[1], float(cell.options["min_sample_seconds"]))
+    for _ in range(cell.n_trials):
+        for t in counts:
+            rows[t].append(seconds_per_call(timers[t], calls))
+    records = []
+    for t in counts:
+        sub = Cell(**{**cell.parameters(), "variant": f"{cell.regime}-t{t}", "threads": t})
+        records += cell_rows(sub, rows[t]).to_dict("records")
     extra = {
         "input_bytes": kernel.bytes_of(inputs),
-        "calls_per_sample": timed["calls_per_sample"],
-        "kernels_rs_threads_default": kernels_rs.get_num_threads(),
-        "max_relative_difference_vs_1_thread": _relative_difference(many, single),
+        "thread_counts": counts,
+        "calls_per_sample": calls,
+        "max_relative_difference_vs_1_thread": max(
+            _relative_difference(results[t], results[1]) for t in counts
+        ),
     }
     if cell.regime in SPARSE:
         extra["nnz"] = int(inputs[0].nnz)
-    return {"seconds": timed["seconds"], "extra": extra}
+    return {"records": records, "extra": extra}
 
 
 def _values(result) -> np.ndarray:
@@ -257,8 +282,9 @@ def prepare_inputs(cells: list[Cell]) -> None:
 
 
 def cell_work(cell: Cell) -> float:
-    """Each cell runs its samples for about n_trials x min_sample_seconds, plus the inputs."""
-    return float(cell.n_trials) * max(float(cell.options["min_sample_seconds"]), 1e-4)
+    """Each cell runs its samples for about n_trials x min_sample_seconds per thread count."""
+    counts = len(thread_counts(cell.threads))
+    return float(cell.n_trials) * counts * max(float(cell.options["min_sample_seconds"]), 1e-4)
 
 
 def runs_alone(cell: Cell) -> bool:

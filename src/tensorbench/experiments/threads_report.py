@@ -33,11 +33,14 @@ def cells(run: DenseRun) -> pd.DataFrame:
     frame = run.summary.copy()
     frame["kernel"] = frame["regime"]
     frame["threads"] = frame["variant"].str.rsplit("-t", n=1).str[1].astype(int)
-    extra = run.metadata.get("cell_extra", {})
-    rows = []
-    for r in frame.itertuples(index=False):
-        suffix = f"__t{r.threads}" if r.threads != 1 else ""
-        rows.append(extra.get(f"{r.implementation}__{int(r.n1)}__{r.variant}{suffix}", {}))
+    # A cell (kernel, size) holds every thread count; its extras are keyed by its file
+    # name, <implementation>__<n1>__<kernel>[__t<most>].
+    by_cell = {}
+    for cell_id, values in run.metadata.get("cell_extra", {}).items():
+        parts = cell_id.split("__")
+        if len(parts) >= 3:
+            by_cell[(int(parts[1]), parts[2])] = values
+    rows = [by_cell.get((int(r.n1), r.kernel), {}) for r in frame.itertuples(index=False)]
     return pd.concat([frame, pd.DataFrame(rows, index=frame.index)], axis=1)
 
 
