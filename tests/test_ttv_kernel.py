@@ -379,22 +379,3 @@ def test_unaligned_and_record_field_inputs_give_the_right_answer():
         got = call(vector=vector)
         for g, e in zip(got, expected, strict=True):
             np.testing.assert_array_equal(g, e)
-
-
-@pytest.mark.parametrize("layout", ["C", "F"])
-@pytest.mark.parametrize("mode", [0, 1, 2])
-def test_ttv_on_several_threads_is_bitwise_the_one_thread_result(layout, mode):
-    rng = np.random.default_rng(7 + mode)
-    shape = (60, 50, 70)
-    nnz = 3 * 2**16 + 11  # split between threads (>= 65,536 nonzeros per task)
-    subs = np.column_stack([rng.integers(0, n, nnz) for n in shape]).astype(np.int64)
-    subs = np.asfortranarray(subs) if layout == "F" else subs
-    vals = rng.uniform(-1, 1, nnz)
-    vector = rng.uniform(0, 1, shape[mode])
-    one = kernels_rs.ttv(subs, vals, shape, vector, mode, threads=1)
-    for threads in (2, 3, 8):
-        got = kernels_rs.ttv(subs, vals, shape, vector, mode, threads=threads)
-        assert np.array_equal(got[0], one[0]) and got[2] == one[2]
-        assert got[1].tobytes() == one[1].tobytes()
-    with pytest.raises(ValueError, match=r"threads must be an integer in \[1, 1024\], got 0"):
-        kernels_rs.ttv(subs, vals, shape, vector, mode, threads=0)

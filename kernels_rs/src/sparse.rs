@@ -35,7 +35,6 @@
 
 mod coo;
 mod dense_accumulator;
-mod dense_parallel;
 mod key_sort;
 mod row_sort;
 mod subs_reader;
@@ -117,8 +116,6 @@ pub enum TtvError {
     OutputTooLarge { cells: u128 },
     /// Memory for the work arrays could not be allocated.
     OutOfMemory { bytes: u128 },
-    /// The thread pool could not be built.
-    Threads(String),
 }
 
 impl fmt::Display for TtvError {
@@ -163,7 +160,6 @@ impl fmt::Display for TtvError {
             TtvError::OutOfMemory { bytes } => {
                 write!(f, "cannot allocate {bytes} bytes of work space")
             }
-            TtvError::Threads(why) => write!(f, "the thread pool could not be started: {why}"),
         }
     }
 }
@@ -221,21 +217,6 @@ pub fn ttv(
     mode: usize,
     method: TtvMethod,
 ) -> Result<TtvOutput, TtvError> {
-    ttv_threads(subs, vals, shape, vector, mode, method, 1)
-}
-
-/// [`ttv`] on up to `threads` threads: the dense-accumulator path of orders 2 to 5 is
-/// split between them with bitwise the same result ([`dense_parallel`]); the sort path
-/// and small calls run on the calling thread.
-pub fn ttv_threads(
-    subs: ArrayView2<i64>,
-    vals: ArrayView1<f64>,
-    shape: &[usize],
-    vector: ArrayView1<f64>,
-    mode: usize,
-    method: TtvMethod,
-    threads: usize,
-) -> Result<TtvOutput, TtvError> {
     let order = shape.len();
     if order == 0 {
         return Err(TtvError::EmptyShape);
@@ -286,7 +267,6 @@ pub fn ttv_threads(
             vector: &vector,
             mode,
             method,
-            threads,
         },
     )
 }
@@ -298,7 +278,6 @@ struct Checked<'a> {
     vector: &'a [f64],
     mode: usize,
     method: TtvMethod,
-    threads: usize,
 }
 
 impl ReaderKernel<Result<TtvOutput, TtvError>> for Checked<'_> {
@@ -310,15 +289,11 @@ impl ReaderKernel<Result<TtvOutput, TtvError>> for Checked<'_> {
             vector: self.vector,
             mode: self.mode,
         };
-        ttv_checked(&input, self.method, self.threads)
+        ttv_checked(&input, self.method)
     }
 }
 
-fn ttv_checked<S: SubsRead>(
-    input: &Input<S>,
-    method: TtvMethod,
-    threads: usize,
-) -> Result<TtvOutput, TtvError> {
+fn ttv_checked<S: SubsRead>(input: &Input<S>, method: TtvMethod) -> Result<TtvOutput, TtvError> {
     if input.order() == 1 {
         return scalar(input).map(TtvOutput::Scalar);
     }
@@ -345,7 +320,7 @@ fn ttv_checked<S: SubsRead>(
                 }
             };
             if dense {
-                by_dense_accumulator(input, &strides, cells, out_shape, threads)?
+                by_dense_accumulator(input, &strides, cells, out_shape)?
             } else {
                 by_key_sort(input, &strides, cells, out_shape)?
             }

@@ -73,7 +73,6 @@ def ttv(
     mode: int,
     *,
     method: Literal["auto", "dense", "sort"] = "auto",
-    threads: int | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], tuple[int, ...]] | float:
     """Mode-``mode`` (0-based) product of a COO sparse tensor with ``vector``, as pyttb's
     ``sptensor.ttv``: ``(newsubs (m, d-1) int64 in Fortran order, newvals (m, 1) float64,
@@ -85,12 +84,7 @@ def ttv(
     at most 4 x nnz cells, else sorts a linearized key (never allocating the output space);
     ``method='dense'`` on an output space that cannot be allocated is a MemoryError. The
     dense accumulator partitions its adds by output cell when the nonzeros come in an
-    order that scatters them (same sums, bitwise). On ``threads`` threads (1 to
-    MAX_THREADS, default get_num_threads()) the dense accumulation of orders 2 to 5 is
-    split (each thread sorts its run of nonzeros into ranges of output cells, then each
-    thread adds one range's terms in input order): bitwise the 1-thread result; fewer
-    than 65,536 nonzeros per thread, the sort path and other orders run on the calling
-    thread."""
+    order that scatters them (same sums, bitwise)."""
 
 def bench_ttv(
     subs: npt.NDArray[np.int64],

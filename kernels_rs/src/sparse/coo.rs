@@ -144,44 +144,8 @@ impl<S: SubsRead> Input<'_, S> {
         }
     }
 
-    /// [`Self::for_each_dense_term`] for the nonzeros `rows` only (orders 2 to 5: the
-    /// threaded kernel's runs); a bad subscript is reported with its row in the tensor.
-    pub fn for_each_dense_term_in(
-        &self,
-        rows: std::ops::Range<usize>,
-        strides: &[u64],
-        cells: u64,
-        sink: &mut impl DenseSink,
-    ) -> Result<(), TtvError> {
-        macro_rules! by_mode {
-            ($d:literal: $($m:literal)*) => {
-                match self.mode {
-                    $($m => self.dense_terms_in::<$d, $m>(rows, strides, cells, sink),)*
-                    _ => unreachable!("mode < order was checked"),
-                }
-            };
-        }
-        match self.order() {
-            2 => by_mode!(2: 0 1),
-            3 => by_mode!(3: 0 1 2),
-            4 => by_mode!(4: 0 1 2 3),
-            5 => by_mode!(5: 0 1 2 3 4),
-            order => unreachable!("the threaded kernel takes orders 2 to 5, got {order}"),
-        }
-    }
-
     fn dense_terms_fixed<const D: usize, const M: usize>(
         &self,
-        strides: &[u64],
-        cells: u64,
-        sink: &mut impl DenseSink,
-    ) -> Result<(), TtvError> {
-        self.dense_terms_in::<D, M>(0..self.nnz(), strides, cells, sink)
-    }
-
-    fn dense_terms_in<const D: usize, const M: usize>(
-        &self,
-        rows: std::ops::Range<usize>,
         strides: &[u64],
         cells: u64,
         sink: &mut impl DenseSink,
@@ -211,9 +175,7 @@ impl<S: SubsRead> Input<'_, S> {
                 "row-major key strides"
             );
         }
-        let first = rows.start;
-        for (offset, &value) in self.vals[rows].iter().enumerate() {
-            let row = first + offset;
+        for (row, &value) in self.vals.iter().enumerate() {
             self.subs.prefetch::<D>(row);
             let sub = self.row::<D>(row);
             // M is a constant here, so the mode's column costs no multiply.

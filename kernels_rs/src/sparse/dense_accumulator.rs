@@ -11,7 +11,6 @@
 //! the sums are bitwise the same as with direct adds.
 
 use super::coo::DenseSink;
-use super::dense_parallel;
 use super::subs_reader::SubsRead;
 use super::{Input, SparseTensor, TtvError};
 use crate::alloc::{try_vec, try_with_capacity};
@@ -39,23 +38,11 @@ pub(super) fn by_dense_accumulator<S: SubsRead>(
     strides: &[u64],
     cells: u64,
     out_shape: Vec<usize>,
-    threads: usize,
 ) -> Result<SparseTensor, TtvError> {
     let too_large = TtvError::OutputTooLarge {
         cells: cells as u128,
     };
     let cells_usize = usize::try_from(cells).map_err(|_| too_large.clone())?;
-    let tasks = dense_parallel::tasks_for(input.nnz(), cells_usize, threads);
-    if tasks > 1 && (2..=5).contains(&input.order()) {
-        let acc = dense_parallel::by_dense_accumulator_parallel(
-            input,
-            strides,
-            cells_usize,
-            tasks,
-            threads,
-        )?;
-        return emit(&acc, out_shape);
-    }
     let mut acc = try_vec(cells_usize, 0.0f64).map_err(|_| too_large)?;
     if should_partition(input, strides, cells_usize) {
         accumulate_partitioned(input, strides, &mut acc)?;
@@ -185,7 +172,7 @@ fn local_share<S: SubsRead>(input: &Input<S>, strides: &[u64]) -> f64 {
 }
 
 /// The nonzeros of the accumulator as the sparse result, in lexicographic order.
-pub(super) fn emit(acc: &[f64], out_shape: Vec<usize>) -> Result<SparseTensor, TtvError> {
+fn emit(acc: &[f64], out_shape: Vec<usize>) -> Result<SparseTensor, TtvError> {
     // NaN != 0, so NaN sums are kept, as NumPy's nonzero keeps them.
     let nonzeros = acc.iter().filter(|&&v| v != 0.0).count();
     let out_order = out_shape.len();

@@ -7,8 +7,7 @@
 use super::factors::Subs;
 
 /// Subscript `j` of nonzero `row`, and whole rows for the loops specialised by order.
-/// `Sync`: the threaded kernels share one reader between their tasks.
-pub(super) trait SubsRead: Sync {
+pub(super) trait SubsRead {
     fn get(&self, row: usize, j: usize) -> i64;
     /// The `D` subscripts of nonzero `row` (the order is `D`).
     fn row<const D: usize>(&self, row: usize) -> [i64; D];
