@@ -138,3 +138,11 @@ def test_the_summary_counts_every_verdict(verdicts):
     row = claims.summary(card).iloc[0]
     assert row["claims"] == len(verdicts)
     assert row[HELD] == verdicts.count(HELD) and row[NOT_HELD] == verdicts.count(NOT_HELD)
+
+
+def test_a_run_without_any_data_a_rule_needs_is_left_off_the_card(tmp_path):
+    (tmp_path / "data" / "results" / "some-machine" / "paper" / "bandwidth-curve").mkdir(
+        parents=True
+    )
+    assert claims.profile_dirs(tmp_path) == [("some-machine", "paper")]
+    assert claims.report_card(tmp_path).empty

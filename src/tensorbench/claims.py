@@ -652,6 +652,9 @@ def evaluate(machine_label: str, profile: str, root: str | Path | None = None) -
 def report_card(root: str | Path | None = None, profiles=RECORDED_PROFILES) -> pd.DataFrame:
     """Every claim on every machine and profile with data (one row each)."""
     frames = [evaluate(m, p, root) for m, p in profile_dirs(root, profiles)]
+    # A run that has none of the data any rule needs yet (a paper run that has only just
+    # started) has nothing to report.
+    frames = [f for f in frames if (f["verdict"] != NOT_COMPARABLE).any()]
     if not frames:
         return pd.DataFrame(columns=["claim", "machine", "profile", "verdict"])
     return pd.concat(frames, ignore_index=True)
