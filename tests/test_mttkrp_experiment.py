@@ -169,6 +169,38 @@ def test_the_report_checks_the_issues_targets_from_the_data():
     assert target.verdict == "did not hold"
 
 
+def _bound_text(findings) -> str:
+    return next(f.text for f in findings if "target was set against" in f.text)
+
+
+def test_the_report_says_what_the_ratio_target_asks_against_the_bound():
+    rows, extra, wall = [], {}, {}
+    for impl, seconds in {"pyttb": 0.3, "rust_from_python": 0.0025}.items():
+        for mode in (1, 2, 3):
+            rows.append(
+                {
+                    "implementation": impl,
+                    "n1": 400,
+                    "size": 400,
+                    "variant": f"R16-mode{mode}",
+                    "mean": seconds,
+                    "min": seconds,
+                    "n_calls": 3,
+                }
+            )
+            extra[f"{impl}__400__R16-mode{mode}"] = {"input_bytes": 20_000_000}
+    bandwidth_row = {"implementation": "read_bandwidth", "n1": 1 << 29, "size": 1 << 29}
+    rows.append({**bandwidth_row, "variant": "", "mean": 0.05, "min": 0.05, "n_calls": 10})
+    frame = pd.DataFrame(rows)
+    # 2^29 bytes in 50 ms: 20 MB need 1.86 ms; 0.3 s / 150 = 2.0 ms is 1.1x that.
+    text = _bound_text(mttkrp_report.mttkrp_findings(_run(frame, extra, wall)))
+    assert "asks for 2.00 ms per mode: 1.1x the time reading the COO input once" in text
+    # pyttb at 0.2 s asks for 1.33 ms: below the bound, so nothing reading the input can.
+    frame.loc[frame["implementation"] == "pyttb", "min"] = 0.2
+    text = _bound_text(mttkrp_report.mttkrp_findings(_run(frame, extra, wall)))
+    assert "asks for 1.33 ms per mode: less than reading the COO input once" in text
+
+
 def test_the_cp_als_report_compares_fits_and_speed():
     rows, extra = [], {}
     for impl, seconds, fit in (("pyttb", 3.0, 0.5), ("rust_from_python", 0.05, 0.5 + 1e-12)):

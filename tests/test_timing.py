@@ -404,3 +404,16 @@ def test_seconds_at_least_zero_names_what_is_wrong(value, error, message):
     with pytest.raises(error, match=message):
         timing.seconds_at_least_zero("wait", value)
     assert timing.seconds_at_least_zero("wait", 0) == 0.0
+
+
+def test_names_among_accepts_known_names_and_names_what_is_wrong():
+    from tensorbench.timing import names_among
+
+    assert names_among("tensors", ("a", "b"), ["a", "b", "c"]) == ["a", "b"]
+    with pytest.raises(TypeError, match="tensors must be a list of names"):
+        names_among("tensors", "a", ["a"])
+    with pytest.raises(ValueError, match=r"unknown tensors \['z'\]"):
+        names_among("tensors", ["a", "z"], ["a"])
+    with pytest.raises(ValueError, match="tensors must not be empty"):
+        names_among("tensors", [], ["a"])
+    assert names_among("tensors", [], ["a"], allow_empty=True) == []

@@ -8,8 +8,9 @@
 * :func:`time_batched` times calls too short for one ``perf_counter_ns`` bracket: in
   batches of back-to-back calls in a ``timeit`` loop (:func:`batch_timers`), beside the
   empty loop of the same length.
-* :func:`int_at_least`, :func:`real_number` and :func:`seconds_at_least_zero` check the
-  counts, sizes, seeds, fractions and durations the experiments are given.
+* :func:`int_at_least`, :func:`real_number`, :func:`seconds_at_least_zero` and
+  :func:`names_among` check the counts, sizes, seeds, fractions, durations and names the
+  experiments are given.
 """
 
 from __future__ import annotations
@@ -54,6 +55,22 @@ def int_at_least(name: str, value: Any, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
     return int(value)
+
+
+def names_among(
+    kind: str, names: Any, known: Sequence[str], *, allow_empty: bool = False
+) -> list[str]:
+    """``names`` as a list, each one of ``known``: a TypeError for a single string (not a
+    list), a ValueError naming the unknown ones or for an empty list (unless allowed)."""
+    if isinstance(names, str):
+        raise TypeError(f"{kind} must be a list of names, got the string {names!r}")
+    names = list(names)
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {kind} {unknown}; known: {list(known)}")
+    if not names and not allow_empty:
+        raise ValueError(f"{kind} must not be empty")
+    return names
 
 
 def time_calls(

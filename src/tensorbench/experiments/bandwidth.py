@@ -335,8 +335,9 @@ def findings(run: BandwidthRun) -> list[Finding]:
     out.append(
         Finding(
             EXPERIMENT,
-            f"Levels from the measuring machine's caches ({caches}); DRAM from "
-            f"{bandwidth_levels.DRAM_FACTOR}x the last cache.",
+            f"Levels from the measuring machine's caches ({caches}); each level's "
+            f"plateau from {bandwidth_levels.DRAM_FACTOR}x the level before (DRAM: the "
+            "last cache), since just beyond a cache part of the data still hits in it.",
         )
     )
     return out

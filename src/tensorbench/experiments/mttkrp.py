@@ -35,7 +35,7 @@ from tensorbench.experiments.dense_impls import (
 from tensorbench.experiments.registry import Notebook
 from tensorbench.findings import Finding
 from tensorbench.harness.cell import Cell
-from tensorbench.timing import int_at_least, real_number, time_calls
+from tensorbench.timing import int_at_least, names_among, real_number, time_calls
 
 EXPERIMENT = "mttkrp"
 NOTEBOOKS = (Notebook("mttkrp"),)
@@ -58,15 +58,7 @@ def _threads_of(implementation: str) -> int:
 
 
 def _implementations(names, known) -> list[str]:
-    if isinstance(names, str):
-        raise TypeError(f"implementations must be a list of names, got the string {names!r}")
-    names = list(names)
-    unknown = sorted(set(names) - set(known))
-    if unknown:
-        raise ValueError(f"unknown implementations {unknown}; known: {list(known)}")
-    if not names:
-        raise ValueError("implementations must not be empty")
-    return names
+    return names_among("implementations", names, known)
 
 
 def _density(value) -> float:
