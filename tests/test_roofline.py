@@ -172,3 +172,38 @@ def test_the_dense_figure_draws_the_bound_of_each_sizes_level(tmp_path):
     assert any("L1 200.0 GB/s, L3 40.0 GB/s, DRAM 10.0 GB/s" in t for t in labels), labels
     line = next(x for x in fig.axes[0].get_lines() if "of the level" in x.get_label())
     assert list(line.get_ydata()) == pytest.approx([16e3 / 200e9, 16e6 / 40e9, 16e8 / 10e9])
+
+
+def test_the_ttv_bound_is_the_level_the_input_lives_in_and_names_the_dram_ratio(tmp_path):
+    from tensorbench.experiments import ttv_layout_report, ttv_report
+    from tensorbench.experiments.dense_impls import BANDWIDTH
+    from tensorbench.experiments.dense_report import DenseRun
+
+    n, nnz = 300, 270_000
+    input_bytes = 32 * nnz  # 8.64 MB: the L3 of CACHES, whose plateau is 40 GB/s
+    rows = [{"implementation": "rust", "variant": "sorted-C", "n1": n, "size": n, "mean": 1e-3}]
+    # The run's own DRAM probe: 1e9 bytes in 0.1 s.
+    rows.append(
+        {"implementation": BANDWIDTH, "variant": "", "n1": 10**9, "size": 10**9, "min": 0.1}
+    )
+    extra = {f"rust__{n}__sorted-C": {"nnz": nnz, "input_bytes": input_bytes}}
+    run = DenseRun(
+        "ttv-layout",
+        "smoke",
+        pd.DataFrame(),
+        pd.DataFrame(rows),
+        {"cell_extra": extra},
+        tmp_path / "ttv-layout",
+        tmp_path,
+    )
+    # Without a curve on disk: the probe's DRAM rate.
+    assert ttv_report.bound(run)["seconds"].tolist() == pytest.approx([input_bytes / 10e9])
+    _curve_on_disk(tmp_path)
+    limit = ttv_report.bound(run).iloc[0]
+    assert (limit["level"], limit["bytes_per_second"]) == ("L3", 40e9)
+    assert limit["seconds"] == pytest.approx(input_bytes / 40e9)
+    assert limit["dram_seconds"] == pytest.approx(input_bytes / 10e9)
+    assert "L3 40.0 GB/s" in ttv_report.bound_text(run)
+    (finding,) = ttv_layout_report.findings(run)
+    assert f"{1e-3 / (input_bytes / 40e9):.2f}x" in finding.text
+    assert f"{1e-3 / (input_bytes / 10e9):.2f}x the DRAM read time" in finding.text
