@@ -102,9 +102,42 @@ tables.show(cause_table)
 verdicts = layout_report.cause_verdicts(cause_table)
 display(Markdown("\\n".join(f"- **{cause}**: {v}" for cause, v in verdicts.items())))
 """),
+        md("""
+## The tuned kernel against BLAS, side by side
+
+Issue 11's target: the tuned `kernels_rs.matvec` at least 0.95x the speed of NumPy/OpenBLAS
+`a @ x` (one thread) at every shape of Figure 3 (the matvec profile's three regimes, and 6000 x
+6000 in the paper profile), in C and Fortran order, and within 1.25x of the memory bound. Both
+are timed on the same matrix and vector in one process, in rounds that alternate which goes
+first (each sample a batch of calls lasting at least the profile's `min_sample_seconds`, net of
+the empty loop), so the ratio does not carry the run-to-run noise of separate cells. The ratio
+is BLAS time over tuned time (the geometric mean of the per-round ratios, first round dropped)
+with a 95% t interval on its logs; the bound is the read plateau of the memory level the cell's
+data live in, from the bandwidth curve of the same machine and profile (`no bound` when that
+experiment has not run). The verdict comes from the rule in
+`tensorbench.experiments.layout_report.blas_verdict`: `met` when the ratio is at least 0.95 and
+the tuned kernel is within 1.25x of its bound; `not met` when the interval lies below 0.95 or
+the bound is measured and missed; `inconclusive` otherwise.
+"""),
+        code("""
+blas_records, blas_metadata, bw_run = layout.load_blas(profile, results_root or None)
+blas_table = layout_report.blas_table(blas_records, bw_run)
+tables.write(blas_table, orders.figures_dir, "table_layout_blas",
+             title="kernels_rs.matvec against a @ x: BLAS time / tuned time, 95% CI, "
+             "fraction of the bound, verdict", **layout_report.BLAS_TABLE_OPTIONS)
+tables.show(blas_table, **layout_report.BLAS_TABLE_OPTIONS)
+"""),
+        code("""
+fig = layout_report.blas_figure(blas_table, blas_metadata, profile)
+saved = plotting.save(fig, orders.figures_dir, "fig_layout_blas")
+plotting.show(fig, layout_report.blas_figure_alt(blas_table))
+print("saved:", *saved, sep="\\n  ")
+"""),
         md("## What this run finds"),
         code("""
-display(Markdown(as_markdown(layout_report.findings(orders, causes, p))))
+display(Markdown(as_markdown(
+    layout_report.findings(orders, causes, p, blas=blas_records, bw_run=bw_run)
+)))
 """),
         md("## Where and how this was measured"),
         code("""

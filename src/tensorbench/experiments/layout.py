@@ -1,7 +1,7 @@
 """Memory layout and the paper's open question (Section 4.2): at the largest matvec sizes
 the paper saw Rust timed inside Rust, and Numba, slower than Rust called from Python.
 
-Two cell sets:
+Three cell sets:
 
 ``layout-orders``
     square matvec (Figure 3c's sizes) with the matrix in C and in Fortran order, for every
@@ -14,6 +14,14 @@ Two cell sets:
     only, measured in interleaved rounds in one process (records with a ``condition``
     and the minor page faults of each timed call). :mod:`layout_report` turns each pair
     of conditions into a ratio with a CI and a verdict by a written rule.
+``layout-blas``
+    the tuned ``kernels_rs.matvec`` against NumPy/OpenBLAS ``a @ x`` side by side (issue
+    11's target: at least 0.95x BLAS's speed), one cell per Figure 3 shape (the matvec
+    profile's three regimes, plus ``blas.extra_square_sizes``) and order: the same
+    matrix and vector, drawn once, timed under the two conditions ``blas`` and ``tuned``
+    in ``blas.rounds`` rounds that alternate which goes first. Each sample is a batch of
+    back-to-back calls lasting at least ``blas.min_sample_seconds`` (one call at the
+    large sizes), net of the empty ``timeit`` loop timed beside it.
 """
 
 from __future__ import annotations
@@ -33,13 +41,27 @@ from tensorbench.experiments.dense_impls import (
 )
 from tensorbench.experiments.registry import Notebook
 from tensorbench.harness.cell import Cell
-from tensorbench.timing import int_at_least, time_calls
+from tensorbench.timing import (
+    batch_timers,
+    int_at_least,
+    seconds_at_least_zero,
+    seconds_per_call,
+    time_calls,
+)
 
 EXPERIMENT = "layout"
 NOTEBOOKS = (Notebook("layout"),)
 ORDERS = ("C", "F")
 ORDERS_SET = f"{EXPERIMENT}-orders"
 CAUSES_SET = f"{EXPERIMENT}-causes"
+BLAS_SET = f"{EXPERIMENT}-blas"
+BLAS_IMPLEMENTATION = "tuned_vs_blas"  # the cell's name: both conditions in one process
+BLAS_CONDITIONS = ("blas", "tuned")
+# A shape shared by several Figure 3 regimes (n x n where n is the fixed dimension) is
+# measured once, under the first of these that has it.
+BLAS_REGIME_PREFERENCE = ("square", "rows", "cols")
+DEFAULT_MIN_SAMPLE_SECONDS = 1e-3
+MAX_CALLS_PER_SAMPLE = 1 << 14
 
 # Each cause's conditions; the first differs from the second in that cause only.
 CONDITIONS = {
@@ -69,6 +91,7 @@ RECORD_COLUMNS = [
     "minor_faults",
     "is_first_call",
 ]
+BLAS_RECORD_COLUMNS = [*RECORD_COLUMNS, "calls_per_sample"]
 CAUSE_KERNEL = "rust_from_python"  # the paper's Rust loop, called from Python
 
 
@@ -138,12 +161,71 @@ def cause_cells(profile: str) -> list[Cell]:
     ]
 
 
+def blas_shapes(profile: str) -> list[tuple[str, int, int]]:
+    """(regime, n1, n2) of every Figure 3 shape of ``profile`` (its ``matvec`` section)
+    and of ``layout.blas.extra_square_sizes``, each shape once (see
+    :data:`BLAS_REGIME_PREFERENCE`), ordered by regime then size."""
+    from tensorbench import profiles
+    from tensorbench.experiments import matvec
+
+    figure = profiles.section(profile, matvec.EXPERIMENT)
+    fixed = int_at_least("matvec.fixed", figure["fixed"])
+    extra = params(profile)["blas"].get("extra_square_sizes") or []
+    if not isinstance(extra, list):
+        raise TypeError(f"blas.extra_square_sizes must be a list, got {extra!r}")
+    sizes = {
+        regime: [int_at_least(f"matvec.sizes.{regime}", n) for n in figure["sizes"][regime]]
+        for regime in matvec.REGIMES
+    }
+    sizes["square"] += [int_at_least("blas.extra_square_sizes", n) for n in extra]
+    seen, out = set(), []
+    for regime in BLAS_REGIME_PREFERENCE:
+        for n in sizes[regime]:
+            shape = matvec.shape(regime, n, fixed)
+            if shape not in seen:
+                seen.add(shape)
+                out.append((regime, *shape))
+    ranks = {regime: i for i, regime in enumerate(matvec.REGIMES)}
+    return sorted(out, key=lambda r: (ranks[r[0]], r[1] * r[2], r[1]))
+
+
+def blas_cells(profile: str) -> list[Cell]:
+    """One cell per (Figure 3 shape, order): ``blas.rounds`` rounds of both conditions."""
+    b = params(profile)["blas"]
+    if not isinstance(b, dict):
+        raise TypeError(f"layout.blas must be a mapping, got {b!r}")
+    rounds = int_at_least("blas.rounds", b["rounds"], 2)
+    seed = int_at_least("blas.seed", b["seed"], 0)
+    min_seconds = seconds_at_least_zero(
+        "blas.min_sample_seconds", b.get("min_sample_seconds", DEFAULT_MIN_SAMPLE_SECONDS)
+    )
+    return [
+        Cell(
+            EXPERIMENT,
+            BLAS_IMPLEMENTATION,
+            n1,
+            n2,
+            regime=regime,
+            variant=order,
+            n_trials=rounds,
+            seed=seed + k,
+            options={"min_sample_seconds": min_seconds},
+        )
+        for k, (regime, n1, n2) in enumerate(blas_shapes(profile))
+        for order in ORDERS
+    ]
+
+
 def cell_sets(profile: str) -> dict[str, list[Cell]]:
-    return {ORDERS_SET: order_cells(profile), CAUSES_SET: cause_cells(profile)}
+    return {
+        ORDERS_SET: order_cells(profile),
+        CAUSES_SET: cause_cells(profile),
+        BLAS_SET: blas_cells(profile),
+    }
 
 
 def runs_alone(cell: Cell) -> bool:
-    if cell.regime == "causes":
+    if cell.regime == "causes" or cell.implementation == BLAS_IMPLEMENTATION:
         return True
     return dense_impls.runs_alone(cell, bytes_moved(cell.n1, cell.n2))
 
@@ -165,6 +247,8 @@ def measure(cell: Cell):
         return measure_bandwidth(cell)
     if cell.regime == "causes":
         return {"records": measure_cause(cell)}
+    if cell.implementation == BLAS_IMPLEMENTATION:
+        return {"records": measure_blas(cell)}
     return measure_order(cell)
 
 
@@ -293,6 +377,69 @@ def measure_cause(cell: Cell) -> list[dict]:
     return records
 
 
+def blas_kernels() -> dict:
+    """The two conditions' callables ``f(a, x)``: NumPy's ``a @ x`` and the tuned kernel."""
+    import operator
+
+    from tensorbench.build import release_kernels
+
+    return {"blas": operator.matmul, "tuned": release_kernels().matvec}
+
+
+def calls_per_sample(timer, min_seconds: float) -> int:
+    """The smallest power of two (up to :data:`MAX_CALLS_PER_SAMPLE`) of back-to-back
+    calls of ``timer``'s statement that last at least ``min_seconds``."""
+    calls = 1
+    while calls < MAX_CALLS_PER_SAMPLE and timer.timeit(calls) * 1e-9 < min_seconds:
+        calls *= 2
+    return calls
+
+
+def measure_blas(cell: Cell) -> list[dict]:
+    """Records of ``n_trials`` rounds (plus a first, warm-up round, marked as the first
+    call) of both conditions on one matrix in order ``cell.variant`` and one vector,
+    drawn once; the conditions alternate which goes first. Both use the batch size of
+    the slower one, calibrated before the rounds; a sample's ``seconds`` are per call,
+    net of the empty loop of the same length timed right after it, and its
+    ``minor_faults`` those of the whole sample."""
+    order = cell.variant
+    if order not in ORDERS:
+        raise ValueError(f"order must be 'C' or 'F', got {order!r}")
+    rng = np.random.default_rng(cell.seed)
+    a = draw_matrix(rng, cell.n1, cell.n2, order)
+    x = rng.uniform(0.0, 1.0, cell.n2)
+    min_seconds = float(cell.options.get("min_sample_seconds", DEFAULT_MIN_SAMPLE_SECONDS))
+    timers = {name: batch_timers(func, (a, x)) for name, func in blas_kernels().items()}
+    calls = max(calls_per_sample(timers[name][0], min_seconds) for name in BLAS_CONDITIONS)
+    records = []
+    for trial in range(cell.n_trials + 1):
+        first = trial % len(BLAS_CONDITIONS)
+        for condition in BLAS_CONDITIONS[first:] + BLAS_CONDITIONS[:first]:
+            calls_timer, empty_timer = timers[condition]
+            faults = minor_faults()
+            seconds = seconds_per_call(calls_timer, calls)
+            faults = minor_faults() - faults
+            seconds -= seconds_per_call(empty_timer, calls)
+            records.append(
+                {
+                    "experiment": EXPERIMENT,
+                    "regime": cell.regime,
+                    "variant": order,
+                    "implementation": cell.implementation,
+                    "n1": cell.n1,
+                    "n2": cell.n2,
+                    "size": cell.size,
+                    "condition": condition,
+                    "trial": trial,
+                    "seconds": seconds,
+                    "minor_faults": faults,
+                    "is_first_call": trial == 0,
+                    "calls_per_sample": calls,
+                }
+            )
+    return records
+
+
 # --- reading back -----------------------------------------------------------------
 
 
@@ -310,8 +457,23 @@ def load(profile: str, results_root: str | None = None):
     return orders, causes
 
 
+def load_blas(profile: str, results_root: str | None = None):
+    """The blas-vs-tuned records (a DataFrame, possibly empty), the run's metadata, and
+    the bandwidth curve measured in the same profile folder (a BandwidthRun, or None
+    when that experiment has not run there)."""
+    from tensorbench import paths, results
+    from tensorbench.experiments import bandwidth
+
+    base = paths.run_dir("data", profile, results_root)
+    records = results.load_raw(base / BLAS_SET)
+    metadata_path = base / BLAS_SET / "metadata.json"
+    metadata = results.read_json(metadata_path) if metadata_path.exists() else {}
+    return records, metadata, bandwidth.load_dir(base, profile)
+
+
 def run(profile: str, results_root: str | None = None):
-    """Run (or resume) both cell sets of ``profile``; returns :func:`load`'s pair."""
+    """Run (or resume) every cell set of ``profile``; returns :func:`load`'s pair (the
+    blas comparison is read back by :func:`load_blas`)."""
     from tensorbench import paths
     from tensorbench.harness.runner import run_cells
 
@@ -322,7 +484,7 @@ def run(profile: str, results_root: str | None = None):
             base / name,
             description={"experiment": EXPERIMENT, "cell_set": name, "profile": profile},
             alone=runs_alone,
-            columns=RECORD_COLUMNS if name == CAUSES_SET else None,
+            columns={CAUSES_SET: RECORD_COLUMNS, BLAS_SET: BLAS_RECORD_COLUMNS}.get(name),
         )
     return load(profile, results_root)
 
@@ -331,7 +493,8 @@ def recorded_findings(profile: str, results_root: str | None = None):
     from tensorbench.experiments import layout_report
 
     orders, causes = load(profile, results_root)
-    return layout_report.findings(orders, causes, params_or_none(profile))
+    blas, _, bw_run = load_blas(profile, results_root)
+    return layout_report.findings(orders, causes, params_or_none(profile), blas=blas, bw_run=bw_run)
 
 
 def params_or_none(profile: str) -> dict | None:

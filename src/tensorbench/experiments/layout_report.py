@@ -12,6 +12,20 @@ kernel that differ in that cause only, as the geometric mean of the per-round ra
 First touch also needs the in-Rust timer to take page faults inside its timed calls that
 Rust called from Python does not (more than :data:`FAULT_EXCESS_SHARE` of the matrix's
 4 KiB pages per call): a cost the slower path does not pay cannot explain it.
+
+The tuned kernel against BLAS (:func:`blas_verdict`, issue 11's target): per shape and
+order, the ratio BLAS time / tuned time (the tuned kernel's speed as a fraction of
+``a @ x``'s), the same paired geometric mean and 95% interval, and the tuned kernel's
+fraction of the memory bound of the level its data live in (bytes moved over its median
+time, over that level's read plateau).
+
+* ``met``: the ratio is at least :data:`TARGET_RATIO` and the tuned kernel is within
+  :data:`BOUND_FACTOR` of its bound (fraction at least ``1 / BOUND_FACTOR``, and not
+  faster than the bound: that would be a probe error);
+* ``not met``: the interval's upper end is below :data:`TARGET_RATIO`, or the bound is
+  measured, the kernel within it, and its fraction below ``1 / BOUND_FACTOR``;
+* ``inconclusive``: otherwise (the interval straddles the target, fewer than 2 rounds,
+  no bound measured, or a probe error).
 """
 
 from __future__ import annotations
@@ -23,10 +37,15 @@ import pandas as pd
 from scipy import stats as _st
 
 from tensorbench import plotting
+from tensorbench.experiments import bandwidth_levels
 from tensorbench.experiments.dense_impls import BANDWIDTH, IMPLEMENTATIONS, LABELS, best_bandwidth
 from tensorbench.findings import Finding
 
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
+MET, NOT_MET = "met", "not met"
+TARGET_RATIO = 0.95  # issue 11: the tuned matvec at >= 0.95x the speed of a @ x
+BOUND_FACTOR = 1.25  # ... and within 1.25x of the memory bound
+CHECK_N = 6000  # issue 11's check size (n x n); the largest square shape if not measured
 DEFAULT_TOLERANCE = 0.05
 FAULT_EXCESS_SHARE = 0.1
 PAGE_BYTES = 4096
@@ -278,8 +297,273 @@ def figure_alt(orders) -> str:
     )
 
 
-def findings(orders, causes, p: dict | None) -> list[Finding]:
-    """The puzzle and each cause's verdict, as findings."""
+# --- the tuned kernel against BLAS --------------------------------------------------
+
+BLAS_COLUMNS = [
+    "regime",
+    "n1",
+    "n2",
+    "order",
+    "rounds",
+    "calls_per_sample",
+    "blas_median_s",
+    "tuned_median_s",
+    "ratio",
+    "ci95_low",
+    "ci95_high",
+    "bytes_moved",
+    "level",
+    "bound_gbps",
+    "tuned_fraction_of_bound",
+    "blas_fraction_of_bound",
+    "bound_status",
+    "blas_bound_status",
+    "verdict",
+]
+
+
+# How :func:`blas_table` reads (``tables.write`` / ``tables.show`` options): the ratio's CI
+# is a ratio, not seconds (its own two columns); the bound is a rate.
+BLAS_TABLE_OPTIONS = {
+    "time_columns": {"ci95_low": None, "ci95_high": None},
+    "names": {
+        "ratio": "BLAS time / tuned time",
+        "ci95_low": "ratio's 95% CI, low",
+        "ci95_high": "ratio's 95% CI, high",
+        "bound_gbps": "bound (GB/s)",
+        "bytes_moved": "bytes moved",
+    },
+}
+
+
+def blas_verdict(ratio: float, high: float, fraction: float, bound_status: str) -> str:
+    """The rule of the module docstring, on the ratio BLAS / tuned (point estimate and
+    the interval's upper end) and the tuned kernel's fraction of its bound with the
+    bound's status (:func:`bandwidth_levels.classify`)."""
+    within = bound_status == bandwidth_levels.WITHIN
+    if not math.isnan(high) and high < TARGET_RATIO:
+        return NOT_MET
+    if within and fraction < 1 / BOUND_FACTOR:
+        return NOT_MET
+    if within and ratio >= TARGET_RATIO and not math.isnan(high):
+        return MET
+    return INCONCLUSIVE
+
+
+def paired_rounds(rows: pd.DataFrame) -> pd.DataFrame:
+    """The later rounds (the first dropped) of one cell, one row per round with the
+    seconds of each condition (columns ``blas`` and ``tuned``); rounds missing either
+    condition are left out."""
+    later = rows[~rows["is_first_call"].astype(bool)]
+    table = later.pivot_table(index="trial", columns="condition", values="seconds")
+    table = table.reindex(columns=["blas", "tuned"])
+    return table.dropna().sort_index()
+
+
+def blas_table(records: pd.DataFrame | None, bw_run=None) -> pd.DataFrame:
+    """One row per (regime, shape, order): each condition's median seconds per call, BLAS
+    time / tuned time with its 95% CI, the bound of the level the data live in (from the
+    bandwidth run ``bw_run``; ``no bound`` without one), both kernels' fractions of it
+    and statuses (``bound_status`` is the tuned kernel's; either may be a probe error),
+    and the verdict (:func:`blas_verdict`)."""
+    from tensorbench.experiments.layout import bytes_moved
+
+    if records is None or records.empty or "condition" not in records:
+        return pd.DataFrame(columns=BLAS_COLUMNS)
+    rows = []
+    ranks = {regime: i for i, regime in enumerate(("rows", "cols", "square"))}
+    for (regime, n1, n2, order), cell in records.groupby(["regime", "n1", "n2", "variant"]):
+        rounds = paired_rounds(cell)
+        ratio, low, high = ratio_ci(rounds["blas"].to_numpy(), rounds["tuned"].to_numpy())
+        blas_s, tuned_s = float(rounds["blas"].median()), float(rounds["tuned"].median())
+        moved = float(bytes_moved(int(n1), int(n2)))
+        level, rate = "", math.nan
+        if bw_run is not None:
+            level, rate = bandwidth_levels.bound_for(moved, bw_run.curve, caches=bw_run.caches)
+        status = blas_status = bandwidth_levels.NO_BOUND
+        tuned_fraction = blas_fraction = math.nan
+        if tuned_s > 0 and not math.isnan(rate):
+            status = bandwidth_levels.classify(tuned_s, moved, rate)
+            tuned_fraction = bandwidth_levels.fraction_of_bound(tuned_s, moved, rate)
+        if blas_s > 0 and not math.isnan(rate):
+            blas_status = bandwidth_levels.classify(blas_s, moved, rate)
+            blas_fraction = bandwidth_levels.fraction_of_bound(blas_s, moved, rate)
+        rows.append(
+            {
+                "regime": regime,
+                "n1": int(n1),
+                "n2": int(n2),
+                "order": order,
+                "rounds": len(rounds),
+                "calls_per_sample": int(cell["calls_per_sample"].max())
+                if "calls_per_sample" in cell
+                else 1,
+                "blas_median_s": blas_s,
+                "tuned_median_s": tuned_s,
+                "ratio": ratio,
+                "ci95_low": low,
+                "ci95_high": high,
+                "bytes_moved": moved,
+                "level": level or "",
+                "bound_gbps": rate / 1e9,
+                "tuned_fraction_of_bound": tuned_fraction,
+                "blas_fraction_of_bound": blas_fraction,
+                "bound_status": status,
+                "blas_bound_status": blas_status,
+                "verdict": blas_verdict(ratio, high, tuned_fraction, status),
+            }
+        )
+    table = pd.DataFrame(rows, columns=BLAS_COLUMNS)
+    table["_rank"] = table["regime"].map(ranks).fillna(len(ranks))
+    table["_size"] = table["n1"] * table["n2"]
+    return (
+        table.sort_values(["_rank", "_size", "n1", "order"])
+        .drop(columns=["_rank", "_size"])
+        .reset_index(drop=True)
+    )
+
+
+def shape_label(row) -> str:
+    return f"{row.regime} {int(row.n1):,} x {int(row.n2):,}"
+
+
+def blas_figure(table: pd.DataFrame, metadata: dict | None = None, profile: str = ""):
+    """BLAS time / tuned time with its 95% CI per shape, C and F side by side, with the
+    target line at :data:`TARGET_RATIO` and parity at 1."""
+    import matplotlib.pyplot as plt
+
+    plotting.apply_theme()
+    shapes = table.drop_duplicates(["regime", "n1", "n2"])
+    labels = [shape_label(r) for r in shapes.itertuples()]
+    position = {label: i for i, label in enumerate(labels)}
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.7 * len(labels) + 3), 4.6))
+    for offset, order, marker in ((-0.12, "C", "o"), (0.12, "F", "s")):
+        rows = table[table["order"] == order]
+        if rows.empty:
+            continue
+        x = [position[shape_label(r)] + offset for r in rows.itertuples()]
+        below = (rows["ratio"] - rows["ci95_low"]).fillna(0).clip(lower=0)
+        above = (rows["ci95_high"] - rows["ratio"]).fillna(0).clip(lower=0)
+        ax.errorbar(
+            x,
+            rows["ratio"],
+            yerr=[below, above],
+            linestyle="",
+            marker=marker,
+            capsize=3,
+            label=f"{'C (row-major)' if order == 'C' else 'Fortran (column-major)'} order",
+        )
+    ax.axhline(TARGET_RATIO, color="red", linestyle="--", linewidth=1, label="target 0.95")
+    ax.axhline(1.0, color="grey", linestyle=":", linewidth=1, label="parity with BLAS")
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=40, ha="right", fontsize=8)
+    ax.set_ylabel("BLAS time / tuned time")
+    ax.set_title("kernels_rs.matvec against NumPy/OpenBLAS a @ x, side by side")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(**plotting.LEGEND_OUTSIDE)
+    fig.tight_layout()
+    if metadata is not None:
+        rounds = int(table["rounds"].max()) if len(table) else 0
+        caption = plotting.caption(metadata, profile, None, f"{rounds} paired rounds")
+        plotting._caption_below(
+            fig,
+            caption.replace(
+                "bars: 95% CI", "points: geometric mean of per-round ratios, bars: 95% CI"
+            ),
+        )
+    return fig
+
+
+def blas_figure_alt(table: pd.DataFrame) -> str:
+    """The figure's text alternative, its numbers from the data."""
+    rows = table.dropna(subset=["ratio"])
+    if rows.empty:
+        return "The tuned matvec against BLAS: no shape measured."
+    worst = rows.loc[rows["ratio"].idxmin()]
+    best = rows.loc[rows["ratio"].idxmax()]
+    counts = rows["verdict"].value_counts()
+    return (
+        f"BLAS time over tuned time with 95% CIs for {len(rows)} (shape, order) pairs, C and "
+        f"Fortran order side by side, with the 0.95 target line. Lowest: "
+        f"{shape_label(worst)} {worst['order']} at {worst['ratio']:.2f}; highest: "
+        f"{shape_label(best)} {best['order']} at {best['ratio']:.2f}. Verdicts: "
+        + ", ".join(f"{counts.get(v, 0)} {v}" for v in (MET, NOT_MET, INCONCLUSIVE))
+        + "."
+    )
+
+
+def check_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows at issue 11's check shape, :data:`CHECK_N` squared, or at the largest
+    square shape measured when that one is not."""
+    square = table[table["n1"] == table["n2"]]
+    if square.empty:
+        return square
+    n = CHECK_N if (square["n1"] == CHECK_N).any() else int(square["n1"].max())
+    return square[square["n1"] == n]
+
+
+def blas_findings(table: pd.DataFrame, experiment: str = "layout") -> list[Finding]:
+    """Issue 11's check per order at :func:`check_rows`, then per order over every shape
+    (``met`` if every shape is, ``not met`` if any is not, else ``inconclusive``)."""
+    out = []
+    rule = (
+        f"rule: ratio >= {TARGET_RATIO} and within {BOUND_FACTOR}x of the bound; not met "
+        f"when the 95% CI lies below {TARGET_RATIO} or the bound is missed"
+    )
+    for row in check_rows(table).itertuples():
+        fraction = (
+            f"{row.tuned_fraction_of_bound:.2f} of the {row.level} bound"
+            if not math.isnan(row.tuned_fraction_of_bound)
+            else "no bound measured"
+        )
+        value = f"{row.ratio:.2f}x [{row.ci95_low:.2f}, {row.ci95_high:.2f}]"
+        out.append(
+            Finding(
+                experiment,
+                f"{row.order} order, {row.n1:,} x {row.n2:,}: BLAS time / tuned time = {value} "
+                f"over {row.rounds} paired rounds (tuned {row.tuned_median_s * 1e3:.3g} ms, "
+                f"a @ x {row.blas_median_s * 1e3:.3g} ms median), tuned at {fraction} "
+                f"({row.bound_status}) — {row.verdict} ({rule}).",
+                claim=f"Issue 11: kernels_rs.matvec >= 0.95x a @ x and within 1.25x of the "
+                f"bound at {row.n1:,} x {row.n2:,} ({row.order} order)",
+                value=value,
+                published=">= 0.95x",
+                verdict=row.verdict,
+            )
+        )
+    for order, rows in table.groupby("order", sort=True):
+        found = set(rows["verdict"])
+        if found == {MET}:
+            overall = MET
+        elif NOT_MET in found:
+            overall = NOT_MET
+        else:
+            overall = INCONCLUSIVE
+        worst = rows.loc[rows["ratio"].idxmin()] if rows["ratio"].notna().any() else None
+        lowest = (
+            f"; lowest ratio {worst['ratio']:.2f} at {shape_label(worst)}"
+            if worst is not None
+            else ""
+        )
+        counts = rows["verdict"].value_counts()
+        out.append(
+            Finding(
+                experiment,
+                f"{order} order, every Figure 3 shape ({len(rows)}): "
+                + ", ".join(f"{counts.get(v, 0)} {v}" for v in (MET, NOT_MET, INCONCLUSIVE))
+                + f"{lowest} — {overall}.",
+                claim=f"Issue 11: kernels_rs.matvec at the target at every Figure 3 shape "
+                f"({order} order)",
+                value=f"{counts.get(MET, 0)} of {len(rows)} met",
+                published="every shape",
+                verdict=overall,
+            )
+        )
+    return out
+
+
+def findings(orders, causes, p: dict | None, *, blas=None, bw_run=None) -> list[Finding]:
+    """The puzzle, each cause's verdict and the tuned kernel against BLAS, as findings."""
     experiment = "layout"
     out = []
     tolerance = float((p or {}).get("causes", {}).get("tolerance", DEFAULT_TOLERANCE))
@@ -325,4 +609,6 @@ def findings(orders, causes, p: dict | None) -> list[Finding]:
                 verdict=row.verdict,
             )
         )
+    if blas is not None:
+        out += blas_findings(blas_table(blas, bw_run), experiment)
     return out
