@@ -295,7 +295,8 @@ def test_the_two_blas_conditions_compute_the_same_product():
         (0.96, 0.99, 0.8, WITHIN, MET),  # at the edge of both targets
         (0.80, 0.90, 0.9, WITHIN, NOT_MET),  # the CI lies below 0.95
         (0.80, 0.90, math.nan, NO_BOUND, NOT_MET),  # no bound needed to fail the ratio
-        (0.99, 1.02, 0.7, WITHIN, NOT_MET),  # fast enough, but beyond 1.25x of the bound
+        (0.99, 1.02, 0.7, WITHIN, NOT_MET),  # fast enough, but beyond 1.25x of the DRAM bound
+        (0.99, 1.02, 1.6, WITHIN, MET),  # in a cache: faster than DRAM, within its level's
         (0.93, 0.97, 0.9, WITHIN, INCONCLUSIVE),  # the CI straddles 0.95
         (0.99, 1.02, math.nan, NO_BOUND, INCONCLUSIVE),  # the bound cannot be checked
         (0.99, 1.02, 1.3, PROBE_ERROR, INCONCLUSIVE),  # faster than its bound: the probe is off
@@ -367,6 +368,8 @@ def test_blas_table_ratio_ci_bound_and_verdict_on_made_up_records():
     assert c["ratio"] == pytest.approx(1.0, abs=1e-9) and c["rounds"] == 8
     assert c["level"] == "L3" and c["bound_gbps"] == pytest.approx(10.0)
     assert c["tuned_fraction_of_bound"] == pytest.approx(0.9, rel=0.02)
+    assert c["dram_gbps"] == pytest.approx(10.0)
+    assert c["tuned_fraction_of_dram"] == pytest.approx(0.9, rel=0.02)
     assert c["verdict"] == MET and c["calls_per_sample"] == 4
     assert f["ratio"] == pytest.approx(0.6, rel=0.02) and f["ci95_high"] < 0.95
     assert f["blas_fraction_of_bound"] == pytest.approx(1.5, rel=0.02)
