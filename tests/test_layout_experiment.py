@@ -393,7 +393,7 @@ def test_blas_findings_check_the_largest_square_and_every_shape():
     table = layout_report.blas_table(made_up_blas(), FakeBandwidth())
     found = layout_report.blas_findings(table)
     verdicts = {f.claim: f.verdict for f in found}
-    check = "Issue 11: kernels_rs.matvec >= 0.95x a @ x and within 1.25x of the bound at "
+    check = "Issue 11: kernels_rs.matvec >= 0.95x a @ x and within 1.25x of the DRAM bound at "
     every = "Issue 11: kernels_rs.matvec at the target at every Figure 3 shape "
     assert verdicts[check + "1,000 x 1,000 (C order)"] == MET
     assert verdicts[check + "1,000 x 1,000 (F order)"] == NOT_MET
