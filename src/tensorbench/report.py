@@ -45,6 +45,42 @@ def machine_description(profile_dir: Path) -> str:
     return profile_dir.parent.name
 
 
+def cpu_model(profile_dir: Path) -> str:
+    """The CPU model recorded with the first cell of this machine and profile ("" if none)."""
+    for meta_path in sorted(profile_dir.rglob("metadata.json")):
+        model = results.read_json(meta_path).get("machine", {}).get("cpu_model")
+        if model:
+            return str(model)
+    return ""
+
+
+def is_paper_class(model: str) -> bool:
+    """Whether a CPU is of the paper's class, an AMD EPYC."""
+    return "epyc" in model.lower()
+
+
+def reference_line(root: Path | None = None) -> str:
+    """Which recorded paper-profile run is the reference: one on an AMD EPYC (the paper's
+    CPU class), else none, and every result stays labelled with its machine."""
+    epyc = [
+        machine
+        for machine in machines(root)
+        if is_paper_class(cpu_model(paths.run_dir("data", "paper", root, machine)))
+    ]
+    if epyc:
+        labels = ", ".join(f"`{m}`" for m in epyc)
+        return (
+            f"**The reference run:** the `paper` profile on {labels}, an AMD EPYC, the paper's "
+            "CPU class. Every other block is labelled with the machine it came from."
+        )
+    recorded = ", ".join(f"`{m}`" for m in machines(root)) or "none"
+    return (
+        f"**No reference run yet:** no machine with results ({recorded}) is an AMD EPYC, the "
+        "paper's CPU class. Every block is labelled with the machine it came from; a run of "
+        "`make reproduce` on an EPYC becomes the reference."
+    )
+
+
 def commits(profile_dir: Path) -> list[str]:
     """Every commit that measured a cell of this machine and profile."""
     found: set[str] = set()
@@ -261,7 +297,8 @@ def report_card_section(root: Path | None = None) -> list[str]:
 def section(root: Path | None = None) -> str:
     """The README block: the claims report card, then per machine and profile the
     headline table and a link."""
-    parts = report_card_section(root)
+    parts = [reference_line(root), ""] if machines(root) else []
+    parts += report_card_section(root)
     for machine in machines(root):
         for profile in PROFILE_ORDER:
             profile_dir = paths.run_dir("data", profile, root, machine)
