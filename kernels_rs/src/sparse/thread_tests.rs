@@ -142,10 +142,10 @@ fn a_run_boundary_inside_a_run_of_duplicates_sums_them_all() {
     let mut rng = StdRng::seed_from_u64(52);
     let [_, (mut subs, mut vals)] = tensors(&mut rng, &shape, nnz);
     let half = nnz.div_ceil(2);
-    for row in half - 50..half + 50 {
+    for (row, value) in vals.iter_mut().enumerate().take(half + 50).skip(half - 50) {
         subs.row_mut(row)
             .assign(&ndarray::arr1(&[20, 7, (row % 16) as i64]));
-        vals[row] = 0.25 + row as f64 * 1e-6;
+        *value = 0.25 + row as f64 * 1e-6;
     }
     let vector: Vec<f64> = (0..16).map(|i| 1.0 + i as f64 / 3.0).collect();
     let serial = sparse(call(subs.view(), &vals, &shape, &vector, 2, 1).unwrap());
