@@ -101,9 +101,7 @@ impl<S: SubsRead> Input<'_, S> {
         strides: &[u64],
         mut term: impl FnMut(u64, f64),
     ) -> Result<(), TtvError> {
-        let first = rows.start;
-        for (offset, &value) in self.vals[rows].iter().enumerate() {
-            let row = first + offset;
+        for (row, &value) in rows.clone().zip(&self.vals[rows]) {
             let mut key = 0u64;
             for (j, (&size, &stride)) in self.shape.iter().zip(strides).enumerate() {
                 let s = self.sub(row, j);
@@ -183,9 +181,7 @@ impl<S: SubsRead> Input<'_, S> {
                 "row-major key strides"
             );
         }
-        let first = rows.start;
-        for (offset, &value) in self.vals[rows].iter().enumerate() {
-            let row = first + offset;
+        for (row, &value) in rows.clone().zip(&self.vals[rows]) {
             self.subs.prefetch::<D>(row);
             let sub = self.row::<D>(row);
             // M is a constant here, so the mode's column costs no multiply.

