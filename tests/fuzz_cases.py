@@ -608,10 +608,14 @@ def ttv_reference(subs, vals, dims, vector, mode):
     return newsubs, newvals, tuple(dims[:mode] + dims[mode + 1 :])
 
 
-def oracle_ttv(subs, vals, shape, vector, mode, method="auto"):
-    # In the order the binding checks: `mode` is converted first (an argument), then
-    # shape, the arrays, the values of mode and method, then the shapes together.
+def oracle_ttv(subs, vals, shape, vector, mode, method="auto", threads=None):
+    # In the order the binding checks: `mode`, `method` and `threads` are converted first
+    # (arguments), then the thread count's range, then shape, the arrays, the values of
+    # mode and method, then the shapes together.
     mode = _int_arg(mode, "mode")
+    if not isinstance(method, str):
+        raise Refuse("TypeError", "method is not a str")
+    _threads_arg(threads)
     dims = _shape(shape)
     s = need_array(subs, "subs", np.int64, 2)
     if not isinstance(vals, np.ndarray):

@@ -655,7 +655,12 @@ def ttv_cases(draw, fn):
         if trials["py" if "py" in trials else "int"] not in (1, 2):
             case_tags.append("int-bad-value")
         args.append(trials)
-    return {"fn": fn, "args": args, "kwargs": {"method": {"py": method}}, "tags": case_tags}
+    kwargs = {"method": {"py": method}}
+    if fn == "ttv" and draw(st.integers(0, 3)) == 0:
+        threads, kind = draw(st.sampled_from(THREADS))
+        kwargs["threads"] = threads
+        case_tags += ["threads"] + ([kind] if kind else [])
+    return {"fn": fn, "args": args, "kwargs": kwargs, "tags": case_tags}
 
 
 @pytest.mark.parametrize("fn", ["ttv", "bench_ttv"])

@@ -281,3 +281,26 @@ def test_cp_als_gives_the_same_fit_and_factors():
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(M1.weights, M0.weights, rtol=1e-10)
     assert accel.call_counts()["mttkrp"] == 3 * 10
+
+
+@pytest.mark.parametrize(("layout", "dtype"), [("C", np.int64), ("F", np.int32)])
+def test_ttv_on_several_threads_matches_pyttb_to_rounding(layout, dtype):
+    # Big enough to be split (>= 2 x 32,768 nonzeros, <= 4 output cells per nonzero per thread):
+    # each cell summed in a few pieces, equal to pyttb's result to rounding.
+    S = sptensor(9, (40, 30, 20), 400_000, layout=layout, dtype=dtype)
+    magnitudes = ttb.sptensor(S.subs, np.abs(S.vals), S.shape)
+    vectors = [np.random.default_rng(m).standard_normal(n) for m, n in enumerate(S.shape)]
+    threads = kernels_rs.get_num_threads()
+    kernels_rs.set_num_threads(3)
+    try:
+        for mode in range(3):
+            expected = STOCK["ttv"](S, vectors[mode], mode)
+            scale = STOCK["ttv"](magnitudes, np.abs(vectors[mode]), mode)
+            with accel.enabled():
+                got = S.ttv(vectors[mode], mode)
+            assert type(got) is type(expected) is ttb.tensor  # every cell is nonzero
+            assert got.shape == expected.shape
+            assert np.all(np.abs(got.data - expected.data) <= 1e-13 * scale.data)
+    finally:
+        kernels_rs.set_num_threads(threads)
+    assert accel.call_counts()["ttv"] == 3

@@ -75,16 +75,15 @@ def test_the_pool_pays_from_the_first_size_that_stays_faster_and_slow_tiny_calls
             ("dot", 1000, 2, 4.0, 0.01),
             ("dot", 10000, 1, 8.0, 0.01),
             ("dot", 10000, 2, 4.4, 0.01),
-            ("innerprod", 10, 1, 1.0, 0.01),
-            ("innerprod", 10, 2, 1.5, 0.01),
+            ("ttv", 10, 1, 1.0, 0.01),
+            ("ttv", 10, 2, 1.5, 0.01),
         ]
     )
     table = threads_report.scaling_table(run)
     assert threads_report.pool_pays_from(table, "dot") == 10000
-    assert threads_report.pool_pays_from(table, "innerprod") is None
+    assert threads_report.pool_pays_from(table, "ttv") is None
     row = table[(table["kernel"] == "dot") & (table["size"] == 10000) & (table["threads"] == 2)]
     assert row["efficiency"].iloc[0] == pytest.approx(8.0 / 4.4 / 2)
     texts = [f.text for f in threads_report.findings(run)]
-    inner = [t for t in texts if t.startswith("sparse inner product")]
-    assert any("SLOWER than 1 thread at sizes 10" in t for t in inner)
+    assert any("SLOWER than 1 thread at sizes 10" in t for t in texts if t.startswith("sparse TTV"))
     assert any("no size is significantly slower" in t for t in texts if t.startswith("dot"))

@@ -379,3 +379,105 @@ def test_unaligned_and_record_field_inputs_give_the_right_answer():
         got = call(vector=vector)
         for g, e in zip(got, expected, strict=True):
             np.testing.assert_array_equal(g, e)
+
+
+@pytest.fixture
+def restore_threads():
+    before = kernels_rs.get_num_threads()
+    yield
+    kernels_rs.set_num_threads(before)
+
+
+# Split between threads: >= 2 x 32,768 nonzeros and <= 4 output cells per nonzero per thread.
+SPLIT_NNZ = 3 * 2**17 + 11
+
+
+@pytest.mark.parametrize("order", ["sorted", "random"])
+@pytest.mark.parametrize("layout", ["C", "F"])
+@pytest.mark.parametrize("mode", [0, 1, 2])
+def test_ttv_on_several_threads_matches_one_thread_to_rounding(order, layout, mode):
+    rng = np.random.default_rng(7 + mode)
+    shape = (60, 50, 70)
+    subs = np.column_stack([rng.integers(0, n, SPLIT_NNZ) for n in shape]).astype(np.int64)
+    if order == "sorted":
+        subs = subs[np.lexsort(subs.T[::-1])]
+    subs = np.asfortranarray(subs) if layout == "F" else subs
+    vals = rng.uniform(-1, 1, SPLIT_NNZ)
+    vector = rng.uniform(-1, 1, shape[mode])
+    one = kernels_rs.ttv(subs, vals, shape, vector, mode, threads=1)
+    # What rounding can move: the sum of the terms' magnitudes in each cell.
+    magnitudes = kernels_rs.ttv(subs, np.abs(vals), shape, np.abs(vector), mode, threads=1)
+    assert np.array_equal(magnitudes[0], one[0])  # no cell cancelled to zero
+    scale = magnitudes[1]
+    for threads in (2, 3, 8):
+        got = kernels_rs.ttv(subs, vals, shape, vector, mode, threads=threads)
+        assert np.array_equal(got[0], one[0]) and got[2] == one[2]
+        assert got[0].flags.f_contiguous and got[1].shape == one[1].shape
+        assert np.all(np.abs(got[1] - one[1]) <= 1e-12 * scale)
+        # Really split: each cell summed in pieces, so some last bits differ (except
+        # sorted along the last mode, where each cell's terms are consecutive and only
+        # the cells at a run boundary are split). Deterministic for a thread count.
+        if not (order == "sorted" and mode == 2):
+            assert got[1].tobytes() != one[1].tobytes()
+        again = kernels_rs.ttv(subs, vals, shape, vector, mode, threads=threads)
+        assert again[1].tobytes() == got[1].tobytes()
+
+
+@pytest.mark.parametrize(
+    ("threads", "error", "message"),
+    [
+        (0, ValueError, r"number of threads must be an integer in \[1, 1024\], got 0"),
+        (-1, ValueError, r"number of threads must be an integer in \[1, 1024\], got -1"),
+        (1025, ValueError, r"number of threads must be an integer in \[1, 1024\], got 1025"),
+        (2**64, ValueError, "out of range for a signed 64-bit integer"),
+        (1.5, TypeError, "threads"),
+        ("2", TypeError, "threads"),
+    ],
+)
+def test_ttv_refuses_a_bad_thread_count(threads, error, message):
+    args = (GOOD["subs"], GOOD["vals"], GOOD["shape"], GOOD["vector"], 1)
+    with pytest.raises(error, match=message):
+        kernels_rs.ttv(*args, threads=threads)
+
+
+def test_ttv_takes_threads_as_every_kernel_does():
+    # The shared threads_arg: any int (a bool is one, as for dot, matvec and mttkrp, and
+    # as for every int argument of the kernels) or an object with __index__.
+    rng = np.random.default_rng(5)
+    shape = (60, 50, 70)
+    subs = np.column_stack([rng.integers(0, n, SPLIT_NNZ) for n in shape]).astype(np.int64)
+    vals = rng.uniform(-1, 1, SPLIT_NNZ)
+    vector = rng.uniform(-1, 1, 50)
+    one = kernels_rs.ttv(subs, vals, shape, vector, 1, threads=1)[1].tobytes()
+    two = kernels_rs.ttv(subs, vals, shape, vector, 1, threads=2)[1].tobytes()
+    assert one != two
+    assert kernels_rs.ttv(subs, vals, shape, vector, 1, threads=True)[1].tobytes() == one
+    assert kernels_rs.ttv(subs, vals, shape, vector, 1, threads=np.int64(2))[1].tobytes() == two
+    assert kernels_rs.dot(np.ones(3), np.ones(3), threads=True) == 3.0
+
+
+def test_ttv_bad_subscripts_are_the_same_error_on_several_threads():
+    rng = np.random.default_rng(3)
+    shape = (40, 30, 20)
+    subs = np.column_stack([rng.integers(0, n, SPLIT_NNZ) for n in shape]).astype(np.int64)
+    vals = rng.uniform(-1, 1, SPLIT_NNZ)
+    subs[SPLIT_NNZ - 7, 2] = 20  # in the last thread's run
+    subs[SPLIT_NNZ // 2 + 3, 0] = -1  # in a middle one: the first in input order
+    for threads in (1, 2, 3):
+        with pytest.raises(ValueError, match=rf"subs\[{SPLIT_NNZ // 2 + 3}, 0\] = -1 is out"):
+            kernels_rs.ttv(subs, vals, shape, np.ones(30), 1, threads=threads)
+
+
+def test_ttv_follows_set_num_threads(restore_threads):
+    rng = np.random.default_rng(4)
+    shape = (60, 50, 70)
+    subs = np.column_stack([rng.integers(0, n, SPLIT_NNZ) for n in shape]).astype(np.int64)
+    vals = rng.uniform(-1, 1, SPLIT_NNZ)
+    vector = rng.uniform(-1, 1, 50)
+    for threads in (1, 3):
+        kernels_rs.set_num_threads(threads)
+        default = kernels_rs.ttv(subs, vals, shape, vector, 1)
+        explicit = kernels_rs.ttv(subs, vals, shape, vector, 1, threads=threads)
+        assert default[1].tobytes() == explicit[1].tobytes()
+    one = kernels_rs.ttv(subs, vals, shape, vector, 1, threads=1)
+    assert default[1].tobytes() != one[1].tobytes()

@@ -23,18 +23,24 @@
 //! * **sort on the rows themselves** when the output space has more than 2^64 cells
 //!   and no 64-bit key exists.
 //!
+//! On several threads ([`ttv_threads`]) a large dense accumulation is split: each thread
+//! adds a run of nonzeros into its own accumulator, the accumulators are summed in thread
+//! order and each thread emits a range of cells (`dense_threads`); equal to the 1-thread
+//! result to rounding. The sort paths and small calls run on the calling thread.
+//!
 //! `subs` is read in place when C- or F-ordered (pyttb's own layout), through a reader
 //! monomorphized per layout; only other strides are copied. Every subscript is
 //! range-checked in the same pass that reads it, so bad input is an error
 //! ([`TtvError`]), never a panic or an out-of-bounds read.
 //!
 //! Files: `coo` (the checked input and the passes over the nonzeros that check every
-//! subscript), `subs_reader` (C- and F-order readers), `dense_accumulator` (direct or partitioned),
-//! `key_sort` (with its radix sort) and `row_sort`: the three ways to assemble the
-//! output; `layout_tests` and `tests`.
+//! subscript), `subs_reader` (C- and F-order readers), `dense_accumulator` (direct or
+//! partitioned), `dense_threads` (the same split between threads), `key_sort` (with its radix sort) and `row_sort`: the three ways to assemble the
+//! output; `layout_tests`, `thread_tests` and `tests`.
 
 mod coo;
 mod dense_accumulator;
+mod dense_threads;
 mod key_sort;
 mod row_sort;
 mod subs_reader;
@@ -116,6 +122,8 @@ pub enum TtvError {
     OutputTooLarge { cells: u128 },
     /// Memory for the work arrays could not be allocated.
     OutOfMemory { bytes: u128 },
+    /// The thread pool could not be started.
+    Threads(String),
 }
 
 impl fmt::Display for TtvError {
@@ -160,6 +168,7 @@ impl fmt::Display for TtvError {
             TtvError::OutOfMemory { bytes } => {
                 write!(f, "cannot allocate {bytes} bytes of work space")
             }
+            TtvError::Threads(why) => write!(f, "the thread pool could not be started: {why}"),
         }
     }
 }
@@ -217,6 +226,21 @@ pub fn ttv(
     mode: usize,
     method: TtvMethod,
 ) -> Result<TtvOutput, TtvError> {
+    ttv_threads(subs, vals, shape, vector, mode, method, 1)
+}
+
+/// [`ttv`] on up to `threads` threads: the dense accumulation of a large call is split
+/// between them with privatized accumulators ([`dense_threads`]; equal to the 1-thread
+/// result to rounding); small calls and the sort paths run on the calling thread.
+pub fn ttv_threads(
+    subs: ArrayView2<i64>,
+    vals: ArrayView1<f64>,
+    shape: &[usize],
+    vector: ArrayView1<f64>,
+    mode: usize,
+    method: TtvMethod,
+    threads: usize,
+) -> Result<TtvOutput, TtvError> {
     let order = shape.len();
     if order == 0 {
         return Err(TtvError::EmptyShape);
@@ -267,6 +291,7 @@ pub fn ttv(
             vector: &vector,
             mode,
             method,
+            threads,
         },
     )
 }
@@ -278,6 +303,7 @@ struct Checked<'a> {
     vector: &'a [f64],
     mode: usize,
     method: TtvMethod,
+    threads: usize,
 }
 
 impl ReaderKernel<Result<TtvOutput, TtvError>> for Checked<'_> {
@@ -289,11 +315,15 @@ impl ReaderKernel<Result<TtvOutput, TtvError>> for Checked<'_> {
             vector: self.vector,
             mode: self.mode,
         };
-        ttv_checked(&input, self.method)
+        ttv_checked(&input, self.method, self.threads)
     }
 }
 
-fn ttv_checked<S: SubsRead>(input: &Input<S>, method: TtvMethod) -> Result<TtvOutput, TtvError> {
+fn ttv_checked<S: SubsRead>(
+    input: &Input<S>,
+    method: TtvMethod,
+    threads: usize,
+) -> Result<TtvOutput, TtvError> {
     if input.order() == 1 {
         return scalar(input).map(TtvOutput::Scalar);
     }
@@ -320,7 +350,7 @@ fn ttv_checked<S: SubsRead>(input: &Input<S>, method: TtvMethod) -> Result<TtvOu
                 }
             };
             if dense {
-                by_dense_accumulator(input, &strides, cells, out_shape)?
+                by_dense_accumulator(input, &strides, cells, out_shape, threads)?
             } else {
                 by_key_sort(input, &strides, cells, out_shape)?
             }
@@ -376,3 +406,5 @@ pub fn time_ttv(
 mod layout_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod thread_tests;

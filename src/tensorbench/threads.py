@@ -17,7 +17,7 @@ THREAD_VARIABLES = (
     "NUMEXPR_NUM_THREADS",
     "NUMBA_NUM_THREADS",
     "RAYON_NUM_THREADS",
-    "KERNELS_RS_NUM_THREADS",  # the thread pool kernels_rs owns (MTTKRP, inner product)
+    "KERNELS_RS_NUM_THREADS",  # the thread pool kernels_rs owns (MTTKRP, inner product, TTV)
 )
 
 

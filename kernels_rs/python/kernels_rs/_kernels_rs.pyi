@@ -73,6 +73,7 @@ def ttv(
     mode: int,
     *,
     method: Literal["auto", "dense", "sort"] = "auto",
+    threads: int | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], tuple[int, ...]] | float:
     """Mode-``mode`` (0-based) product of a COO sparse tensor with ``vector``, as pyttb's
     ``sptensor.ttv``: ``(newsubs (m, d-1) int64 in Fortran order, newvals (m, 1) float64,
@@ -84,7 +85,13 @@ def ttv(
     at most 4 x nnz cells, else sorts a linearized key (never allocating the output space);
     ``method='dense'`` on an output space that cannot be allocated is a MemoryError. The
     dense accumulator partitions its adds by output cell when the nonzeros come in an
-    order that scatters them (same sums, bitwise)."""
+    order that scatters them (same sums, bitwise). On ``threads`` threads (1 to
+    MAX_THREADS, default get_num_threads()) a large dense accumulation is split: each
+    thread adds a run of nonzeros into its own accumulator, then the accumulators are
+    summed in thread order and each thread emits a range of cells. Equal to the 1-thread
+    result to rounding (deterministic for a given thread count). A call gets at most one
+    thread per 32,768 nonzeros and per 4 output cells per nonzero (cells <= 4 x nnz per
+    thread); fewer, the sort path and order 1 run on the calling thread."""
 
 def bench_ttv(
     subs: npt.NDArray[np.int64],

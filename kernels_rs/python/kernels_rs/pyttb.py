@@ -18,7 +18,9 @@ What runs in Rust, and how it compares with pyttb:
   split between threads sums each row in a few pieces, equal to rounding.
 * ``ttv`` with one or more vectors leaving at least one mode: the last vector's product
   and the aggregation of equal subscripts run in ``kernels_rs.ttv`` (the other vectors'
-  products in NumPy, as pyttb computes them); bitwise pyttb's result, same result type.
+  products in NumPy, as pyttb computes them); same result type. On one thread bitwise
+  pyttb's result; a large call split between threads sums each output cell in a few
+  pieces (one per thread), equal to rounding.
 * ``ttv`` multiplying every mode (a scalar) and ``innerprod`` with a ktensor: one pass
   (``kernels_rs.innerprod_ktensor``). pyttb sums these with NumPy's pairwise sum, so the
   value differs from pyttb's in rounding (relative differences of order 1e-16 x the

@@ -5,11 +5,11 @@ use ndarray::{ArrayView1, ArrayView2, Axis, Ix1, Ix2, IxDyn, ShapeBuilder};
 use numpy::{
     IntoPyArray, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyTuple};
 
-use super::args::{count, repetitions, room_for_items, sequence_arg, Int, Sequences};
+use super::args::{count, repetitions, room_for_items, sequence_arg, threads_arg, Int, Sequences};
 use super::validate::{readonly, shape_str, type_name, typed, GIL_RELEASE_MIN_WORK};
 use crate::memory;
 use crate::sparse::{self, TtvError, TtvMethod, TtvOutput};
@@ -154,15 +154,19 @@ fn to_py_err(err: TtvError) -> PyErr {
         TtvError::OutOfMemory { .. } | TtvError::OutputTooLarge { .. } => {
             PyMemoryError::new_err(err.to_string())
         }
+        TtvError::Threads(_) => PyRuntimeError::new_err(err.to_string()),
         _ => PyValueError::new_err(err.to_string()),
     }
 }
 
 /// Mode-`mode` product of the COO tensor (`subs`, `vals`, `shape`) with `vector`:
 /// `(newsubs, newvals, newshape)` as pyttb's `sptensor.ttv` defines it (newsubs in
-/// Fortran order, like pyttb's own layout), or a float for an order-1 tensor.
+/// Fortran order, like pyttb's own layout), or a float for an order-1 tensor. On
+/// `threads` threads (default `get_num_threads()`); equal to the 1-thread result to
+/// rounding.
 #[pyfunction]
-#[pyo3(signature = (subs, vals, shape, vector, mode, *, method = "auto"))]
+#[pyo3(signature = (subs, vals, shape, vector, mode, *, method = "auto", threads = None))]
+#[allow(clippy::too_many_arguments)] // the Python signature
 fn ttv<'py>(
     py: Python<'py>,
     subs: &Bound<'py, PyAny>,
@@ -171,13 +175,15 @@ fn ttv<'py>(
     vector: &Bound<'py, PyAny>,
     mode: Int,
     method: &str,
+    threads: Option<Int>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let threads = threads_arg(threads)?;
     let args = parse_args(subs, vals, shape, vector, mode, method)?;
     let vals = args.vals_view()?;
     let subs = args.subs_view(vals.len());
     let vector = args.vector.as_array();
     let (shape, mode, method) = (&args.shape[..], args.mode, args.method);
-    let run = || sparse::ttv(subs, vals, shape, vector, mode, method);
+    let run = || sparse::ttv_threads(subs, vals, shape, vector, mode, method, threads);
     // The views borrow NumPy memory that the read-only borrows in `args` keep alive and
     // un-writable from Rust for the whole call; they are Send because i64 and f64 are Sync.
     let output = if vals.len() >= GIL_RELEASE_MIN_WORK {

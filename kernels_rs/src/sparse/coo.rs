@@ -5,6 +5,8 @@
 //! The subscripts are read through a reader monomorphized per layout
 //! ([`super::subs_reader`]).
 
+use std::ops::Range;
+
 use super::subs_reader::SubsRead;
 use super::TtvError;
 
@@ -71,7 +73,7 @@ impl<S: SubsRead> Input<'_, S> {
             3 => self.for_each_term_fixed::<3>(strides, term),
             4 => self.for_each_term_fixed::<4>(strides, term),
             5 => self.for_each_term_fixed::<5>(strides, term),
-            _ => self.for_each_term_any(strides, term),
+            _ => self.for_each_term_any(0..self.nnz(), strides, term),
         }
     }
 
@@ -95,10 +97,11 @@ impl<S: SubsRead> Input<'_, S> {
 
     fn for_each_term_any(
         &self,
+        rows: Range<usize>,
         strides: &[u64],
         mut term: impl FnMut(u64, f64),
     ) -> Result<(), TtvError> {
-        for (row, &value) in self.vals.iter().enumerate() {
+        for (row, &value) in rows.clone().zip(&self.vals[rows]) {
             let mut key = 0u64;
             for (j, (&size, &stride)) in self.shape.iter().zip(strides).enumerate() {
                 let s = self.sub(row, j);
@@ -112,8 +115,9 @@ impl<S: SubsRead> Input<'_, S> {
         Ok(())
     }
 
-    /// Call `sink.add(key, value * vector[sub[mode]])` for every nonzero in input order
-    /// (keys as in [`Input::for_each_term`]), after checking every subscript of the row.
+    /// Call `sink.add(key, value * vector[sub[mode]])` for every nonzero of `rows` in input
+    /// order (keys as in [`Input::for_each_term`]), after checking every subscript of the
+    /// row; a bad subscript is reported with its row in the whole tensor.
     /// Every key is below `cells`, the product of the other dimensions (the output space),
     /// which `sink` may rely on.
     ///
@@ -122,6 +126,7 @@ impl<S: SubsRead> Input<'_, S> {
     /// and the checked subscripts make the vector's indexed access provably in bounds.
     pub fn for_each_dense_term(
         &self,
+        rows: Range<usize>,
         strides: &[u64],
         cells: u64,
         sink: &mut impl DenseSink,
@@ -129,7 +134,7 @@ impl<S: SubsRead> Input<'_, S> {
         macro_rules! by_mode {
             ($d:literal: $($m:literal)*) => {
                 match self.mode {
-                    $($m => self.dense_terms_fixed::<$d, $m>(strides, cells, sink),)*
+                    $($m => self.dense_terms_fixed::<$d, $m>(rows, strides, cells, sink),)*
                     _ => unreachable!("mode < order was checked"),
                 }
             };
@@ -140,12 +145,13 @@ impl<S: SubsRead> Input<'_, S> {
             4 => by_mode!(4: 0 1 2 3),
             5 => by_mode!(5: 0 1 2 3 4),
             // Every key is below `cells`: the subscripts are checked before the term.
-            _ => self.for_each_term(strides, |key, term| sink.add(key as usize, term)),
+            _ => self.for_each_term_any(rows, strides, |key, term| sink.add(key as usize, term)),
         }
     }
 
     fn dense_terms_fixed<const D: usize, const M: usize>(
         &self,
+        rows: Range<usize>,
         strides: &[u64],
         cells: u64,
         sink: &mut impl DenseSink,
@@ -175,7 +181,7 @@ impl<S: SubsRead> Input<'_, S> {
                 "row-major key strides"
             );
         }
-        for (row, &value) in self.vals.iter().enumerate() {
+        for (row, &value) in rows.clone().zip(&self.vals[rows]) {
             self.subs.prefetch::<D>(row);
             let sub = self.row::<D>(row);
             // M is a constant here, so the mode's column costs no multiply.

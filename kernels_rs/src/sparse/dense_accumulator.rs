@@ -10,7 +10,10 @@
 //! accumulator, which fits in L2. Each cell still receives its terms in input order, so
 //! the sums are bitwise the same as with direct adds.
 
+use std::ops::Range;
+
 use super::coo::DenseSink;
+use super::dense_threads;
 use super::subs_reader::SubsRead;
 use super::{Input, SparseTensor, TtvError};
 use crate::alloc::{try_vec, try_with_capacity};
@@ -38,18 +41,44 @@ pub(super) fn by_dense_accumulator<S: SubsRead>(
     strides: &[u64],
     cells: u64,
     out_shape: Vec<usize>,
+    threads: usize,
 ) -> Result<SparseTensor, TtvError> {
     let too_large = TtvError::OutputTooLarge {
         cells: cells as u128,
     };
     let cells_usize = usize::try_from(cells).map_err(|_| too_large.clone())?;
-    let mut acc = try_vec(cells_usize, 0.0f64).map_err(|_| too_large)?;
-    if should_partition(input, strides, cells_usize) {
-        accumulate_partitioned(input, strides, &mut acc)?;
-    } else {
-        input.for_each_dense_term(strides, cells, &mut Direct { acc: &mut acc })?;
+    let partition = should_partition(input, strides, cells_usize);
+    let tasks = dense_threads::tasks_for(input.nnz(), cells_usize, threads);
+    if tasks > 1 {
+        return dense_threads::by_privatized(
+            input,
+            strides,
+            cells_usize,
+            partition,
+            tasks,
+            out_shape,
+        );
     }
+    let mut acc = try_vec(cells_usize, 0.0f64).map_err(|_| too_large)?;
+    accumulate(input, 0..input.nnz(), strides, partition, &mut acc)?;
     emit(&acc, out_shape)
+}
+
+/// Add the terms of the nonzeros `rows` into `acc` (zeroed, the whole output space):
+/// directly, or partitioned by output cell when `partition` (see [`should_partition`]).
+pub(super) fn accumulate<S: SubsRead>(
+    input: &Input<S>,
+    rows: Range<usize>,
+    strides: &[u64],
+    partition: bool,
+    acc: &mut [f64],
+) -> Result<(), TtvError> {
+    if partition {
+        accumulate_partitioned(input, rows, strides, acc)
+    } else {
+        let cells = acc.len() as u64;
+        input.for_each_dense_term(rows, strides, cells, &mut Direct { acc })
+    }
 }
 
 /// Adds each term straight into the accumulator.
@@ -109,6 +138,7 @@ impl Partitioned<'_> {
 
 fn accumulate_partitioned<S: SubsRead>(
     input: &Input<S>,
+    rows: Range<usize>,
     strides: &[u64],
     acc: &mut [f64],
 ) -> Result<(), TtvError> {
@@ -120,7 +150,7 @@ fn accumulate_partitioned<S: SubsRead>(
         terms: try_vec(parts * BUFFER, 0.0f64)?,
         lens: try_vec(parts, 0usize)?,
     };
-    input.for_each_dense_term(strides, cells, &mut sink)?;
+    input.for_each_dense_term(rows, strides, cells, &mut sink)?;
     for part in 0..parts {
         sink.flush(part);
     }
@@ -174,12 +204,12 @@ fn local_share<S: SubsRead>(input: &Input<S>, strides: &[u64]) -> f64 {
 /// The nonzeros of the accumulator as the sparse result, in lexicographic order.
 fn emit(acc: &[f64], out_shape: Vec<usize>) -> Result<SparseTensor, TtvError> {
     // NaN != 0, so NaN sums are kept, as NumPy's nonzero keeps them.
-    let nonzeros = acc.iter().filter(|&&v| v != 0.0).count();
+    let nonzeros = count_nonzeros(acc);
     let out_order = out_shape.len();
     let mut subs = try_vec(nonzeros * out_order, 0i64)?;
     let mut vals = try_with_capacity::<f64>(nonzeros)?;
-    // Walk the output space row by row (last dimension fastest), carrying the leading
-    // subscripts as an odometer: no division per nonzero, lexicographic order for free.
+    // The loop of `for_each_nonzero` for whole rows from cell 0, kept apart: the serial
+    // path measured ~2% faster this way.
     let last = out_shape[out_order - 1];
     let mut prefix = vec![0i64; out_order - 1];
     for row in acc.chunks_exact(last) {
@@ -206,4 +236,48 @@ fn emit(acc: &[f64], out_shape: Vec<usize>) -> Result<SparseTensor, TtvError> {
         vals,
         shape: out_shape,
     })
+}
+
+/// The cells of `acc` that [`for_each_nonzero`] visits (NaN included).
+pub(super) fn count_nonzeros(acc: &[f64]) -> usize {
+    acc.iter().filter(|&&v| v != 0.0).count()
+}
+
+/// Call `put(leading subscripts, last subscript, value)` for every nonzero of `acc`, the
+/// cells `first..first + acc.len()` of the row-major output space `out_shape`, in order.
+#[inline(always)]
+pub(super) fn for_each_nonzero(
+    acc: &[f64],
+    first: usize,
+    out_shape: &[usize],
+    mut put: impl FnMut(&[i64], i64, f64),
+) {
+    let out_order = out_shape.len();
+    let last = out_shape[out_order - 1];
+    // Walk the output space row by row (last dimension fastest), carrying the leading
+    // subscripts as an odometer: no division per nonzero, lexicographic order for free.
+    let mut prefix = vec![0i64; out_order - 1];
+    let mut row_index = first / last;
+    for j in (0..out_order - 1).rev() {
+        prefix[j] = (row_index % out_shape[j]) as i64;
+        row_index /= out_shape[j];
+    }
+    let mut start = first % last;
+    let mut rest = acc;
+    while !rest.is_empty() {
+        let (row, tail) = rest.split_at((last - start).min(rest.len()));
+        for (c, &v) in row.iter().enumerate() {
+            if v != 0.0 {
+                put(&prefix, (start + c) as i64, v);
+            }
+        }
+        (rest, start) = (tail, 0);
+        for j in (0..out_order - 1).rev() {
+            prefix[j] += 1;
+            if (prefix[j] as usize) < out_shape[j] {
+                break;
+            }
+            prefix[j] = 0;
+        }
+    }
 }

@@ -7,7 +7,8 @@
 use super::factors::Subs;
 
 /// Subscript `j` of nonzero `row`, and whole rows for the loops specialised by order.
-pub(super) trait SubsRead {
+/// `Sync`: the threaded kernel shares one reader between its tasks.
+pub(super) trait SubsRead: Sync {
     fn get(&self, row: usize, j: usize) -> i64;
     /// The `D` subscripts of nonzero `row` (the order is `D`).
     fn row<const D: usize>(&self, row: usize) -> [i64; D];

@@ -1,13 +1,11 @@
 """Thread scaling of the kernels_rs kernels called from Python: 1 thread to every core.
 
 One cell set, ``threads``: one cell per kernel of the profile (``mttkrp``, ``innerprod``,
-``dot``, ``matvec``) and size. (TTV has no threaded path: an exact partitioned one was
-measured at 0.34-0.72x of the 1-thread speed on the 2-core Xeon, so it was not kept.)
-Each cell runs alone and unpinned, in one worker process, and times the kernel called
-from Python with ``threads=k`` for every thread count k (powers of two up to the cores
-this process may use, and that count itself), interleaved round by round, so every ratio
-between thread counts is measured side by side under the same conditions. The GIL is
-released while a large call runs.
+``ttv``, ``dot``, ``matvec``) and size. Each cell runs alone and unpinned, in one worker
+process, and times the kernel called from Python with ``threads=k`` for every thread count
+k (powers of two up to the cores this process may use, and that count itself),
+interleaved round by round, so every ratio between thread counts is measured side by
+side under the same conditions. The GIL is released while a large call runs.
 
 Small calls take microseconds, so each sample is a batch of calls (as many as the
 1-thread call needs to last ``min_sample_seconds``, the same batch for every k), divided
@@ -89,6 +87,18 @@ def _innerprod(inputs: tuple, threads: int):
     )
 
 
+def _ttv_inputs(n: int, seed: int) -> tuple:
+    tensor = _sptensor(n, seed)
+    return tensor, np.random.default_rng(seed).uniform(0.0, 1.0, n)
+
+
+def _ttv(inputs: tuple, threads: int):
+    import kernels_rs
+
+    tensor, vector = inputs
+    return kernels_rs.ttv(tensor.subs, tensor.vals, tensor.shape, vector, 1, threads=threads)
+
+
 def _dot_inputs(n: int, seed: int) -> tuple:
     rng = np.random.default_rng(seed)
     return rng.uniform(0.0, 1.0, n), rng.uniform(0.0, 1.0, n)
@@ -124,6 +134,12 @@ KERNELS: dict[str, Kernel] = {
         _innerprod,
         lambda inputs: _tensor_bytes(inputs[0]),
     ),
+    "ttv": Kernel(
+        "n (n x n x n sptenrand, density 0.01; mode 2)",
+        _ttv_inputs,
+        _ttv,
+        lambda inputs: _tensor_bytes(inputs[0]),
+    ),
     "dot": Kernel(
         "vector length",
         _dot_inputs,
@@ -137,7 +153,7 @@ KERNELS: dict[str, Kernel] = {
         lambda inputs: int(inputs[0].nbytes + inputs[1].nbytes),
     ),
 }
-SPARSE = ("mttkrp", "innerprod")
+SPARSE = ("mttkrp", "innerprod", "ttv")
 
 
 def thread_counts(cores: int) -> list[int]:

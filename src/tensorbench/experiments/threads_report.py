@@ -17,10 +17,11 @@ EXPERIMENT = "threads"
 # means differ by more than this fraction (smaller differences are not worth a reader's
 # attention, and on a shared VM they come and go between runs).
 MATERIAL = 0.05
-KERNEL_ORDER = ("mttkrp", "innerprod", "dot", "matvec")
+KERNEL_ORDER = ("mttkrp", "innerprod", "ttv", "dot", "matvec")
 KERNEL_LABELS = {
     "mttkrp": "MTTKRP (R = 16)",
     "innerprod": "sparse inner product with a ktensor",
+    "ttv": "sparse TTV",
     "dot": "dot",
     "matvec": "matvec",
 }
