@@ -441,8 +441,8 @@ def test_ttv_refuses_a_bad_thread_count(threads, error, message):
 
 
 def test_ttv_takes_threads_as_every_kernel_does():
-    # The shared threads_arg: any int (a bool is one, as for dot, matvec and mttkrp, and
-    # as for every int argument of the kernels) or an object with __index__.
+    # The shared threads_arg: any int or an object with __index__; a bool is a TypeError,
+    # as for every int argument of the kernels.
     rng = np.random.default_rng(5)
     shape = (60, 50, 70)
     subs = np.column_stack([rng.integers(0, n, SPLIT_NNZ) for n in shape]).astype(np.int64)
@@ -451,9 +451,14 @@ def test_ttv_takes_threads_as_every_kernel_does():
     one = kernels_rs.ttv(subs, vals, shape, vector, 1, threads=1)[1].tobytes()
     two = kernels_rs.ttv(subs, vals, shape, vector, 1, threads=2)[1].tobytes()
     assert one != two
-    assert kernels_rs.ttv(subs, vals, shape, vector, 1, threads=True)[1].tobytes() == one
     assert kernels_rs.ttv(subs, vals, shape, vector, 1, threads=np.int64(2))[1].tobytes() == two
-    assert kernels_rs.dot(np.ones(3), np.ones(3), threads=True) == 3.0
+    for bad in (True, False):
+        with pytest.raises(TypeError, match=r"(?s)got the bool.*threads"):
+            kernels_rs.ttv(subs, vals, shape, vector, 1, threads=bad)
+        with pytest.raises(TypeError, match=r"(?s)got the bool.*threads"):
+            kernels_rs.dot(np.ones(3), np.ones(3), threads=bad)
+        with pytest.raises(TypeError, match=r"(?s)bool.*mode"):
+            kernels_rs.ttv(subs, vals, shape, vector, bad)
 
 
 def test_ttv_bad_subscripts_are_the_same_error_on_several_threads():

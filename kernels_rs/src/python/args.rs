@@ -4,7 +4,7 @@
 
 use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PySequence, PyString};
+use pyo3::types::{PyBool, PyBytes, PySequence, PyString};
 use pyo3::Borrowed;
 
 use super::validate::type_name;
@@ -38,7 +38,8 @@ pub fn repetitions(value: Int, name: &str) -> PyResult<usize> {
 }
 
 /// An integer argument that fits in an `i64`: a Python int or any object with
-/// `__index__`. An int out of range is a ValueError that says so (PyO3's own `i64` gives
+/// `__index__`, but not a bool (`threads=True` or `mode=False` is a mistake, not 1 or 0:
+/// a TypeError). An int out of range is a ValueError that says so (PyO3's own `i64` gives
 /// an OverflowError); anything else is PyO3's TypeError. PyO3 adds a note naming the
 /// argument.
 #[derive(Clone, Copy, Debug)]
@@ -60,10 +61,26 @@ fn int_out_of_range(obj: Borrowed<'_, '_, PyAny>, error: PyErr, kind: &str) -> P
     PyValueError::new_err(format!("{value} is out of range for a {kind}"))
 }
 
+/// The TypeError for a bool given where an integer is expected.
+fn refuse_bool(obj: Borrowed<'_, '_, PyAny>) -> PyResult<()> {
+    if obj.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!(
+            "expected an integer, got the bool {}",
+            if obj.is_truthy().unwrap_or(false) {
+                "True"
+            } else {
+                "False"
+            }
+        )));
+    }
+    Ok(())
+}
+
 impl<'a, 'py> FromPyObject<'a, 'py> for Int {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Int> {
+        refuse_bool(obj)?;
         obj.extract::<i64>()
             .map(Int)
             .map_err(|e| int_out_of_range(obj, e, "signed 64-bit integer"))
@@ -74,6 +91,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for UInt {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<UInt> {
+        refuse_bool(obj)?;
         obj.extract::<u64>()
             .map(UInt)
             .map_err(|e| int_out_of_range(obj, e, "64-bit unsigned integer (0 to 2**64 - 1)"))
