@@ -87,3 +87,21 @@ def test_the_pool_pays_from_the_first_size_that_stays_faster_and_slow_tiny_calls
     texts = [f.text for f in threads_report.findings(run)]
     assert any("SLOWER than 1 thread at sizes 10" in t for t in texts if t.startswith("sparse TTV"))
     assert any("no size is significantly slower" in t for t in texts if t.startswith("dot"))
+    dot = next(t for t in texts if t.startswith("dot"))
+    assert "1.82x as fast as on 1 thread at size 10,000" in dot
+    assert "the pool pays from size 10,000 up" in dot
+
+
+def test_a_size_that_is_faster_without_every_larger_one_is_named_not_hidden():
+    run = _run(
+        [
+            ("ttv", 400, 1, 2.6, 0.01),
+            ("ttv", 400, 2, 1.4, 0.01),
+            ("ttv", 800, 1, 13.1, 1.0),
+            ("ttv", 800, 2, 12.3, 1.0),
+        ]
+    )
+    table = threads_report.scaling_table(run)
+    assert threads_report.pool_pays_from(table, "ttv") is None
+    (text,) = [f.text for f in threads_report.findings(run) if f.text.startswith("sparse TTV")]
+    assert "significantly faster than 1 thread only at size 400, not at every size above" in text

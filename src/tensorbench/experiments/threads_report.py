@@ -176,11 +176,19 @@ def findings(run: DenseRun) -> list[Finding]:
         top = sub.iloc[-1]
         smallest = sub.iloc[0]
         pays = pool_pays_from(table, kernel)
-        pays_text = (
-            f"the pool pays from size {pays:,} up (below it one thread, inline, is as fast)"
-            if pays is not None
-            else "the pool is not significantly faster at any size measured"
-        )
+        faster = sub[sub["faster_than_1_thread"]]
+        if pays is not None:
+            pays_text = (
+                f"the pool pays from size {pays:,} up (below it one thread, inline, is as fast)"
+            )
+        elif len(faster):
+            pays_text = (
+                "significantly faster than 1 thread only at size "
+                + ", ".join(f"{int(s):,}" for s in faster["size"])
+                + ", not at every size above it"
+            )
+        else:
+            pays_text = "the pool is not significantly faster at any size measured"
         slower = sub[sub["slower_than_1_thread"]]
         tiny_text = (
             "no size is significantly slower than on 1 thread"
@@ -191,8 +199,8 @@ def findings(run: DenseRun) -> list[Finding]:
         out.append(
             Finding(
                 EXPERIMENT,
-                f"{KERNEL_LABELS[kernel]} on {most} threads: {top['speedup_x']:.2f}x the "
-                f"1-thread time at size {int(top['size']):,} (parallel efficiency "
+                f"{KERNEL_LABELS[kernel]} on {most} threads: {top['speedup_x']:.2f}x as fast "
+                f"as on 1 thread at size {int(top['size']):,} (parallel efficiency "
                 f"{top['efficiency']:.2f}); {pays_text}; at the smallest size "
                 f"({int(smallest['size']):,}) {smallest['speedup_x']:.2f}x; {tiny_text}.",
             )
