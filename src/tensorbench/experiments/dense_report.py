@@ -237,3 +237,22 @@ def claim_finding(
         published=f"> {threshold:g}{unit}",
         verdict=verdict(ratio > threshold if measured else None),
     )
+
+
+def run_level_bound(run: DenseRun, sizes: pd.DataFrame, x: str, bytes_of) -> pd.DataFrame | None:
+    """For each size (``x``) of ``sizes``, the time ``bytes_of(sizes)`` bytes need at the
+    read plateau of the level they live in (:func:`roofline.level_bound`: columns x,
+    seconds, level, bytes_per_second), from the bandwidth curve measured in the same
+    machine's profile folder as ``run``; None when that curve is not on disk or lacks a
+    level some size needs."""
+    from tensorbench.experiments import bandwidth
+
+    if run.data_dir is None:
+        return None
+    bw_run = bandwidth.load_dir(run.data_dir.parent, run.profile)
+    if bw_run is None:
+        return None
+    levelled = roofline.level_bound(sizes, x, bytes_of, bw_run)
+    if levelled.empty or levelled["seconds"].isna().any():
+        return None
+    return levelled

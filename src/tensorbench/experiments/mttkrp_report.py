@@ -12,7 +12,7 @@ import pandas as pd
 
 from tensorbench import plotting, tables
 from tensorbench.experiments.dense_impls import BANDWIDTH, best_bandwidth
-from tensorbench.experiments.dense_report import DenseRun
+from tensorbench.experiments.dense_report import DenseRun, run_level_bound
 from tensorbench.findings import Finding, verdict
 
 EXPERIMENT = "mttkrp"
@@ -106,14 +106,12 @@ def bound_line(run: DenseRun, rows: pd.DataFrame, dram: float) -> tuple[pd.DataF
     """Per size of ``rows`` (one rank): the seconds needed to move the MTTKRP's bytes at the
     read bandwidth of the level where they live (the bandwidth curve of the same machine and
     profile, issue 11), else at the DRAM read bandwidth measured in this run."""
-    from tensorbench.experiments import bandwidth, roofline
+    from tensorbench.experiments import roofline
 
     per_size = rows.groupby("size", as_index=False)["input_bytes"].max()
-    curve = bandwidth.load_dir(run.data_dir.parent, run.profile) if run.data_dir else None
-    if curve is not None:
-        levelled = roofline.level_bound(per_size, "size", lambda r: r["input_bytes"], curve)
-        if len(levelled) and not levelled["seconds"].isna().any():
-            return levelled[["size", "seconds", "level"]], roofline.level_bound_label(levelled)
+    levelled = run_level_bound(run, per_size, "size", lambda r: r["input_bytes"])
+    if levelled is not None:
+        return levelled[["size", "seconds", "level"]], roofline.level_bound_label(levelled)
     if math.isnan(dram):
         return pd.DataFrame(columns=["size", "seconds"]), ""
     per_size["seconds"] = per_size["input_bytes"] / dram

@@ -8,9 +8,8 @@ import math
 import pandas as pd
 
 from tensorbench import plotting, published, stats, tables
-from tensorbench.experiments import roofline
 from tensorbench.experiments.dense_impls import BANDWIDTH, best_bandwidth
-from tensorbench.experiments.dense_report import DenseRun
+from tensorbench.experiments.dense_report import DenseRun, run_level_bound
 from tensorbench.findings import Finding, verdict
 
 EXPERIMENT = "ttv"
@@ -77,28 +76,14 @@ def bound(run: DenseRun) -> pd.DataFrame:
     sizes = frame.groupby("size", as_index=False)["input_bytes"].max()
     dram = bandwidth(run)
     sizes["dram_seconds"] = sizes["input_bytes"] / dram
-    levelled = _levelled(run, sizes)
+    levelled = run_level_bound(run, sizes, "size", lambda r: r["input_bytes"])
     if levelled is None:
         sizes["seconds"] = sizes["dram_seconds"]
         sizes["level"] = "DRAM (this run's probe)"
         sizes["bytes_per_second"] = dram
     else:
-        sizes = sizes.merge(levelled, on="size")
+        sizes = sizes.merge(levelled[["size", "seconds", "level", "bytes_per_second"]], on="size")
     return sizes[BOUND_COLUMNS].sort_values("size").reset_index(drop=True)
-
-
-def _levelled(run: DenseRun, sizes: pd.DataFrame) -> pd.DataFrame | None:
-    from tensorbench.experiments import bandwidth as bandwidth_experiment
-
-    if run.data_dir is None:
-        return None
-    curve = bandwidth_experiment.load_dir(run.data_dir.parent, run.profile)
-    if curve is None:
-        return None
-    levelled = roofline.level_bound(sizes, "size", lambda r: r["input_bytes"], curve)
-    if levelled.empty or levelled["seconds"].isna().any():
-        return None
-    return levelled[["size", "seconds", "level", "bytes_per_second"]]
 
 
 def bound_text(run: DenseRun) -> str:
