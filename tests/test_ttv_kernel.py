@@ -486,3 +486,24 @@ def test_ttv_follows_set_num_threads(restore_threads):
         assert default[1].tobytes() == explicit[1].tobytes()
     one = kernels_rs.ttv(subs, vals, shape, vector, 1, threads=1)
     assert default[1].tobytes() != one[1].tobytes()
+
+
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda bad: kernels_rs.bench_dot("tuned", bad, 1, 0), "n"),
+        (lambda bad: kernels_rs.bench_dot("tuned", 16, bad, 0), "n_trials"),
+        (lambda bad: kernels_rs.bench_dot("tuned", 16, 1, bad), "seed"),  # a u64 argument
+        (lambda bad: kernels_rs.read_bandwidth(1 << 20, bad), "repeats"),
+        (
+            lambda bad: kernels_rs.mttkrp(
+                np.zeros((1, 3), np.int64), np.ones(1), (2, 2, 2), [np.ones((2, 2))] * 3, bad
+            ),
+            "mode",
+        ),
+    ],
+)
+@pytest.mark.parametrize("bad", [True, False])
+def test_a_bool_is_a_type_error_for_every_integer_argument(call, argument, bad):
+    with pytest.raises(TypeError, match=rf"(?s)got the bool {bad}.*{argument}"):
+        call(bad)
