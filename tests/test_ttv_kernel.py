@@ -423,6 +423,25 @@ def test_ttv_on_several_threads_matches_one_thread_to_rounding(order, layout, mo
         assert again[1].tobytes() == got[1].tobytes()
 
 
+def test_ttv_of_order_6_on_several_threads_matches_one_thread_to_rounding():
+    # Order 6 takes the generic term loop (orders 2-5 have their own), split the same way.
+    rng = np.random.default_rng(17)
+    shape = (6, 5, 7, 4, 6, 5)
+    subs = np.column_stack([rng.integers(0, n, SPLIT_NNZ) for n in shape]).astype(np.int64)
+    vals = rng.uniform(-1, 1, SPLIT_NNZ)
+    vector = rng.uniform(-1, 1, shape[3])
+    one = kernels_rs.ttv(subs, vals, shape, vector, 3, threads=1)
+    scale = kernels_rs.ttv(subs, np.abs(vals), shape, np.abs(vector), 3, threads=1)[1]
+    got = kernels_rs.ttv(subs, vals, shape, vector, 3, threads=2)
+    assert np.array_equal(got[0], one[0]) and got[2] == one[2]
+    assert np.all(np.abs(got[1] - one[1]) <= 1e-12 * scale)
+    assert got[1].tobytes() != one[1].tobytes()  # really split
+    bad = subs.copy()
+    bad[SPLIT_NNZ - 5, 4] = 6
+    with pytest.raises(ValueError, match=str(SPLIT_NNZ - 5)):
+        kernels_rs.ttv(bad, vals, shape, vector, 3, threads=2)
+
+
 @pytest.mark.parametrize(
     ("threads", "error", "message"),
     [
