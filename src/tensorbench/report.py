@@ -17,6 +17,8 @@ results page.
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -94,7 +96,22 @@ def findings(profile: str, root: Path | None, machine: str) -> dict[str, list[Fi
     from tensorbench.machine import reading
 
     with reading(machine):
-        return {m.EXPERIMENT: m.recorded_findings(profile, root) for m in registry.modules()}
+        return {
+            m.EXPERIMENT: _findings_module(m).recorded_findings(profile, root)
+            for m in registry.modules()
+        }
+
+
+def _findings_module(module):
+    """Where an experiment's findings are written: its presentation module
+    ``<experiment>_report`` when that defines them (so a target's wording is not part of
+    the measuring code's identity), else the experiment module itself."""
+    name = f"{module.__name__}_report"
+    if importlib.util.find_spec(name) is not None:
+        presenter = importlib.import_module(name)
+        if hasattr(presenter, "recorded_findings"):
+            return presenter
+    return module
 
 
 def _wall_times(log: dict) -> str:
