@@ -34,3 +34,25 @@ def test_the_paper_class_is_an_amd_epyc():
     assert report.is_paper_class("AMD EPYC 9B14 96-Core Processor")
     assert not report.is_paper_class("Intel(R) Xeon(R) Processor")
     assert not report.is_paper_class("")
+
+
+def _log(jobs: int, measuring: float, cell_seconds: dict[str, float]) -> dict:
+    full = {
+        "finished": "2026-12-02T04:50:50+00:00",
+        "seconds": measuring + 60,
+        "measuring_seconds": measuring,
+        "jobs": jobs,
+        "cell_seconds": cell_seconds,
+    }
+    return {"last_full_run": full, "experiments": {}}
+
+
+def test_wall_times_say_when_the_full_run_resumed_cells_measured_earlier():
+    resumed = report._wall_times(_log(1, 3600.0, {"dot": 3600.0, "ttv": 3600.0}))
+    assert "took 61.0 min" in resumed
+    assert "resumed an interrupted run: the cells' own wall times add up to 2.0 h" in resumed
+    whole = report._wall_times(_log(1, 3600.0, {"dot": 1800.0, "ttv": 1790.0}))
+    assert "resumed" not in whole
+    # Side by side, cells overlap: their wall times add up to more than the run took.
+    parallel = report._wall_times(_log(2, 3600.0, {"dot": 3600.0, "ttv": 3600.0}))
+    assert "resumed" not in parallel

@@ -118,10 +118,20 @@ def _wall_times(log: dict) -> str:
     full = log.get("last_full_run")
     parts = []
     if full:
-        parts.append(
+        text = (
             f"The last full run (every experiment, JOBS={full.get('jobs', 1)}) took "
             f"{full['seconds'] / 60:.1f} min, finished {full['finished']}"
         )
+        cell_total = sum(full.get("cell_seconds", {}).values())
+        # Serial cells' own wall times add up to more than the run's measuring time only
+        # when the run resumed cells measured by an earlier, interrupted one.
+        measuring = full.get("measuring_seconds", cell_total)
+        if full.get("jobs", 1) == 1 and cell_total > 1.05 * measuring:
+            text += (
+                f" (it resumed an interrupted run: the cells' own wall times add up to "
+                f"{cell_total / 3600:.1f} h)"
+            )
+        parts.append(text)
     else:
         parts.append("No run of every experiment in one command recorded yet")
     cells = {k: v.get("cell_seconds") for k, v in log.get("experiments", {}).items()}
