@@ -50,7 +50,7 @@ results_root = ""  # empty means this project; tests point this at a temporary f
         code(
             COMMON_SETUP
             + """
-from tensorbench.experiments import dot
+from tensorbench.experiments import dot, dot_report
 
 run = dot.run(profile, results_root or None)
 print(f"{len(run.raw)} raw rows from {len(run.summary)} cells in {run.data_dir}")
@@ -106,7 +106,7 @@ tables.show(speedups)
 """),
         md("## What held here"),
         code("""
-display(Markdown(as_markdown(dot.findings(run))))
+display(Markdown(as_markdown(dot_report.findings(run))))
 """),
         md("## All statistics per cell (the first call excluded)"),
         code("""
