@@ -1505,11 +1505,11 @@ KNOWN_ROUTES = {
             {"py": 0},
         ],
     ),
-    # Issue 11: TTV reads F-ordered subs in place and partitions the dense accumulation
-    # of scattered nonzeros (an output space of 16+ partitions of 2**15 cells, random
-    # order); duplicates (the second half repeats the first) sum in input order.
+    # Issue 11: TTV reads F-ordered subs in place and prefetches the cells of scattered
+    # nonzeros ahead of their adds (an output space of 2**20 cells, random order);
+    # duplicates (the second half repeats the first) sum in input order.
     **{
-        f"ttv partitioned accumulation, random order with duplicates, {layout} subs": (
+        f"ttv scattered accumulation, random order with duplicates, {layout} subs": (
             _issue_case(
                 "ttv",
                 [
@@ -1533,7 +1533,7 @@ KNOWN_ROUTES = {
         for layout in ("C", "F", "strided")
     },
     **{
-        f"ttv partitioned accumulation refuses a late bad subscript, {layout} subs": (
+        f"ttv scattered accumulation refuses a late bad subscript, {layout} subs": (
             _issue_case(
                 "ttv",
                 [

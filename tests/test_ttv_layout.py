@@ -1,5 +1,5 @@
 """TTV on every input layout and order (issue 11): kernels_rs.ttv reads C- and F-ordered
-subscripts in place and partitions the dense accumulation of scattered nonzeros, with
+subscripts in place and prefetches the accumulator cells of scattered nonzeros, with
 bitwise the definition's result; the ``ttv-layout`` cell set and its report."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from tensorbench.experiments.dense_impls import BANDWIDTH
 from tensorbench.experiments.dense_report import DenseRun
 from tensorbench.findings import HELD, NOT_COMPARABLE, NOT_HELD
 
-# An output space of 1024 x 1024 cells (32 partitions of 2**15): large enough for the
-# partitioned accumulation (method "dense": "auto" sorts keys at these nnz) when the
-# nonzeros come in random order.
+# An output space of 1024 x 1024 cells (8 MiB): large enough for the prefetching
+# accumulation (method "dense": "auto" sorts keys at these nnz) when the nonzeros come
+# in random order.
 SHAPE = (1024, 3, 1024)
 
 

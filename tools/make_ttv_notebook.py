@@ -146,8 +146,9 @@ tables.show(real)
 The Rust kernel (timed inside Rust) on the Figure 4 tensors with their subscripts arranged four
 ways: rows sorted as `sptenrand` makes them or in a seeded random order, and C-ordered or
 Fortran-ordered (`np.asfortranarray(subs)`, pyttb's own layout: one column per mode). The
-kernel reads either layout in place, and partitions its dense accumulation by output cell when
-a sample of the input shows scattered cells (`kernels_rs/src/sparse/dense_accumulator.rs`).
+kernel reads either layout in place, and prefetches each add's accumulator cell a fixed number
+of nonzeros ahead when a sample of the input shows scattered cells
+(`kernels_rs/src/sparse/dense_accumulator.rs`).
 The bound is Figure 4's. Issue 11's targets, at n = 800 and 1200 (the `paper` profile): sorted
 C-ordered subs within 2x of the bound, random order within 1.5x of sorted, F-ordered within
 1.2x of C-ordered.

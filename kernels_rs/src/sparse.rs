@@ -15,8 +15,8 @@
 //!   dimensions) is at most [`DENSE_OUTPUT_CELLS_PER_NONZERO`] times nnz: one pass
 //!   over the nonzeros adds into a zeroed array, one pass over it emits the nonzeros,
 //!   already in lexicographic order. When a sample of the input shows its output cells
-//!   scattered over an accumulator beyond L2 (random order), the adds are partitioned
-//!   by output cell first, in input order per cell (same bits);
+//!   scattered over an accumulator beyond L2 (random order), each add's cell is
+//!   prefetched a fixed number of nonzeros ahead (same adds, same bits);
 //! * **sort on a linearized key** otherwise (hypersparse outputs): one pass builds
 //!   (row-major output index, term) pairs, a stable sort groups equal keys, a pass
 //!   sums them. Memory is O(nnz + output nonzeros); the output space is never allocated;
@@ -34,8 +34,8 @@
 //! ([`TtvError`]), never a panic or an out-of-bounds read.
 //!
 //! Files: `coo` (the checked input and the passes over the nonzeros that check every
-//! subscript), `subs_reader` (C- and F-order readers), `dense_accumulator` (direct or
-//! partitioned), `dense_threads` (the same split between threads), `key_sort` (with its radix sort) and `row_sort`: the three ways to assemble the
+//! subscript), `subs_reader` (C- and F-order readers), `dense_accumulator` (with the
+//! prefetch for scattered input), `dense_threads` (the same split between threads), `key_sort` (with its radix sort) and `row_sort`: the three ways to assemble the
 //! output; `layout_tests`, `thread_tests` and `tests`.
 
 mod coo;

@@ -181,8 +181,19 @@ impl<S: SubsRead> Input<'_, S> {
                 "row-major key strides"
             );
         }
+        let lookahead = sink.lookahead();
+        let end = rows.end;
         for (row, &value) in rows.clone().zip(&self.vals[rows]) {
             self.subs.prefetch::<D>(row);
+            if lookahead > 0 && row + lookahead < end {
+                // The cell of a later nonzero, its subscripts not checked yet (wrapping
+                // arithmetic): only a prefetch address, which never faults.
+                let ahead = self.row::<D>(row + lookahead);
+                let key = (0..D).fold(0u64, |key, j| {
+                    key.wrapping_add((ahead[j] as u64).wrapping_mul(strides[j]))
+                });
+                sink.prefetch(key as usize);
+            }
             let sub = self.row::<D>(row);
             // M is a constant here, so the mode's column costs no multiply.
             let key = checked_key::<D>(&sub, &shape, &strides, M)
@@ -233,6 +244,15 @@ fn checked_key<const D: usize>(
 
 /// Where [`Input::for_each_dense_term`] sends its terms.
 pub(super) trait DenseSink {
+    /// How many nonzeros ahead the loop announces a key with [`DenseSink::prefetch`]
+    /// (0: never).
+    fn lookahead(&self) -> usize {
+        0
+    }
+    /// A hint: a term for output cell `key` comes `lookahead` nonzeros from now. `key`
+    /// is computed before its subscripts are checked, so it may be out of range.
+    #[inline(always)]
+    fn prefetch(&self, _key: usize) {}
     /// Add `term` at output cell `key`; `key` is below the `cells` passed with the sink.
     fn add(&mut self, key: usize, term: f64);
 }

@@ -1,7 +1,7 @@
 //! The dense-accumulator TTV split between threads, with privatized outputs.
 //!
 //! Each task takes a contiguous run of nonzeros and adds its terms, in input order, into
-//! its own zeroed accumulator over the whole output space (directly or partitioned, as
+//! its own zeroed accumulator over the whole output space (prefetching scattered cells as
 //! the serial kernel would). Then the accumulators are reduced in parallel: each task owns
 //! a contiguous range of cells and adds, for each of its cells, the tasks' accumulators in
 //! task order into the first one. No two tasks write the same memory. The result is
@@ -57,7 +57,7 @@ pub(super) fn by_privatized<S: SubsRead>(
     input: &Input<S>,
     strides: &[u64],
     cells: usize,
-    partition: bool,
+    scattered: bool,
     tasks: usize,
     out_shape: Vec<usize>,
 ) -> Result<SparseTensor, TtvError> {
@@ -71,7 +71,7 @@ pub(super) fn by_privatized<S: SubsRead>(
     // Each task zeroes its own accumulator: the zeroing runs in parallel too.
     let accumulated = pool::run_tasks(threads, runs, |rows| {
         let mut acc = try_vec(cells, 0.0f64)?;
-        accumulate(input, rows, strides, partition, &mut acc)?;
+        accumulate(input, rows, strides, scattered, &mut acc)?;
         Ok::<_, TtvError>(acc)
     })
     .map_err(threads_error)?;

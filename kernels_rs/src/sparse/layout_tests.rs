@@ -1,9 +1,9 @@
 //! TTV on every input layout and order: C- and F-ordered subscripts read in place,
-//! strided ones copied, sorted and random order, and the partitioned dense accumulation
+//! strided ones copied, sorted and random order, and the prefetching dense accumulation
 //! that random order takes; every result bitwise the definition's (sums in input order).
 
 use super::coo::{key_strides, Input};
-use super::dense_accumulator::should_partition;
+use super::dense_accumulator::is_scattered;
 use super::subs_reader::RowMajor;
 use super::*;
 use ndarray::{s, Array2, ShapeBuilder};
@@ -156,11 +156,12 @@ fn a_bad_subscript_in_f_order_is_the_same_error_as_in_c_order() {
     }
 }
 
-/// An output space of 32 partitions (1024 x 1024 cells), large enough to be partitioned.
+/// An output space of 1024 x 1024 cells (8 MiB, 32 locality blocks), large enough for the
+/// scattered path.
 const BIG: [usize; 3] = [1024, 3, 1024];
 
 #[test]
-fn random_order_is_partitioned_and_sorted_order_is_not() {
+fn random_order_is_scattered_and_sorted_order_is_not() {
     let mut rng = StdRng::seed_from_u64(12);
     let (subs, vals) = random_tensor(&mut rng, &BIG, 50_000);
     let (sorted, sorted_vals) = sorted_rows(&subs, &vals);
@@ -174,11 +175,11 @@ fn random_order_is_partitioned_and_sorted_order_is_not() {
             vector: &vector,
             mode: 1,
         };
-        should_partition(&input, &strides, cells as usize)
+        is_scattered(&input, &strides, cells as usize)
     };
     assert!(decide(&subs, &vals));
     assert!(!decide(&sorted, &sorted_vals));
-    // A small output space is never partitioned, whatever the order.
+    // A small output space never takes the scattered path, whatever the order.
     let small = [64usize, 3, 64];
     let (subs, vals) = random_tensor(&mut rng, &small, 5_000);
     let (strides, cells) = key_strides(&small, 1).unwrap();
@@ -189,7 +190,7 @@ fn random_order_is_partitioned_and_sorted_order_is_not() {
         vector: &vector,
         mode: 1,
     };
-    assert!(!should_partition(&input, &strides, cells as usize));
+    assert!(!is_scattered(&input, &strides, cells as usize));
 }
 
 #[test]
@@ -213,11 +214,11 @@ fn random_and_sorted_order_in_both_layouts_match_the_definition_bitwise() {
 
 #[test]
 fn duplicate_heavy_random_input_sums_every_cell_in_input_order() {
-    // 200 000 terms on 300 output cells of two partitions: each cell sums ~670 terms in
-    // input order, and each partition's buffer fills and is added many times mid-pass
-    // (Auto sorts keys here: 220 000 nonzeros for 2^20 cells; Dense partitions).
+    // 200 000 terms on 300 output cells: each cell sums ~670 terms in input order, its
+    // cell prefetched while earlier adds to it are still to come (Auto sorts keys here:
+    // 220 000 nonzeros for 2^20 cells; Dense takes the scattered path).
     let mut rng = StdRng::seed_from_u64(14);
-    // Rows 0..64 of the 1024 x 1024 output space: partitions 0 and 1 (32 rows each).
+    // Rows 0..64 of the 1024 x 1024 output space.
     let cells: Vec<(i64, i64)> = (0..300)
         .map(|_| (rng.random_range(0..64), rng.random_range(0..1024)))
         .collect();
@@ -229,7 +230,7 @@ fn duplicate_heavy_random_input_sums_every_cell_in_input_order() {
         subs[[k, 1]] = rng.random_range(0..3);
         subs[[k, 2]] = l;
     }
-    // Spread the rest of the space too, so the input spans every partition.
+    // Spread the rest of the space too, so the input spans every block.
     let (spread, spread_vals) = random_tensor(&mut rng, &BIG, 20_000);
     let subs = ndarray::concatenate![ndarray::Axis(0), subs, spread];
     let mut vals: Vec<f64> = (0..nnz).map(|_| rng.random_range(-1.0..1.0)).collect();
@@ -248,7 +249,7 @@ fn duplicate_heavy_random_input_sums_every_cell_in_input_order() {
         vector: &vector,
         mode: 1,
     };
-    assert!(should_partition(&input, &strides, cells as usize));
+    assert!(is_scattered(&input, &strides, cells as usize));
     let expected = reference(&subs, &vals, &vector, 1);
     for layout in [subs.clone(), fortran(&subs)] {
         for method in [TtvMethod::Auto, TtvMethod::Dense] {
@@ -259,10 +260,20 @@ fn duplicate_heavy_random_input_sums_every_cell_in_input_order() {
 }
 
 #[test]
-fn a_bad_subscript_late_in_a_partitioned_pass_is_refused() {
+fn a_bad_subscript_late_in_a_scattered_pass_is_refused() {
     let mut rng = StdRng::seed_from_u64(15);
     let (mut subs, vals) = random_tensor(&mut rng, &BIG, 60_000);
     let vector = [1.0, 2.0, 3.0];
+    // The bad row is prefetched (its unchecked cell a wild address) before it is refused.
+    let (strides, cells) = key_strides(&BIG, 1).unwrap();
+    let input = Input {
+        subs: RowMajor::new(subs.as_slice().unwrap(), 3),
+        vals: &vals,
+        shape: &BIG,
+        vector: &vector,
+        mode: 1,
+    };
+    assert!(is_scattered(&input, &strides, cells as usize));
     for (column, bad) in [(0, 1024i64), (1, -1), (2, 1024), (2, i64::MIN)] {
         subs[[59_000, column]] = bad;
         let expected = Err(TtvError::SubscriptOutOfRange {
@@ -281,5 +292,31 @@ fn a_bad_subscript_late_in_a_partitioned_pass_is_refused() {
             }
         }
         subs[[59_000, column]] = 0;
+    }
+}
+
+#[test]
+fn the_kept_accumulator_starts_every_call_at_zero() {
+    // Calls on one thread reuse one accumulator: after a call that filled it, after one
+    // refused midway (partial sums left in it) and for a smaller output, each result is
+    // still the definition's.
+    let mut rng = StdRng::seed_from_u64(16);
+    let (subs, vals) = random_tensor(&mut rng, &BIG, 30_000);
+    let (mut bad, bad_vals) = random_tensor(&mut rng, &BIG, 30_000);
+    bad[[29_000, 2]] = 1024;
+    let small = [200usize, 3, 300];
+    let (small_subs, small_vals) = random_tensor(&mut rng, &small, 20_000);
+    let vector = [0.5, -1.0, 2.0];
+    let expected = reference(&subs, &vals, &vector, 1);
+    let expected_small = reference(&small_subs, &small_vals, &vector, 1);
+    for _ in 0..2 {
+        let got = run(subs.view(), &vals, &BIG, &vector, 1, TtvMethod::Dense).unwrap();
+        assert_eq!(bits(&got), expected);
+        let refused = run(bad.view(), &bad_vals, &BIG, &vector, 1, TtvMethod::Dense);
+        assert!(refused.is_err());
+        let got = run(subs.view(), &vals, &BIG, &vector, 1, TtvMethod::Dense).unwrap();
+        assert_eq!(bits(&got), expected);
+        let got = run(small_subs.view(), &small_vals, &small, &vector, 1, TtvMethod::Dense);
+        assert_eq!(bits(&got.unwrap()), expected_small);
     }
 }

@@ -89,7 +89,7 @@ impl SubsRead for ColumnMajor<'_> {
 
 /// Ask for the cache line of `data[index]` (`index` may be past the end).
 #[inline(always)]
-fn prefetch_at(data: &[i64], index: usize) {
+pub(super) fn prefetch_at<T>(data: &[T], index: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
