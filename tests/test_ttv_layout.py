@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import kernels_rs
+from tensorbench import stats
 from tensorbench.experiments import ttv_layout, ttv_layout_report
 from tensorbench.experiments.dense_impls import BANDWIDTH
 from tensorbench.experiments.dense_report import DenseRun
@@ -113,13 +115,31 @@ def test_bench_ttv_takes_every_layout():
 LAYOUT_ARGS = {"sizes": [10, 20], "n_trials": 2, "seed": 5, "density": 0.01, "mode": 1}
 
 
-def test_layout_cells_are_every_arrangement_of_the_figure_4_tensor_of_each_n():
+def test_layout_cells_are_one_cell_of_rounds_per_figure_4_tensor():
     cells = ttv_layout.layout_cells(**LAYOUT_ARGS, bandwidth_bytes=1 << 20)
     kernels = [c for c in cells if c.implementation != BANDWIDTH]
-    assert len(kernels) == 8 and len(cells) == 9
-    assert {c.variant for c in kernels} == set(ttv_layout.VARIANTS)
+    assert len(kernels) == 2 and len(cells) == 3
+    assert {c.variant for c in kernels} == {ttv_layout.ROUNDS}
     assert {(c.n1, c.seed) for c in kernels} == {(10, 15), (20, 25)}  # seed + n, as Figure 4
-    assert len({c.cell_id for c in cells}) == 9
+    assert len({c.cell_id for c in cells}) == 3
+
+
+def test_a_cell_times_every_arrangement_in_rotated_rounds():
+    (cell,) = ttv_layout.layout_cells([16], 3, 5, 0.05, 1)[:1]
+    subs, vals = random_tensor(16, 400, False)
+    tensor = SimpleNamespace(subs=subs, vals=vals, shape=SHAPE)
+    records = ttv_layout.measure(cell, tensor, np.ones(SHAPE[1]))
+    assert len(records) == 4 * 4  # a warm-up round and 3 rounds of 4 arrangements
+    for trial in range(4):
+        rows = [r for r in records if r["trial"] == trial]
+        # Each round starts one arrangement later than the one before.
+        expected = ttv_layout.VARIANTS[trial % 4 :] + ttv_layout.VARIANTS[: trial % 4]
+        assert tuple(r["variant"] for r in rows) == expected
+        assert all(r["is_first_call"] == (trial == 0) for r in rows)
+        assert all(r["seconds"] > 0 and r["size"] == 16 for r in rows)
+    summary = stats.summarize(pd.DataFrame(records))
+    assert set(summary["variant"]) == set(ttv_layout.VARIANTS)
+    assert set(summary["n_calls"]) == {3}
 
 
 @pytest.mark.parametrize(

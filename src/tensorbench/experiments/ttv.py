@@ -202,7 +202,7 @@ def measure(cell: Cell) -> dict | list[float]:
     vector = make_vector(tensor.shape[mode], cell.seed)
     extra = describe(tensor, mode)
     if cell.regime == ttv_layout.REGIME:
-        return {"seconds": ttv_layout.measure(cell, tensor, vector), "extra": extra}
+        return {"records": ttv_layout.measure(cell, tensor, vector), "extra": extra}
     if cell.implementation == "rust":
         kernels = release_kernels()
         seconds = kernels.bench_ttv(

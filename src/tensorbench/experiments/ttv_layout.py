@@ -6,7 +6,9 @@ tensors with their subscripts in four arrangements.
 * ``sorted-F`` / ``random-F``: those two with Fortran-ordered subscripts
   (``np.asfortranarray``), pyttb's own layout for results and one column per mode.
 
-Each cell times ``kernels_rs.bench_ttv`` (inside Rust) on one arrangement; the report
+One cell per n times ``kernels_rs.bench_ttv`` (inside Rust) on each arrangement in turn,
+``n_trials`` rounds after a warm-up round, the order rotated from round to round: the ratios the issue sets targets for are measured side by side, so a
+machine that slows down for a while slows every arrangement alike. The report
 (:mod:`tensorbench.experiments.ttv_layout_report`) sets each ratio against the issue's
 targets. The tensors are the Figure 4 ones (same seed per n, so the same cache entries),
 multiplied along the same mode.
@@ -24,6 +26,7 @@ REGIME = "layout"
 ORDERS = ("sorted", "random")
 LAYOUTS = ("C", "F")
 VARIANTS = tuple(f"{order}-{layout}" for order in ORDERS for layout in LAYOUTS)
+ROUNDS = "rounds"  # the variant of a cell that times every arrangement in rounds
 TENSOR_ORDER = 3  # n x n x n, as in Figure 4
 
 
@@ -36,8 +39,9 @@ def layout_cells(
     bandwidth_bytes: int = DEFAULT_BANDWIDTH_BYTES,
     experiment: str = "ttv",
 ) -> list[Cell]:
-    """One Rust cell per (n, arrangement), plus the read-bandwidth cell. The tensor's seed
-    is ``seed + n`` (the Figure 4 tensor of that n); the random order is drawn from it."""
+    """One Rust cell per n (every arrangement, in rounds), plus the read-bandwidth cell.
+    The tensor's seed is ``seed + n`` (the Figure 4 tensor of that n); the random order
+    is drawn from it."""
     if isinstance(sizes, str):
         raise TypeError(f"sizes must be a list of sizes, got the string {sizes!r}")
     sizes = [int_at_least("size", n) for n in sizes]
@@ -60,14 +64,12 @@ def layout_cells(
             "rust",
             n,
             regime=REGIME,
-            variant=f"{order}-{layout}",
+            variant=ROUNDS,
             n_trials=n_trials,
             seed=seed + n,
-            options={"density": density, "mode": mode, "order": order, "layout": layout},
+            options={"density": density, "mode": mode},
         )
         for n in sizes
-        for order in ORDERS
-        for layout in LAYOUTS
     ]
     passes = max(n_trials, 10)
     return [*cells, bandwidth_cell(experiment, passes, seed, bandwidth_bytes)]
@@ -87,11 +89,37 @@ def arrange(subs: np.ndarray, vals: np.ndarray, order: str, layout: str, seed: i
     return subs, np.ascontiguousarray(vals)
 
 
-def measure(cell: Cell, tensor, vector: np.ndarray) -> list[float]:
-    """Seconds of the first and ``n_trials`` later in-Rust calls on the arrangement."""
+def measure(cell: Cell, tensor, vector: np.ndarray) -> list[dict]:
+    """Records of a warm-up round (marked as the first call) and ``n_trials`` rounds of
+    one in-Rust call on each arrangement (the second of two back to back), in an order
+    rotated by one each round."""
     from tensorbench.build import release_kernels
 
     kernels = release_kernels()
-    options = cell.options
-    subs, vals = arrange(tensor.subs, tensor.vals, options["order"], options["layout"], cell.seed)
-    return kernels.bench_ttv(subs, vals, tensor.shape, vector, int(options["mode"]), cell.n_trials)
+    mode = int(cell.options["mode"])
+    arranged = {}
+    for variant in VARIANTS:
+        order, layout = variant.split("-")
+        arranged[variant] = arrange(tensor.subs, tensor.vals, order, layout, cell.seed)
+    records = []
+    for trial in range(cell.n_trials + 1):
+        shift = trial % len(VARIANTS)
+        for variant in VARIANTS[shift:] + VARIANTS[:shift]:
+            subs, vals = arranged[variant]
+            # The second of two back-to-back calls: each sample a warm call, as before.
+            seconds = kernels.bench_ttv(subs, vals, tensor.shape, vector, mode, 1)[-1]
+            records.append(
+                {
+                    "experiment": cell.experiment,
+                    "regime": cell.regime,
+                    "variant": variant,
+                    "implementation": cell.implementation,
+                    "n1": cell.n1,
+                    "n2": cell.n2,
+                    "size": cell.size,
+                    "trial": trial,
+                    "seconds": seconds,
+                    "is_first_call": trial == 0,
+                }
+            )
+    return records

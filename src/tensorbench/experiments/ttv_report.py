@@ -10,6 +10,7 @@ import pandas as pd
 from tensorbench import plotting, published, stats, tables
 from tensorbench.experiments.dense_impls import BANDWIDTH, best_bandwidth
 from tensorbench.experiments.dense_report import DenseRun, run_level_bound
+from tensorbench.experiments.ttv_layout import ROUNDS
 from tensorbench.findings import Finding, verdict
 
 EXPERIMENT = "ttv"
@@ -42,8 +43,11 @@ def cells(run: DenseRun) -> pd.DataFrame:
         summary["variant"] = ""
     summary["variant"] = summary["variant"].astype(object).where(summary["variant"].notna(), "")
     extra = run.metadata.get("cell_extra", {})
+    # A cell that times several arrangements in rounds (ttv_layout) records them under
+    # their own variants; its sizes are the cell's.
     rows = [
-        extra.get(_cell_id(r.implementation, r.n1, r.variant), {})
+        extra.get(_cell_id(r.implementation, r.n1, r.variant))
+        or extra.get(_cell_id(r.implementation, r.n1, ROUNDS), {})
         for r in summary.itertuples(index=False)
     ]
     frame = pd.DataFrame(rows, index=summary.index)
