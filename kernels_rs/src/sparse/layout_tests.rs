@@ -316,7 +316,14 @@ fn the_kept_accumulator_starts_every_call_at_zero() {
         assert!(refused.is_err());
         let got = run(subs.view(), &vals, &BIG, &vector, 1, TtvMethod::Dense).unwrap();
         assert_eq!(bits(&got), expected);
-        let got = run(small_subs.view(), &small_vals, &small, &vector, 1, TtvMethod::Dense);
+        let got = run(
+            small_subs.view(),
+            &small_vals,
+            &small,
+            &vector,
+            1,
+            TtvMethod::Dense,
+        );
         assert_eq!(bits(&got.unwrap()), expected_small);
     }
 }

@@ -7,8 +7,9 @@ tensors with their subscripts in four arrangements.
   (``np.asfortranarray``), pyttb's own layout for results and one column per mode.
 
 One cell per n times ``kernels_rs.bench_ttv`` (inside Rust) on each arrangement in turn,
-``n_trials`` rounds after a warm-up round, the order rotated from round to round: the ratios the issue sets targets for are measured side by side, so a
-machine that slows down for a while slows every arrangement alike. The report
+``n_trials`` rounds after a warm-up round, the order rotated from round to round: the
+ratios the issue sets targets for are measured side by side, so a machine that slows down
+for a while slows every arrangement alike. The report
 (:mod:`tensorbench.experiments.ttv_layout_report`) sets each ratio against the issue's
 targets. The tensors are the Figure 4 ones (same seed per n, so the same cache entries),
 multiplied along the same mode.
