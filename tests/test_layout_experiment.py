@@ -403,3 +403,13 @@ def test_blas_findings_check_the_largest_square_and_every_shape():
     fig = layout_report.blas_figure(table)
     assert len(fig.axes[0].get_xticklabels()) == 2
     assert "0.60" in layout_report.blas_figure_alt(table)
+
+
+def test_the_bound_text_gives_multiples_of_the_bounds_and_dram_once():
+    from tensorbench.experiments.layout_report import bound_text
+
+    dram = bound_text("DRAM", 0.55, 0.55)
+    assert dram.startswith("1.82x the DRAM bound (target: within 1.25x")
+    assert dram.count("DRAM bound") == 2  # the value and the target, not the value twice
+    l3 = bound_text("L3", 0.5, 0.8)
+    assert l3.startswith("2.00x the L3 bound and 1.25x the DRAM bound")

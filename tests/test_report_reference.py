@@ -7,18 +7,30 @@ import json
 from tensorbench import report
 
 
-def _machine(root, label, model, profile="paper"):
+def _machine(root, label, model, profile="paper", full=True):
     folder = root / "data" / "results" / label / profile / "dot"
     folder.mkdir(parents=True)
     (folder / "metadata.json").write_text(json.dumps({"machine": {"cpu_model": model}}))
+    log = {"experiments": {"dot": {"cell_seconds": 1.0}}}
+    if full:
+        log["last_full_run"] = {"finished": "2026-12-02T08:00:00+00:00", "seconds": 60.0}
+    (folder.parent / "reproduce.json").write_text(json.dumps(log))
 
 
-def test_an_epyc_paper_run_is_the_reference(tmp_path):
+def test_a_full_epyc_paper_run_is_the_reference(tmp_path):
     _machine(tmp_path, "intel-xeon-2cpu", "Intel(R) Xeon(R) Processor")
     _machine(tmp_path, "amd-epyc-2cpu", "AMD EPYC 9B14 96-Core Processor")
     line = report.reference_line(tmp_path)
     assert line.startswith("**The reference run:**") and "`amd-epyc-2cpu`" in line
     assert "intel" not in line
+
+
+def test_a_partial_epyc_paper_run_is_not_the_reference_yet(tmp_path):
+    _machine(tmp_path, "intel-xeon-2cpu", "Intel(R) Xeon(R) Processor")
+    _machine(tmp_path, "amd-epyc-2cpu", "AMD EPYC 9B14 96-Core Processor", full=False)
+    line = report.reference_line(tmp_path)
+    assert line.startswith("**No reference run yet:**") and "is partial" in line
+    assert "`amd-epyc-2cpu`" in line and "intel" not in line
 
 
 def test_without_an_epyc_there_is_no_reference_and_every_machine_is_named(tmp_path):

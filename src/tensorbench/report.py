@@ -62,18 +62,28 @@ def is_paper_class(model: str) -> bool:
 
 
 def reference_line(root: Path | None = None) -> str:
-    """Which recorded paper-profile run is the reference: one on an AMD EPYC (the paper's
-    CPU class), else none, and every result stays labelled with its machine."""
+    """Which recorded paper-profile run is the reference: a full one (every experiment
+    measured by one `make reproduce`) on an AMD EPYC, the paper's CPU class, else none;
+    every result stays labelled with its machine."""
     epyc = [
         machine
         for machine in machines(root)
         if is_paper_class(cpu_model(paths.run_dir("data", "paper", root, machine)))
     ]
-    if epyc:
-        labels = ", ".join(f"`{m}`" for m in epyc)
+    full = [machine for machine in epyc if _has_full_run(machine, root)]
+    if full:
+        labels = ", ".join(f"`{m}`" for m in full)
         return (
             f"**The reference run:** the `paper` profile on {labels}, an AMD EPYC, the paper's "
             "CPU class. Every other block is labelled with the machine it came from."
+        )
+    if epyc:
+        labels = ", ".join(f"`{m}`" for m in epyc)
+        return (
+            f"**No reference run yet:** the `paper` profile on {labels}, an AMD EPYC, the "
+            "paper's CPU class, is partial (no `make reproduce` has finished every experiment "
+            "there yet); it becomes the reference when one does. Every block is labelled with "
+            "the machine it came from."
         )
     recorded = ", ".join(f"`{m}`" for m in machines(root)) or "none"
     return (
@@ -81,6 +91,12 @@ def reference_line(root: Path | None = None) -> str:
         "paper's CPU class. Every block is labelled with the machine it came from; a run of "
         "`make reproduce` on an EPYC becomes the reference."
     )
+
+
+def _has_full_run(machine: str, root: Path | None) -> bool:
+    """Whether a `make reproduce` of every experiment finished on ``machine`` (paper)."""
+    log = results.read_json(paths.run_dir("data", "paper", root, machine) / "reproduce.json")
+    return bool(log.get("last_full_run"))
 
 
 def commits(profile_dir: Path) -> list[str]:
