@@ -68,3 +68,12 @@ def test_wall_times_say_when_the_full_run_resumed_cells_measured_earlier():
     # Side by side, cells overlap: their wall times add up to more than the run took.
     parallel = report._wall_times(_log(2, 3600.0, {"dot": 3600.0, "ttv": 3600.0}))
     assert "resumed" not in parallel
+
+
+def test_each_block_names_the_commits_that_measured_it(tmp_path):
+    folder = tmp_path / "dot"
+    folder.mkdir()
+    assert report.measured_by(tmp_path) == "No commit recorded with its cells."
+    commits = ["b803c34aaaa", "b46bd31bbbb"]
+    (folder / "metadata.json").write_text(json.dumps({"commits": commits}))
+    assert report.measured_by(tmp_path) == "Measured by commits `b46bd31`, `b803c34`."

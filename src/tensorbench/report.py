@@ -61,6 +61,16 @@ def is_paper_class(model: str) -> bool:
     return "epyc" in model.lower()
 
 
+def measured_by(profile_dir: Path) -> str:
+    """Which commits measured this machine's and profile's cells: a reader compares them
+    with the last change to the measuring code."""
+    found = commits(profile_dir)
+    if not found:
+        return "No commit recorded with its cells."
+    shown = ", ".join(f"`{c[:7]}`" for c in found)
+    return f"Measured by commit{'s' if len(found) > 1 else ''} {shown}."
+
+
 def reference_line(root: Path | None = None) -> str:
     """Which recorded paper-profile run is the reference: a full one (every experiment
     measured by one `make reproduce`) on an AMD EPYC, the paper's CPU class, else none;
@@ -351,7 +361,8 @@ def section(root: Path | None = None) -> str:
             parts += [
                 f"#### `{machine}`, profile `{profile}`",
                 "",
-                f"{machine_description(profile_dir)}. {_wall_times(log)}.",
+                f"{machine_description(profile_dir)}. {measured_by(profile_dir)} "
+                f"{_wall_times(log)}.",
                 "",
                 headline(machine, profile, root),
                 "",
