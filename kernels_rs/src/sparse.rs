@@ -38,6 +38,7 @@
 //! prefetch for scattered input), `dense_threads` (the same split between threads), `key_sort` (with its radix sort) and `row_sort`: the three ways to assemble the
 //! output; `layout_tests`, `thread_tests` and `tests`.
 
+mod chunked;
 mod coo;
 mod dense_accumulator;
 mod dense_threads;

@@ -7,6 +7,7 @@
 
 use std::ops::Range;
 
+use super::chunked;
 use super::subs_reader::SubsRead;
 use super::TtvError;
 
@@ -181,19 +182,22 @@ impl<S: SubsRead> Input<'_, S> {
                 "row-major key strides"
             );
         }
-        let lookahead = sink.lookahead();
-        let end = rows.end;
+        // F-ordered subscripts, and C-ordered ones with scattered cells, go in chunks
+        // (measured faster, see `chunked`); sorted C-ordered rows row by row.
+        if let Some(columns) = self.subs.as_columns() {
+            return chunked::dense_terms::<S, _, _, D, M>(
+                self, columns, rows, shape, strides, sink,
+            );
+        }
+        if sink.prefetches_cells() {
+            if let Some(c_rows) = self.subs.as_rows() {
+                return chunked::dense_terms::<S, _, _, D, M>(
+                    self, c_rows, rows, shape, strides, sink,
+                );
+            }
+        }
         for (row, &value) in rows.clone().zip(&self.vals[rows]) {
             self.subs.prefetch::<D>(row);
-            if lookahead > 0 && row + lookahead < end {
-                // The cell of a later nonzero, its subscripts not checked yet (wrapping
-                // arithmetic): only a prefetch address, which never faults.
-                let ahead = self.row::<D>(row + lookahead);
-                let key = (0..D).fold(0u64, |key, j| {
-                    key.wrapping_add((ahead[j] as u64).wrapping_mul(strides[j]))
-                });
-                sink.prefetch(key as usize);
-            }
             let sub = self.row::<D>(row);
             // M is a constant here, so the mode's column costs no multiply.
             let key = checked_key::<D>(&sub, &shape, &strides, M)
@@ -244,17 +248,23 @@ fn checked_key<const D: usize>(
 
 /// Where [`Input::for_each_dense_term`] sends its terms.
 pub(super) trait DenseSink {
-    /// How many nonzeros ahead the loop announces a key with [`DenseSink::prefetch`]
-    /// (0: never).
-    fn lookahead(&self) -> usize {
-        0
+    /// Whether the loop should announce the cells of the nonzeros ahead with
+    /// [`DenseSink::prefetch`] (for scattered cells).
+    fn prefetches_cells(&self) -> bool {
+        false
     }
-    /// A hint: a term for output cell `key` comes `lookahead` nonzeros from now. `key`
-    /// is computed before its subscripts are checked, so it may be out of range.
+    /// A hint: a term for output cell `key` (below `cells`) comes soon.
     #[inline(always)]
     fn prefetch(&self, _key: usize) {}
     /// Add `term` at output cell `key`; `key` is below the `cells` passed with the sink.
     fn add(&mut self, key: usize, term: f64);
+    /// Add each term at its key, in order (keys below `cells`, as for [`DenseSink::add`]).
+    #[inline(always)]
+    fn add_all(&mut self, keys: &[u64], terms: &[f64]) {
+        for (&key, &term) in keys.iter().zip(terms) {
+            self.add(key as usize, term);
+        }
+    }
 }
 
 pub(super) fn in_range(subscript: i64, size: usize) -> bool {

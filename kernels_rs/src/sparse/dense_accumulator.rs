@@ -4,18 +4,18 @@
 //!
 //! When the nonzeros come in an order that scatters their cells over an accumulator
 //! beyond a core's L2 cache (random order, or a mode whose output cells jump), each add
-//! waits on a cache miss the hardware prefetcher cannot foresee. The loop then computes
-//! the cell of the nonzero [`LOOKAHEAD`] rows ahead from its (sequentially read)
-//! subscripts and prefetches it, so that many misses are in flight at once. Every cell
-//! still receives its terms in input order: the sums are bitwise those of plain adds.
+//! waits on a cache miss the hardware prefetcher cannot foresee. The loop then runs in
+//! chunks (`chunked`) and prefetches the cells of each chunk before it adds the one
+//! before, so that many misses are in flight at once. Every cell still receives its
+//! terms in input order: the sums are bitwise those of plain adds.
 //!
 //! Radix-partitioned aggregation (terms buffered per L2-sized slice of the accumulator,
 //! each full buffer then added into its slice) was this kernel's earlier answer; measured
 //! side by side on an AMD EPYC (1 MiB L2, 32 MiB L3), random order, C-ordered subs, best
 //! of 20 calls in one process: n = 800 partitioned 64.2 ms, prefetched 24.9-31.2 ms;
-//! n = 1200 partitioned 205.8 ms, prefetched 116.8 ms (lookahead 64; 122.2 at 32, 125.9
-//! at 128), plain adds 323.7 ms. Writing and reading back 12 bytes per nonzero cost more
-//! than the misses it avoided.
+//! n = 1200 partitioned 205.8 ms, prefetched 116.8 ms (each cell 64 rows ahead, the
+//! row-by-row loop before `chunked`), plain adds 323.7 ms. Writing and reading back 12
+//! bytes per nonzero cost more than the misses it avoided.
 
 use std::cell::RefCell;
 use std::ops::Range;
@@ -25,10 +25,6 @@ use super::dense_threads;
 use super::subs_reader::{prefetch_at, SubsRead};
 use super::{Input, SparseTensor, TtvError};
 use crate::alloc::{try_vec, try_with_capacity};
-
-/// How many nonzeros ahead a scattered pass prefetches its output cell (measured on the
-/// EPYC above, n = 1200: 32 rows 122 ms, 64 rows 117 ms, 128 rows 126 ms).
-const LOOKAHEAD: usize = 64;
 
 /// Prefetch only for accumulators of at least this many cells (2 MiB, the L2 cache of
 /// current x86 cores or more): below, the cells sit in L2 and out-of-order execution
@@ -105,8 +101,7 @@ fn with_zeroed_accumulator<R>(cells: usize, f: impl FnOnce(&mut [f64]) -> R) -> 
 }
 
 /// Add the terms of the nonzeros `rows` into `acc` (zeroed, the whole output space),
-/// prefetching each output cell [`LOOKAHEAD`] rows ahead when `scattered` (see
-/// [`is_scattered`]).
+/// prefetching the output cells a chunk ahead when `scattered` (see [`is_scattered`]).
 pub(super) fn accumulate<S: SubsRead>(
     input: &Input<S>,
     rows: Range<usize>,
@@ -115,20 +110,23 @@ pub(super) fn accumulate<S: SubsRead>(
     acc: &mut [f64],
 ) -> Result<(), TtvError> {
     let cells = acc.len() as u64;
-    let lookahead = if scattered { LOOKAHEAD } else { 0 };
-    input.for_each_dense_term(rows, strides, cells, &mut Direct { acc, lookahead })
+    let sink = &mut Direct {
+        acc,
+        prefetch: scattered,
+    };
+    input.for_each_dense_term(rows, strides, cells, sink)
 }
 
 /// Adds each term straight into the accumulator.
 struct Direct<'a> {
     acc: &'a mut [f64],
-    lookahead: usize,
+    prefetch: bool,
 }
 
 impl DenseSink for Direct<'_> {
     #[inline(always)]
-    fn lookahead(&self) -> usize {
-        self.lookahead
+    fn prefetches_cells(&self) -> bool {
+        self.prefetch
     }
 
     #[inline(always)]
@@ -139,6 +137,15 @@ impl DenseSink for Direct<'_> {
     #[inline(always)]
     fn add(&mut self, key: usize, term: f64) {
         self.acc[key] += term;
+    }
+
+    #[inline(always)]
+    fn add_all(&mut self, keys: &[u64], terms: &[f64]) {
+        // The accumulator as a local slice, so that its pointer stays in a register.
+        let acc = &mut *self.acc;
+        for (&key, &term) in keys.iter().zip(terms) {
+            acc[key as usize] += term;
+        }
     }
 }
 

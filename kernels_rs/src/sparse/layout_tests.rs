@@ -156,6 +156,69 @@ fn a_bad_subscript_in_f_order_is_the_same_error_as_in_c_order() {
     }
 }
 
+#[test]
+fn f_order_chunks_report_the_first_bad_row_wherever_it_falls() {
+    // F-ordered subscripts are read in chunks of 64 rows, the next chunk checked before
+    // the current one is added: a bad row at either edge of a chunk, in the last partial
+    // chunk, or behind a second bad row, is the same error as in C order.
+    let mut rng = StdRng::seed_from_u64(17);
+    let shape = [5usize, 6, 7];
+    let (subs, vals) = random_tensor(&mut rng, &shape, 200);
+    for rows in [
+        vec![0],
+        vec![63],
+        vec![64],
+        vec![65],
+        vec![127, 128],
+        vec![128, 3],
+        vec![199],
+        vec![130, 150],
+    ] {
+        let mut bad = subs.clone();
+        for (k, &row) in rows.iter().enumerate() {
+            bad[[row, k % 3]] = if k % 2 == 0 { 5 + k as i64 } else { -1 };
+        }
+        let first = *rows.iter().min().unwrap();
+        let column = rows.iter().position(|&r| r == first).unwrap() % 3;
+        let expected = Err(TtvError::SubscriptOutOfRange {
+            row: first,
+            column,
+            value: bad[[first, column]],
+            size: shape[column],
+        });
+        for mode in 0..3 {
+            let vector = vec![0.5; shape[mode]];
+            for method in [TtvMethod::Auto, TtvMethod::Dense] {
+                let f = fortran(&bad);
+                let got = run(f.view(), &vals, &shape, &vector, mode, method);
+                assert_eq!(got, expected, "rows {rows:?} mode {mode} {method:?}");
+                let got = run(bad.view(), &vals, &shape, &vector, mode, method);
+                assert_eq!(got, expected, "rows {rows:?} mode {mode} {method:?} (C)");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_mode_of_size_zero_refuses_every_row_in_both_layouts() {
+    // No subscript of an empty mode is in range; the F loop must not read the (empty)
+    // vector for it.
+    let subs = Array2::from_shape_fn((70, 3), |(k, j)| (k % 2) as i64 * (j != 1) as i64);
+    let vals = vec![1.0; 70];
+    let shape = [3usize, 0, 3];
+    let expected = Err(TtvError::SubscriptOutOfRange {
+        row: 0,
+        column: 1,
+        value: 0,
+        size: 0,
+    });
+    for layout in [subs.clone(), fortran(&subs)] {
+        for method in [TtvMethod::Auto, TtvMethod::Dense] {
+            assert_eq!(run(layout.view(), &vals, &shape, &[], 1, method), expected);
+        }
+    }
+}
+
 /// An output space of 1024 x 1024 cells (8 MiB, 32 locality blocks), large enough for the
 /// scattered path.
 const BIG: [usize; 3] = [1024, 3, 1024];
@@ -264,7 +327,8 @@ fn a_bad_subscript_late_in_a_scattered_pass_is_refused() {
     let mut rng = StdRng::seed_from_u64(15);
     let (mut subs, vals) = random_tensor(&mut rng, &BIG, 60_000);
     let vector = [1.0, 2.0, 3.0];
-    // The bad row is prefetched (its unchecked cell a wild address) before it is refused.
+    // The scattered pass prefetches each chunk's cells once the chunk is checked: a bad row is
+    // refused wherever it falls, before its (wild) cell is touched.
     let (strides, cells) = key_strides(&BIG, 1).unwrap();
     let input = Input {
         subs: RowMajor::new(subs.as_slice().unwrap(), 3),
@@ -274,10 +338,20 @@ fn a_bad_subscript_late_in_a_scattered_pass_is_refused() {
         mode: 1,
     };
     assert!(is_scattered(&input, &strides, cells as usize));
-    for (column, bad) in [(0, 1024i64), (1, -1), (2, 1024), (2, i64::MIN)] {
-        subs[[59_000, column]] = bad;
+    // Rows at the edges of the chunked loop's 32-row chunks too, and the last row.
+    for (row, column, bad) in [
+        (59_000, 0, 1024i64),
+        (59_000, 1, -1),
+        (59_000, 2, 1024),
+        (59_000, 2, i64::MIN),
+        (0, 1, 3),
+        (31, 0, -5),
+        (32, 2, 2048),
+        (59_999, 0, i64::MAX),
+    ] {
+        subs[[row, column]] = bad;
         let expected = Err(TtvError::SubscriptOutOfRange {
-            row: 59_000,
+            row,
             column,
             value: bad,
             size: BIG[column],
@@ -287,11 +361,14 @@ fn a_bad_subscript_late_in_a_scattered_pass_is_refused() {
                 let vector: Vec<f64> = (0..size).map(|i| vector[i % 3]).collect();
                 for method in [TtvMethod::Auto, TtvMethod::Dense] {
                     let got = run(layout.view(), &vals, &BIG, &vector, mode, method);
-                    assert_eq!(got, expected, "column {column} mode {mode} {method:?}");
+                    assert_eq!(
+                        got, expected,
+                        "row {row} column {column} mode {mode} {method:?}"
+                    );
                 }
             }
         }
-        subs[[59_000, column]] = 0;
+        subs[[row, column]] = 0;
     }
 }
 

@@ -15,6 +15,17 @@ pub(super) trait SubsRead: Sync {
     /// A hint that the loops specialised by order will read row `row` soon.
     #[inline(always)]
     fn prefetch<const D: usize>(&self, _row: usize) {}
+    /// This reader as F-ordered columns, when it is one (the dense loop reads those in
+    /// chunks, see `chunked`).
+    #[inline(always)]
+    fn as_columns(&self) -> Option<&ColumnMajor<'_>> {
+        None
+    }
+    /// This reader as C-ordered rows, when it is one.
+    #[inline(always)]
+    fn as_rows(&self) -> Option<&RowMajor<'_>> {
+        None
+    }
 }
 
 /// C order: `data[row * order + j]`.
@@ -24,6 +35,11 @@ pub(super) struct RowMajor<'a> {
 }
 
 impl SubsRead for RowMajor<'_> {
+    #[inline(always)]
+    fn as_rows(&self) -> Option<&RowMajor<'_>> {
+        Some(self)
+    }
+
     #[inline(always)]
     fn get(&self, row: usize, j: usize) -> i64 {
         self.data[row * self.order + j]
@@ -47,6 +63,29 @@ impl SubsRead for RowMajor<'_> {
 
 /// How far ahead the readers prefetch the subscripts (per stream).
 const PREFETCH_BYTES: usize = 2048;
+
+/// Ask for every cache line of `data[start..start + len]` (which may lie past the end).
+#[inline(always)]
+pub(super) fn prefetch_range<T>(data: &[T], start: usize, len: usize) {
+    let per_line = 64 / std::mem::size_of::<T>();
+    for i in (start..start + len).step_by(per_line) {
+        prefetch_at(data, i);
+    }
+}
+
+impl RowMajor<'_> {
+    /// Rows `start..start + len` (in range; the order is `D`).
+    #[inline(always)]
+    pub fn rows<const D: usize>(&self, start: usize, len: usize) -> &[[i64; D]] {
+        self.data[start * D..(start + len) * D].as_chunks::<D>().0
+    }
+
+    /// A hint that rows `start..start + len` (which may lie past the end) are read soon.
+    #[inline(always)]
+    pub fn prefetch_rows<const D: usize>(&self, start: usize, len: usize) {
+        prefetch_range(self.data, start * D, len * D);
+    }
+}
 
 #[cfg(test)]
 impl<'a> RowMajor<'a> {
@@ -72,17 +111,24 @@ impl SubsRead for ColumnMajor<'_> {
         std::array::from_fn(|j| self.data[j * self.nnz + row])
     }
 
-    /// Each column [`PREFETCH_BYTES`] ahead, once per cache line of it (8 rows): with
-    /// random adds into an accumulator beyond L2 holding the line-fill buffers, the
-    /// hardware prefetcher falls behind on the `D` column streams (measured at n = 800,
-    /// random order, F-ordered subs: 56.9 ms without this, 44.4 ms with it; C-ordered
-    /// 31-32 ms; a loaded machine, so rough).
     #[inline(always)]
-    fn prefetch<const D: usize>(&self, row: usize) {
-        if row.is_multiple_of(8) {
-            for j in 0..D {
-                prefetch_at(self.data, j * self.nnz + row + PREFETCH_BYTES / 8);
-            }
+    fn as_columns(&self) -> Option<&ColumnMajor<'_>> {
+        Some(self)
+    }
+}
+
+impl ColumnMajor<'_> {
+    /// The `D` columns' subscripts of rows `start..start + len` (in range).
+    #[inline(always)]
+    pub fn columns<const D: usize>(&self, start: usize, len: usize) -> [&[i64]; D] {
+        std::array::from_fn(|j| &self.data[j * self.nnz + start..j * self.nnz + start + len])
+    }
+
+    /// A hint that rows `start..start + len` (which may lie past the end) are read soon.
+    #[inline(always)]
+    pub fn prefetch_rows<const D: usize>(&self, start: usize, len: usize) {
+        for j in 0..D {
+            prefetch_range(self.data, j * self.nnz + start, len);
         }
     }
 }
