@@ -10,6 +10,7 @@ PY            := $(VENV)/bin/python
 PROFILE       ?= paper
 JOBS          ?= 1
 ONLY          ?=
+FIRST         ?=
 KERNEL_NAME   := tensorbench
 # pyttb's own tests, from its source distribution (not committed: cache/ is ignored).
 PYTTB_VERSION := $(shell sed -n 's/^pyttb==//p' requirements.txt)
@@ -57,8 +58,8 @@ $(VENV)/.jupyter-kernel: $(VENV)/.deps
 
 setup: $(VENV)/.kernels $(VENV)/.jupyter-kernel $(PYTTB_TESTS)/.unpacked ## Create .venv, install pinned packages, build kernels_rs (release), register the Jupyter kernel, fetch pyttb's tests
 
-reproduce: setup ## Measure and run every notebook with PROFILE (default paper), JOBS, ONLY
-	$(PY) -m tensorbench.reproduce --profile $(PROFILE) --jobs $(JOBS) --only "$(ONLY)"
+reproduce: setup ## Measure and run every notebook with PROFILE (default paper), JOBS, ONLY, FIRST
+	$(PY) -m tensorbench.reproduce --profile $(PROFILE) --jobs $(JOBS) --only "$(ONLY)" --first "$(FIRST)"
 
 quick: ## `make reproduce PROFILE=quick` (minutes; the run time is in the README)
 	$(MAKE) reproduce PROFILE=quick JOBS=$(JOBS) ONLY="$(ONLY)"

@@ -307,3 +307,15 @@ def test_a_multi_threaded_cell_runs_alone_unpinned_with_its_thread_count(tmp_pat
     assert two["worker"]["thread_settings"]["KERNELS_RS_NUM_THREADS"] == "2"
     assert one["pinned_cpu"] in cpus
     assert one["worker"]["thread_settings"]["KERNELS_RS_NUM_THREADS"] == "1"
+
+
+def test_first_cell_sets_are_measured_first_and_unknown_ones_refused():
+    items = reproduce.plan(("dot", "bandwidth"), "smoke")
+    sets = [item.description["cell_set"] for item in items]
+    assert sets[0].startswith("dot") and "bandwidth-curve" in sets
+    moved = reproduce.first_sets(items, ("bandwidth-curve",))
+    moved_sets = [item.description["cell_set"] for item in moved]
+    n = sets.count("bandwidth-curve")
+    assert moved_sets[:n] == ["bandwidth-curve"] * n and sorted(moved_sets) == sorted(sets)
+    with pytest.raises(ValueError, match="no-such-set"):
+        reproduce.first_sets(items, ("no-such-set",))

@@ -9,18 +9,35 @@ import re
 import subprocess
 import sys
 
+from tensorbench import microarchitecture
+
 MACHINE_VARIABLE = "TENSORBENCH_MACHINE"
+
+
+# Vector and matrix extensions that change how fast a kernel can run.
+ISA_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "amx_tile")
+
+
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields of /proc/cpuinfo (empty where there is none)."""
+    fields: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip().lower(), value.strip())
+    except OSError:
+        pass
+    return fields
 
 
 def cpu_model() -> str:
     """The CPU model name as the OS reports it."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
+    model = _cpuinfo().get("model name")
+    if model:
+        return model
     if sys.platform == "darwin":  # pragma: no cover - not our CI
         try:
             return subprocess.run(
@@ -34,6 +51,35 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
+def _number(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def cpu_signature() -> dict:
+    """What tells this CPU apart from another that reports the same model name: vendor,
+    family, model and stepping (CPUID, which a VM passes through), the microarchitecture
+    they name, the cache sizes, the vector extensions and the logical CPU count. Two
+    machines with the same signature are the same kind of machine for a measurement."""
+    info = _cpuinfo()
+    family, model = _number(info.get("cpu family")), _number(info.get("model"))
+    stepping = _number(info.get("stepping"))
+    vendor = info.get("vendor_id", "")
+    flags = set(info.get("flags", "").split())
+    return {
+        "vendor": vendor,
+        "family": family,
+        "model": model,
+        "stepping": stepping,
+        "microarchitecture": microarchitecture.name(vendor, family, model, stepping),
+        "cache_bytes": {f"L{level}": cache_bytes(level, 0) for level in (1, 2, 3)},
+        "isa": [flag for flag in ISA_FLAGS if flag in flags],
+        "logical_cpus": os.cpu_count(),
+    }
+
+
 def machine() -> dict:
     import psutil
 
@@ -45,6 +91,7 @@ def machine() -> dict:
         "os": platform.platform(),
         "architecture": platform.machine(),
         "hostname": platform.node(),
+        "cpu_signature": cpu_signature(),
     }
 
 
@@ -54,7 +101,9 @@ def slugify(text: str) -> str:
 
 
 def machine_label() -> str:
-    """A short, stable label of this machine: CPU model and logical CPU count.
+    """A short, stable label of this machine: CPU model, microarchitecture and logical CPU
+    count (``amd-epyc-zen3-2cpu``). The microarchitecture is part of it because a VM may
+    report one bare model name for CPUs generations apart.
 
     ``TENSORBENCH_MACHINE`` overrides it (e.g. to keep two identical hosts apart).
     """
@@ -62,7 +111,9 @@ def machine_label() -> str:
         return slugify(os.environ[MACHINE_VARIABLE])
     cpu = cpu_model()
     cpu = re.sub(r"\((r|tm)\)|\bprocessor\b|\bcpu\b|@.*$", " ", cpu, flags=re.IGNORECASE)
-    return f"{slugify(cpu)}-{os.cpu_count()}cpu"
+    uarch = cpu_signature()["microarchitecture"]
+    parts = [slugify(cpu)] + ([uarch] if uarch != "unknown" else []) + [f"{os.cpu_count()}cpu"]
+    return "-".join(parts)
 
 
 def cache_bytes(level: int, default: int) -> int:

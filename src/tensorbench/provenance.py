@@ -7,6 +7,41 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
+def _size(n: int) -> str:
+    return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n >> 10} KiB"
+
+
+def cpu_text(signature: Mapping | None) -> str:
+    """One CPU signature (``tensorbench.machine.cpu_signature``) in words."""
+    if not signature:
+        return "not recorded"
+    caches = ", ".join(
+        f"{level} {_size(size)}" for level, size in signature.get("cache_bytes", {}).items() if size
+    )
+    return (
+        f"{signature.get('microarchitecture')} ({signature.get('vendor')} family "
+        f"{signature.get('family')}, model {signature.get('model')}, stepping "
+        f"{signature.get('stepping')}); per-core caches {caches or 'unknown'}; "
+        f"vector ISA {', '.join(signature.get('isa', [])) or 'baseline'}"
+    )
+
+
+def cpu_line(signatures: Sequence[Mapping | None]) -> str:
+    """The CPU the cells were measured on, or a warning that it was not recorded or that
+    the cells come from several."""
+    if not signatures or all(s is None for s in signatures):
+        return (
+            "**CPU:** not recorded with these cells (measured before the CPU signature was "
+            "part of each cell's identity); the model name above is all that is known, and a "
+            "VM may report one name for CPUs generations apart"
+        )
+    if len(signatures) == 1:
+        return f"**CPU:** {cpu_text(signatures[0])}"
+    return f"**CPU:** the cells come from {len(signatures)} CPUs: " + "; ".join(
+        cpu_text(s) for s in signatures
+    )
+
+
 def describe(metadata: Mapping, data_dirs: Sequence[Path | str], notes: Sequence[str] = ()) -> str:
     """Markdown: machine, versions, kernels_rs build, threads, JOBS, commits and times,
     ``notes`` (experiment-specific lines), and where the raw data are."""
@@ -18,6 +53,7 @@ def describe(metadata: Mapping, data_dirs: Sequence[Path | str], notes: Sequence
     lines = [
         f"**Machine:** {machine.get('cpu_model')}, {machine.get('logical_cpus')} logical CPUs, "
         f"{machine.get('memory_bytes', 0) / 2**30:.0f} GiB, {machine.get('os')}",
+        cpu_line(metadata.get("cpu_signatures", [None])),
         "**Versions:** " + ", ".join(f"{k} {v}" for k, v in versions.items()),
         f"**kernels_rs build:** {build.get('cargo_profile')} (opt-level "
         f"{build.get('opt_level')}), {build.get('rustc')}, PyO3 {build.get('pyo3')}, "

@@ -40,8 +40,11 @@ def machine_description(profile_dir: Path) -> str:
     for meta_path in sorted(profile_dir.rglob("metadata.json")):
         machine = results.read_json(meta_path).get("machine", {})
         if machine:
+            uarch = (machine.get("cpu_signature") or {}).get("microarchitecture")
             return (
-                f"{machine.get('cpu_model')}, {machine.get('logical_cpus')} logical CPUs, "
+                f"{machine.get('cpu_model')}"
+                + (f" ({uarch})" if uarch else " (microarchitecture not recorded)")
+                + f", {machine.get('logical_cpus')} logical CPUs, "
                 f"{machine.get('memory_bytes', 0) / 2**30:.0f} GiB, {machine.get('os')}"
             )
     return profile_dir.parent.name

@@ -98,16 +98,32 @@ def plan(
     return items
 
 
+def first_sets(items: list[runner.Planned], first: tuple[str, ...]) -> list[runner.Planned]:
+    """``items`` with the cell sets named in ``first`` moved to the front, in that order
+    (a long run measures what it needs soonest first, and still measures everything)."""
+    known = {item.description.get("cell_set") for item in items}
+    unknown = [name for name in first if name not in known]
+    if unknown:
+        raise ValueError(
+            f"unknown cell set(s) {', '.join(unknown)} in FIRST; the planned ones are "
+            + ", ".join(sorted(str(k) for k in known))
+        )
+    rank = {name: i for i, name in enumerate(first)}
+    return sorted(items, key=lambda item: rank.get(item.description.get("cell_set"), len(rank)))
+
+
 def measure(
     names: tuple[str, ...],
     profile: str,
     results_root: str | Path | None = None,
     jobs: int = 1,
+    first: tuple[str, ...] = (),
 ) -> dict[str, float]:
-    """Measure every pending cell of ``names``; returns the summed cell wall seconds per
+    """Measure every pending cell of ``names``, the cell sets ``first`` before the others
+    (in that order; the rest in the registry's); returns the summed cell wall seconds per
     experiment (from the cells' provenance, so a resumed run counts every cell)."""
     items = plan(names, profile, results_root)
-    runner.run_planned(items, jobs=jobs)
+    runner.run_planned(first_sets(items, first), jobs=jobs)
     seconds: dict[str, float] = {}
     for item in items:
         wall = item.store.provenance(item.cell).get("wall_seconds") or 0.0
@@ -131,7 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--jobs", type=int, default=None, help="cells measured at once (default: JOBS or 1)"
     )
+    parser.add_argument(
+        "--first",
+        default="",
+        help="comma-separated cell sets measured before the others (e.g. ttv-layout,matvec-square)",
+    )
     args = parser.parse_args(argv)
+    first = tuple(name for name in args.first.split(",") if name)
     names = registry.parse_only(args.only)
     jobs = args.jobs if args.jobs is not None else runner.default_jobs()
     # papermill streams each cell's output through its logger.
@@ -147,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     log["machine_label"] = paths.machine_label()
     start = time.monotonic()
     print(f"== measuring {', '.join(names)} (profile {args.profile}, JOBS={jobs})", flush=True)
-    cell_seconds = measure(names, args.profile, args.results_root, jobs)
+    cell_seconds = measure(names, args.profile, args.results_root, jobs, first)
     measuring = time.monotonic() - start
     for name, seconds in cell_seconds.items():
         log["experiments"][name] = {"cell_seconds": round(seconds, 1)}

@@ -31,16 +31,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 
+# The run's order: the bandwidth probe first (every runtime figure draws its bound, so a
+# run stopped early still has it), then the dense kernels and the layout study on them,
+# then the sparse and small-call experiments.
 EXPERIMENTS: tuple[str, ...] = (
+    "bandwidth",
     "dot",
     "matvec",
-    "call_overhead",
-    "ttv",
-    "tt_overhead",
     "layout",
+    "ttv",
+    "call_overhead",
+    "tt_overhead",
     "mttkrp",
     "threads",
-    "bandwidth",
 )
 
 

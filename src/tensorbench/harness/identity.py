@@ -10,7 +10,14 @@ that measures it:
   ``src/tensorbench`` except the presentation-only ones (:data:`PRESENTATION`: figures,
   tables, reports, findings, renders), so that a better caption does not invalidate hours
   of measurements while any change to a kernel wrapper, a timer or the worker does;
-* the versions of Python and of every library a kernel runs in.
+* the versions of Python and of every library a kernel runs in;
+
+and the CPU that measures it (:func:`tensorbench.machine.cpu_signature`): a VM can report
+one model name for CPUs generations apart, and a cell measured on one of them is not a
+measurement of the other. The machine label names the microarchitecture, so most such
+machines file their results apart; the signature in the identity makes sure that two that
+still share a label (two SKUs of one generation behind one bare name) never mix cells:
+a cell measured on the other is re-measured, like a cell of other code.
 
 The git commit and dirty flag are recorded beside each cell (its provenance), not in
 its identity: committing results, or editing the README, changes the commit but not
@@ -114,9 +121,23 @@ def code_identity() -> dict[str, Any]:
     }
 
 
-def cell_identity(cell, code: dict[str, Any] | None = None) -> dict[str, Any]:
+@cache
+def cpu_identity() -> dict[str, Any]:
+    """The CPU that measures cells here (cached: it does not change during a run)."""
+    from tensorbench.machine import cpu_signature
+
+    return cpu_signature()
+
+
+def cell_identity(
+    cell, code: dict[str, Any] | None = None, cpu: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Everything that changes what ``cell`` measures."""
-    return {"cell": cell.parameters(), "code": code if code is not None else code_identity()}
+    return {
+        "cell": cell.parameters(),
+        "code": code if code is not None else code_identity(),
+        "cpu": cpu if cpu is not None else cpu_identity(),
+    }
 
 
 def identity_hash(identity: dict[str, Any]) -> str:

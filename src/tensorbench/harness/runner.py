@@ -254,6 +254,7 @@ class RunMetadata:
             meta["description"] = members[0].description or meta.get("description", {})
             meta["cells_planned"] = len(members)
             meta["code_identity"] = members[0].identity["code"]
+            meta["cpu_identity"] = members[0].identity["cpu"]
             meta["unplanned_cells_on_disk"] = [
                 p.name for p in store.unplanned([m.cell for m in members])
             ]

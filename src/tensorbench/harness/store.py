@@ -16,6 +16,7 @@ from the planned cells only, so a rerun never mixes in cells of other parameters
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,7 +114,11 @@ def summarize_provenance(by_cell: dict[str, dict[str, Any]]) -> dict[str, Any]:
         }
     )
     last = max(by_cell.values(), key=lambda p: p.get("finished", ""), default={})
+    # None for a cell measured before the CPU was part of the identity.
+    cpus = {json.dumps(p.get("identity", {}).get("cpu"), sort_keys=True) for p in by_cell.values()}
     return {
+        "cpu_signatures": [json.loads(c) for c in sorted(cpus)],
+        "mixed_cpus": len(cpus) > 1,
         "commits": commits,
         "mixed_commits": len(commits) > 1,
         "dirty_commits": dirty,
