@@ -37,7 +37,7 @@ def synthetic_curve(kernel="read"):
         (4 * MIB, 40),
         (32 * MIB, 35),
         (48 * MIB, 30),  # between the L3 and DRAM's range: in no plateau
-        (128 * MIB, 12),
+        (160 * MIB, 12),
         (1024 * MIB, 11),
     ]
     return pd.DataFrame(
@@ -55,7 +55,7 @@ def test_levels_are_the_caches_then_dram():
     assert (all_levels[1].low, all_levels[1].high) == (32 * KIB, 1 * MIB)
     assert all_levels[1].plateau_low == bandwidth_levels.DRAM_FACTOR * 32 * KIB
     assert all_levels[-1].low == 32 * MIB
-    assert all_levels[-1].plateau_low == bandwidth_levels.DRAM_FACTOR * 32 * MIB
+    assert all_levels[-1].plateau_low == bandwidth_levels.LAST_CACHE_FACTOR * 32 * MIB
     assert math.isinf(all_levels[-1].high)
     # A level no larger than the one before (a VM reporting a tiny L3) is left out.
     assert [lv.name for lv in levels({"L1": 32 * KIB, "L2": 1 * MIB, "L3": 1 * MIB})] == [
@@ -123,6 +123,38 @@ def test_a_level_under_twice_the_one_before_takes_its_whole_range():
     l3 = levels(caches)[2]
     assert (l3.low, l3.plateau_low, l3.high) == (1 * MIB, 1 * MIB, 1.5 * MIB)
     assert not l3.in_transition(1.2 * MIB)
+
+
+def test_a_victim_l3_keeping_part_of_a_stream_is_not_the_dram_plateau():
+    # As on the EPYC VMs (32 MiB L3): 28.7 GB/s at 2x the L3, 25.7 GB/s at most from 4x on.
+    curve = pd.concat(
+        [
+            synthetic_curve(),
+            pd.DataFrame(
+                {
+                    "kernel": "read",
+                    "working_set_bytes": [64 * MIB + 1, 96 * MIB],
+                    "bytes_per_second": [28.7e9, 28.2e9],
+                }
+            ),
+        ]
+    )
+    assert (
+        plateaus(curve, levels(CACHES)).set_index("level").loc["DRAM", "bytes_per_second"] == 12e9
+    )
+    assert bound_for(288 * MIB, curve, caches=CACHES) == ("DRAM", 12e9)
+    # Inside the zone the bound is the best rate from the L3's capacity on.
+    assert bound_for(100 * MIB, curve, caches=CACHES) == ("DRAM", 30e9)
+
+
+def test_a_curve_stopping_short_of_four_times_the_l3_takes_its_largest_size_for_dram():
+    # A VM that reports its host's 480 MiB L3, probed up to 1 GiB.
+    caches = {**CACHES, "L3": 480 * MIB}
+    curve = synthetic_curve()
+    table = plateaus(curve, levels(caches)).set_index("level")
+    assert table.loc["DRAM", "bytes_per_second"] == 11e9 and table.loc["DRAM", "points"] == 1
+    assert table.loc["DRAM", "from_bytes"] < 1024 * MIB
+    assert bound_for(4096 * MIB, curve, caches=caches) == ("DRAM", 11e9)
 
 
 def test_plateaus_read_only_the_kernel_asked_for():

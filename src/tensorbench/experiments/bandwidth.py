@@ -336,8 +336,10 @@ def findings(run: BandwidthRun) -> list[Finding]:
         Finding(
             EXPERIMENT,
             f"Levels from the measuring machine's caches ({caches}); each level's "
-            f"plateau from {bandwidth_levels.DRAM_FACTOR}x the level before (DRAM: the "
-            "last cache), since just beyond a cache part of the data still hits in it.",
+            f"plateau from {bandwidth_levels.DRAM_FACTOR}x the level before (DRAM: from "
+            f"{bandwidth_levels.LAST_CACHE_FACTOR}x the last cache, or the largest size "
+            "measured if the curve stops short of it), since just beyond a cache part of the "
+            "data still hits in it.",
         )
     )
     return out

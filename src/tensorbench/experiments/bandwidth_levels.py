@@ -10,7 +10,13 @@ A level's plateau is the fastest rate the curve reached in its range, which star
 ``DRAM_FACTOR`` times the capacity of the level before: just beyond a cache, part of the
 data still hits in it (on the Xeon VM the read curve gives 43.9 GB/s at 1.4x its 2 MiB
 L2 and 33-36 GB/s through the rest of its L3), so counting those sizes would make the
-next level's plateau a rate it never sustains. The probe is an upper bound, so the
+next level's plateau a rate it never sustains. DRAM's range starts further out, at
+``LAST_CACHE_FACTOR`` times the last cache: AMD's L3 is a victim cache that keeps part
+of a stream several times its size. The read curves committed for the two EPYC VMs
+(32 MiB L3 each) show it: Zen 3, 28.7 and 28.2 GB/s at 64 and 91 MiB against 21.4-25.7
+GB/s from 128 MiB to 1 GiB; Zen 5, 50.8 and 44.3 GB/s against 35.8-39.4 GB/s. Where the
+curve stops short of that (a VM that reports its host's whole L3), DRAM's plateau is the
+largest working set measured. The probe is an upper bound, so the
 plateau is the best rate measured there, not a typical one. A working set inside such a
 transition zone is bounded by the best rate measured anywhere from the smaller level's
 capacity on (:func:`bound_for`): an upper bound there too, never the tighter plateau a
@@ -24,9 +30,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-#: A level's plateau: working sets at least this many times the level before it (for
-#: DRAM, the last cache).
+#: A cache level's plateau: working sets at least this many times the level before it.
 DRAM_FACTOR = 2
+#: DRAM's plateau: working sets at least this many times the last cache.
+LAST_CACHE_FACTOR = 4
 #: Default capacities where the OS does not say (sysfs): 32 KiB, 1 MiB, 32 MiB.
 DEFAULT_CACHE_BYTES = {1: 32 << 10, 2: 1 << 20, 3: 32 << 20}
 
@@ -74,7 +81,7 @@ def levels(caches: dict[str, int] | None = None) -> list[Level]:
             plateau_low = DRAM_FACTOR * low if DRAM_FACTOR * low < capacity else low
             out.append(Level(name, low, capacity, plateau_low))
             low = capacity
-    out.append(Level("DRAM", low, math.inf, DRAM_FACTOR * low))
+    out.append(Level("DRAM", low, math.inf, LAST_CACHE_FACTOR * low))
     return out
 
 
@@ -94,6 +101,18 @@ def _best_rate(points: pd.DataFrame, low: float, high: float) -> tuple[int, floa
     return len(inside), best
 
 
+def _plateau_low(level: Level, points: pd.DataFrame) -> float:
+    """Where ``level``'s plateau starts on this curve: ``plateau_low``, or for DRAM when
+    the curve has no point beyond it, just below the largest working set measured past
+    the last cache."""
+    sizes = points["working_set_bytes"]
+    if level.name == "DRAM" and not (sizes > level.plateau_low).any():
+        beyond = sizes[sizes > level.low]
+        if len(beyond):
+            return float(beyond.max()) * (1 - 1e-9)
+    return level.plateau_low
+
+
 def _kernel_points(curve: pd.DataFrame, kernel: str) -> pd.DataFrame:
     return curve[curve["kernel"] == kernel] if "kernel" in curve else curve
 
@@ -106,12 +125,13 @@ def plateaus(curve: pd.DataFrame, all_levels: list[Level], kernel: str = "read")
     points = _kernel_points(curve, kernel)
     rows = []
     for level in all_levels:
-        count, best = _best_rate(points, level.plateau_low, level.high)
+        low = _plateau_low(level, points)
+        count, best = _best_rate(points, low, level.high)
         rows.append(
             {
                 "kernel": kernel,
                 "level": level.name,
-                "from_bytes": level.plateau_low,
+                "from_bytes": low,
                 "to_bytes": level.high,
                 "points": count,
                 "bytes_per_second": best,
@@ -135,8 +155,9 @@ def bound_for(
     if not working_set_bytes > 0:
         raise ValueError(f"working_set_bytes must be positive, got {working_set_bytes}")
     level = _level(working_set_bytes, levels(caches))
-    low = level.low if level.in_transition(working_set_bytes) else level.plateau_low
-    _, rate = _best_rate(_kernel_points(curve, kernel), low, level.high)
+    points = _kernel_points(curve, kernel)
+    low = level.low if level.in_transition(working_set_bytes) else _plateau_low(level, points)
+    _, rate = _best_rate(points, low, level.high)
     return level.name, rate
 
 

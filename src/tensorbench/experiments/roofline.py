@@ -163,7 +163,7 @@ def curve_figure(bw_run, title: str):
     for level, row in zip(all_levels, table.itertuples(index=False), strict=True):
         if not row.points:
             continue
-        low = max(level.plateau_low, curve["working_set_bytes"].min())
+        low = max(row.from_bytes, curve["working_set_bytes"].min())
         high = min(level.high, top)
         ax.hlines(
             row.bytes_per_second / 1e9,
