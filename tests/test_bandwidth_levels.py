@@ -126,7 +126,7 @@ def test_a_level_under_twice_the_one_before_takes_its_whole_range():
 
 
 def test_a_victim_l3_keeping_part_of_a_stream_is_not_the_dram_plateau():
-    # As on the EPYC VMs (32 MiB L3): 28.7 GB/s at 2x the L3, 25.7 GB/s at most from 4x on.
+    # As on the Zen 3 EPYC VM (32 MiB L3): 37.5 GB/s at 2x the L3, 24.9-31.1 GB/s from 4x on.
     curve = pd.concat(
         [
             synthetic_curve(),

@@ -26,8 +26,10 @@ best of several timings; a small working set repeats passes inside a timing so t
 lasts at least `min_seconds`. Bytes are counted as STREAM counts them: every array once per pass
 (the write-allocate traffic of copy and triad is not counted).
 
-The levels are this machine's caches (L1 data, L2, L3 of CPU 0, from sysfs) and DRAM from twice
-the last cache on; a level's plateau is the best rate measured in its range. The bound of a
+The levels are this machine's caches (L1 data, L2, L3 of CPU 0, from sysfs) and DRAM beyond
+them; a cache level's plateau is the best rate measured from twice the level before on, DRAM's
+from four times the last cache on (an AMD L3 still serves part of a stream twice its size), or
+at the largest size measured when the curve stops short of that. The bound of a
 kernel cell is the plateau of the level where its working set lives
 (`tensorbench.experiments.bandwidth_levels.bound_for`), and a cell measured faster than its bound
 is a **probe error**: drawn and counted as one, never as within the limit.
